@@ -1,0 +1,3 @@
+"""examsync: loss-proof online test sessions."""
+
+__version__ = "0.1.0"

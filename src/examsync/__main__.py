@@ -1,0 +1,3 @@
+from examsync.cli import main
+
+main()

@@ -1,0 +1,203 @@
+"""Accounts: sign-up, login, signed bearer tokens, and tokens from an external identity provider.
+
+Passwords are hashed with argon2. Tokens are JWTs signed with HS256 by our
+key; optionally, tokens signed by an external provider (an HS256 secret or a
+JWKS file) are trusted too, and their subject gets a local account on first
+use, so a deployment that already has accounts keeps its users.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import insert, select
+
+from examsync.domain.errors import (
+    EmailTakenError,
+    InvalidCredentialsError,
+    InvalidRequestError,
+    InvalidTokenError,
+    TokenExpiredError,
+    WeakPasswordError,
+)
+from examsync.settings import Settings
+from examsync.store.database import SYSTEM, Actor, Database
+from examsync.store.tables import users
+
+ROLES = ("student", "teacher", "admin")
+MIN_PASSWORD_LENGTH = 8
+ISSUER = "examsync"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_hasher = PasswordHasher()
+# Verifying against this keeps a login for an unknown email as slow as a real one.
+_DUMMY_HASH = _hasher.hash("not a password" + secrets.token_hex(8))
+
+
+def load_or_create_secret(settings: Settings) -> str:
+    """The signing key: configured, or generated once and kept in the data directory (embedded default only)."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if not _EMAIL.match(email) or len(email) > 320:
+        raise InvalidRequestError("that is not an email address", field="email")
+    return email
+
+
+@dataclass
+class Accounts:
+    db: Database
+    secret: str
+    token_ttl_seconds: int
+    clock: Callable[[], int]
+    external_secret: str = ""
+    external_jwks: dict[str, Any] | None = None
+    external_audience: str = ""
+    external_issuer: str = ""
+
+    @classmethod
+    def from_settings(cls, db: Database, settings: Settings, clock: Callable[[], int]) -> "Accounts":
+        jwks = json.loads(Path(settings.external_jwks_file).read_text()) if settings.external_jwks_file else None
+        return cls(
+            db=db,
+            secret=load_or_create_secret(settings),
+            token_ttl_seconds=settings.token_ttl_seconds,
+            clock=clock,
+            external_secret=settings.external_jwt_secret,
+            external_jwks=jwks,
+            external_audience=settings.external_jwt_audience,
+            external_issuer=settings.external_jwt_issuer,
+        )
+
+    def add_user(self, email: str, password: str, *, display_name: str = "", role: str = "student") -> str:
+        if role not in ROLES:
+            raise InvalidRequestError(f"role must be one of {', '.join(ROLES)}", field="role")
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise WeakPasswordError(f"a password has at least {MIN_PASSWORD_LENGTH} characters", field="password")
+        if len(password) > 1024:
+            raise WeakPasswordError("a password has at most 1024 characters", field="password")
+        email = normalise_email(email)
+        user_id = str(uuid.uuid4())
+        with self.db.transaction(SYSTEM, write=True) as connection:
+            if connection.execute(select(users.c.id).where(users.c.email == email)).first():
+                raise EmailTakenError("an account with this email already exists", field="email")
+            connection.execute(insert(users).values(
+                id=user_id, email=email, password_hash=_hasher.hash(password),
+                display_name=display_name.strip()[:200], role=role, created_at=self.clock(),
+            ))
+        return user_id
+
+    def login(self, email: str, password: str) -> dict[str, Any]:
+        try:
+            email = normalise_email(email)
+        except InvalidRequestError:
+            raise InvalidCredentialsError("wrong email or password") from None
+        with self.db.transaction(SYSTEM, write=False) as connection:
+            row = connection.execute(select(users).where(users.c.email == email)).mappings().first()
+        try:
+            _hasher.verify(row["password_hash"] if row and row["password_hash"] else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            raise InvalidCredentialsError("wrong email or password") from None
+        if row is None:
+            raise InvalidCredentialsError("wrong email or password")
+        return self.issue_token(row["id"], row["role"])
+
+    def issue_token(self, user_id: str, role: str) -> dict[str, Any]:
+        now = self.clock() // 1000
+        claims = {"sub": user_id, "role": role, "iss": ISSUER, "iat": now, "exp": now + self.token_ttl_seconds,
+                  "jti": secrets.token_hex(8)}
+        return {
+            "access_token": jwt.encode(claims, self.secret, algorithm="HS256"),
+            "token_type": "bearer",
+            "expires_in": self.token_ttl_seconds,
+        }
+
+    def authenticate(self, token: str) -> Actor:
+        """The actor a bearer token stands for; the user must still exist."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidTokenError("the bearer token is malformed") from None
+        claims = self._decode_own(token) if _is_own(token) else self._decode_external(token, header)
+        with self.db.transaction(SYSTEM, write=False) as connection:
+            if claims.get("iss") == ISSUER:
+                row = connection.execute(select(users.c.id, users.c.role).where(users.c.id == claims["sub"])).first()
+            else:
+                row = connection.execute(
+                    select(users.c.id, users.c.role).where(users.c.external_subject == claims["sub"])
+                ).first()
+        if row is None:
+            if claims.get("iss") == ISSUER:
+                raise InvalidTokenError("this token's account no longer exists")
+            return self._provision_external(claims)
+        return Actor(row.id, row.role)
+
+    def _decode_own(self, token: str) -> dict[str, Any]:
+        return _decode(token, self.secret, ["HS256"], issuer=ISSUER)
+
+    def _decode_external(self, token: str, header: dict[str, Any]) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if self.external_audience:
+            options["audience"] = self.external_audience
+        if self.external_issuer:
+            options["issuer"] = self.external_issuer
+        if header.get("alg") == "HS256" and self.external_secret:
+            return _decode(token, self.external_secret, ["HS256"], **options)
+        if self.external_jwks and header.get("alg") in ("RS256", "ES256"):
+            for key in self.external_jwks.get("keys", []):
+                if header.get("kid") in (None, key.get("kid")):
+                    public_key = jwt.PyJWK(key).key
+                    return _decode(token, public_key, [header["alg"]], **options)
+        raise InvalidTokenError("the bearer token is not signed by a trusted key")
+
+    def _provision_external(self, claims: dict[str, Any]) -> Actor:
+        subject = str(claims["sub"])[:255]
+        email = str(claims.get("email") or f"{subject}@external.invalid").lower()[:320]
+        user_id = str(uuid.uuid4())
+        with self.db.transaction(SYSTEM, write=True) as connection:
+            existing = connection.execute(select(users.c.id, users.c.role).where(users.c.external_subject == subject)).first()
+            if existing:
+                return Actor(existing.id, existing.role)
+            if connection.execute(select(users.c.id).where(users.c.email == email)).first():
+                email = f"{subject}@external.invalid"
+            connection.execute(insert(users).values(
+                id=user_id, email=email, password_hash=None, display_name=str(claims.get("name") or "")[:200],
+                role="student", external_subject=subject, created_at=self.clock(),
+            ))
+        return Actor(user_id, "student")
+
+
+def _is_own(token: str) -> bool:
+    try:
+        return jwt.decode(token, options={"verify_signature": False}).get("iss") == ISSUER
+    except jwt.PyJWTError:
+        return False
+
+
+def _decode(token: str, key: Any, algorithms: list[str], **options: Any) -> dict[str, Any]:
+    try:
+        claims = jwt.decode(token, key, algorithms=algorithms, options={"require": ["exp", "sub"], "verify_iat": False}, **options)
+    except jwt.ExpiredSignatureError:
+        raise TokenExpiredError("the bearer token has expired; log in again") from None
+    except jwt.PyJWTError:
+        raise InvalidTokenError("the bearer token is invalid") from None
+    return claims

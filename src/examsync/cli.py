@@ -1,0 +1,174 @@
+"""The `examsync` command line."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from sqlalchemy import or_, select
+
+from examsync.accounts import Accounts
+from examsync.content_import import ContentError, has_content, import_files, import_sample_content
+from examsync.domain.errors import DomainError, EmailTakenError
+from examsync.export import attempts_csv
+from examsync.services import SessionService, wall_clock_ms
+from examsync.settings import Settings
+from examsync.store import migrate as migrations
+from examsync.store.database import SYSTEM, Database
+from examsync.store.tables import tests
+
+app = typer.Typer(help="examsync: loss-proof online test sessions.", no_args_is_help=True, add_completion=False)
+users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+DEMO_EMAIL = "demo@examsync.local"
+DEMO_PASSWORD = "examsync-demo"
+
+
+def _database(settings: Settings) -> Database:
+    return Database(settings.resolved_database_url, pool_size=settings.pool_size, app_role=settings.pg_app_role)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=1)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).")] = 1,
+) -> None:
+    """Run the service. On the embedded default it migrates, loads the sample tests and a demo account."""
+    import uvicorn
+
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not settings.secret_key and (not settings.is_sqlite or not _is_loopback(host)):
+        raise _fail("set EXAMSYNC_SECRET_KEY: it is required on PostgreSQL or when listening beyond loopback")
+    if settings.is_sqlite and workers != 1:
+        raise _fail("the embedded SQLite default runs one worker; use PostgreSQL for several")
+    database = _database(settings)
+    if settings.is_sqlite:
+        migrations.upgrade(database)
+    elif migrations.pending(database):
+        raise _fail("the database schema is not up to date: run `examsync migrate` first")
+    if settings.load_sample_content and not has_content(database):
+        report = import_sample_content(database)
+        typer.echo(f"loaded sample content: {len(report.tests_created)} tests")
+    if settings.is_sqlite:
+        accounts = Accounts.from_settings(database, settings, wall_clock_ms)
+        try:
+            accounts.add_user(DEMO_EMAIL, DEMO_PASSWORD, display_name="Demo Student")
+        except EmailTakenError:
+            pass
+        typer.echo(f"demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
+    database.dispose()
+    typer.echo(f"examsync on http://{host}:{port}/  (API docs: http://{host}:{port}/api/v1/docs)")
+    uvicorn.run(
+        "examsync.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+        log_level=settings.log_level, proxy_headers=True,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database schema to the latest version."""
+    database = _database(Settings.from_env())
+    migrations.upgrade(database)
+    typer.echo("database schema is up to date")
+
+
+@app.command("import")
+def import_(files: Annotated[list[Path], typer.Argument(help="YAML or JSON content files.", exists=False)]) -> None:
+    """Load tests from content files (docs/content-format.md). Re-importing updates, never duplicates."""
+    database = _database(Settings.from_env())
+    if database.is_sqlite:
+        migrations.upgrade(database)
+    try:
+        report = import_files(database, files)
+    except ContentError as error:
+        raise _fail(str(error)) from None
+    typer.echo(
+        f"imported {len(report.files)} file(s): {len(report.tests_created)} tests created, "
+        f"{len(report.tests_updated)} updated, {len(report.tests_unchanged)} unchanged"
+    )
+
+
+@users_app.command("add")
+def users_add(
+    email: str,
+    password: Annotated[Optional[str], typer.Option(help="Password; asked for when not given.")] = None,
+    role: Annotated[str, typer.Option(help="student, teacher or admin.")] = "student",
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+) -> None:
+    """Create an account of any role."""
+    settings = Settings.from_env()
+    database = _database(settings)
+    if database.is_sqlite:
+        migrations.upgrade(database)
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        user_id = Accounts.from_settings(database, settings, wall_clock_ms).add_user(
+            email, password, display_name=name, role=role
+        )
+    except DomainError as error:
+        raise _fail(error.message) from None
+    typer.echo(f"created {role} {email.strip().lower()} ({user_id})")
+
+
+@app.command()
+def export(
+    session: Annotated[Optional[str], typer.Option(help="A session id.")] = None,
+    test: Annotated[Optional[str], typer.Option(help="A test id or slug.")] = None,
+    format: Annotated[str, typer.Option(help="csv or json.")] = "csv",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write; default stdout.")] = None,
+) -> None:
+    """Export the answer attempts of a session or of a test."""
+    if (session is None) == (test is None):
+        raise _fail("give exactly one of --session and --test")
+    if format not in ("csv", "json"):
+        raise _fail("--format is csv or json")
+    settings = Settings.from_env()
+    service = SessionService(db=_database(settings))
+    test_id = _test_id(service.db, test) if test else None
+    try:
+        rows = service.export_attempts(SYSTEM, session_id=session, test_id=test_id)
+    except DomainError as error:
+        raise _fail(error.message) from None
+    text = json.dumps(rows, indent=2) if format == "json" else attempts_csv(rows)
+    if output:
+        output.write_text(text)
+        typer.echo(f"wrote {len(rows)} attempts to {output}", err=True)
+    else:
+        sys.stdout.write(text)
+
+
+def _test_id(database: Database, id_or_slug: str) -> str:
+    with database.transaction(SYSTEM, write=False) as connection:
+        found = connection.execute(
+            select(tests.c.id).where(or_(tests.c.id == id_or_slug, tests.c.slug == id_or_slug))
+        ).scalar()
+    if found is None:
+        raise _fail(f"no test {id_or_slug!r}")
+    return found
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,380 @@
+"""Importing tests from YAML or JSON files (format: docs/content-format.md).
+
+A file is validated whole before anything is written, and written in one
+transaction: a bad file changes nothing. Errors name the file, the test and
+the field. Ids derive from slugs and keys, so importing the same file twice
+updates the tests in place and never duplicates them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nh3
+import yaml
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from examsync.domain.content import MODES, QUESTION_KINDS, TIMER_POLICIES
+from examsync.store.database import Database
+from examsync.store.tables import questions, skill_areas, sub_skills, test_sections, tests, user_test_sessions
+
+NAMESPACE = uuid.UUID("8f3c2a5e-4b1d-4f6e-9a7c-2d5e8b1f0c3a")
+SAMPLE_CONTENT = Path(__file__).with_name("sample_content")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+# Limited markup in stems and choices: emphasis, lists, tables, maths as text,
+# images from the server only. Everything else is stripped.
+ALLOWED_TAGS = {"p", "br", "em", "strong", "b", "i", "u", "sub", "sup", "code", "pre", "ul", "ol", "li",
+                "table", "thead", "tbody", "tr", "th", "td", "caption", "blockquote", "span", "img"}
+ALLOWED_ATTRIBUTES = {"img": {"src", "alt", "width", "height"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan", "scope"}}
+
+
+def sanitize_html(fragment: str) -> str:
+    return nh3.clean(
+        fragment, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=set(),
+        link_rel=None, strip_comments=True,
+    )
+
+
+class ContentError(Exception):
+    """A content file that cannot be imported; the message names file, test and field."""
+
+
+def stable_id(*parts: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, "/".join(parts)))
+
+
+@dataclass
+class ImportReport:
+    files: list[str] = field(default_factory=list)
+    tests_created: list[str] = field(default_factory=list)
+    tests_updated: list[str] = field(default_factory=list)
+    tests_unchanged: list[str] = field(default_factory=list)
+    sub_skills: int = 0
+
+
+def read_file(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ContentError(f"{path}: cannot read: {error}") from None
+    try:
+        if path.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as error:
+        raise ContentError(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {error}") from None
+
+
+class _Checker:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.where = ""
+
+    def fail(self, field_name: str, problem: str) -> ContentError:
+        return ContentError(f"{self.path}: {self.where}field {field_name!r}: {problem}")
+
+    def text(self, data: dict[str, Any], name: str, *, required: bool = True, max_length: int = 20_000) -> str:
+        value = data.get(name)
+        if value is None:
+            if required:
+                raise self.fail(name, "is required")
+            return ""
+        if not isinstance(value, str) or (required and not value.strip()):
+            raise self.fail(name, "must be a non-empty string")
+        if len(value) > max_length:
+            raise self.fail(name, f"is longer than {max_length} characters")
+        return value
+
+    def pattern(self, data: dict[str, Any], name: str, regex: re.Pattern[str], description: str) -> str:
+        value = data.get(name)
+        if not isinstance(value, str) or not regex.match(value):
+            raise self.fail(name, f"must be {description}, got {value!r}")
+        return value
+
+    def choice(self, data: dict[str, Any], name: str, options: tuple[str, ...], default: str | None = None) -> str:
+        value = data.get(name, default)
+        if value not in options:
+            raise self.fail(name, f"must be one of {', '.join(options)}, got {value!r}")
+        return value
+
+    def number(self, data: dict[str, Any], name: str, default: float | None, *, minimum: float = 0) -> float | None:
+        value = data.get(name, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < minimum:
+            raise self.fail(name, f"must be a number of at least {minimum:g}, got {value!r}")
+        return value
+
+    def mapping(self, value: Any, name: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(name, "must be a mapping")
+        return value
+
+    def sequence(self, data: dict[str, Any], name: str, *, required: bool = True) -> list[Any]:
+        value = data.get(name)
+        if value is None and not required:
+            return []
+        if not isinstance(value, list) or (required and not value):
+            raise self.fail(name, "must be a non-empty list")
+        return value
+
+
+def parse_document(path: Path, document: Any, known_sub_skills: set[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Validate a whole document; returns (skill areas, tests) ready to write."""
+    check = _Checker(path)
+    if not isinstance(document, dict):
+        raise ContentError(f"{path}: the file must hold a mapping with `skill_areas` and/or `tests`")
+    unknown_keys = set(document) - {"skill_areas", "tests"}
+    if unknown_keys:
+        raise ContentError(f"{path}: unknown top-level keys {sorted(unknown_keys)}; expected skill_areas and/or tests")
+    areas = []
+    for i, raw_area in enumerate(check.sequence(document, "skill_areas", required=False)):
+        check.where = f"skill_areas[{i}]: "
+        area = check.mapping(raw_area, "skill_areas")
+        slug = check.pattern(area, "slug", _SLUG, "a slug (lowercase letters, digits, hyphens)")
+        subs = []
+        for j, raw_sub in enumerate(check.sequence(area, "sub_skills")):
+            check.where = f"skill_areas[{i}] ({slug}): sub_skills[{j}]: "
+            sub = check.mapping(raw_sub, "sub_skills")
+            subs.append({"slug": check.pattern(sub, "slug", _SLUG, "a slug"), "name": check.text(sub, "name", max_length=200)})
+        check.where = f"skill_areas[{i}] ({slug}): "
+        areas.append({"slug": slug, "name": check.text(area, "name", max_length=200), "sub_skills": subs})
+    all_sub_skills = known_sub_skills | {s["slug"] for a in areas for s in a["sub_skills"]}
+
+    parsed_tests = []
+    seen_slugs: set[str] = set()
+    for i, raw_test in enumerate(check.sequence(document, "tests", required=False)):
+        check.where = f"tests[{i}]: "
+        data = check.mapping(raw_test, "tests")
+        slug = check.pattern(data, "slug", _SLUG, "a slug (lowercase letters, digits, hyphens)")
+        if slug in seen_slugs:
+            raise check.fail("slug", f"test {slug!r} appears twice in this file")
+        seen_slugs.add(slug)
+        check.where = f"test {slug!r}: "
+        parsed_tests.append(_parse_test(check, slug, data, all_sub_skills, position=i))
+    return areas, parsed_tests
+
+
+def _parse_test(check: _Checker, slug: str, data: dict[str, Any], all_sub_skills: set[str], position: int) -> dict[str, Any]:
+    mode = check.choice(data, "mode", MODES)
+    multipliers = data.get("time_multipliers", [1.0])
+    if (not isinstance(multipliers, list) or not multipliers
+            or not all(isinstance(m, (int, float)) and not isinstance(m, bool) and 0.5 <= m <= 10 for m in multipliers)):
+        raise check.fail("time_multipliers", "must be a non-empty list of numbers between 0.5 and 10")
+    if not any(m == 1 for m in multipliers):
+        raise check.fail("time_multipliers", "must include 1.0 (standard time)")
+    sub_skill = data.get("sub_skill")
+    if mode == "drill":
+        if sub_skill not in all_sub_skills:
+            raise check.fail("sub_skill", f"a drill names its sub-skill; {sub_skill!r} is not a known sub-skill")
+    elif sub_skill is not None:
+        raise check.fail("sub_skill", "only drills name a sub-skill")
+    allow_untimed = data.get("allow_untimed", False)
+    if not isinstance(allow_untimed, bool):
+        raise check.fail("allow_untimed", "must be true or false")
+    test = {
+        "id": stable_id("test", slug),
+        "slug": slug,
+        "title": check.text(data, "title", max_length=300),
+        "description": check.text(data, "description", required=False, max_length=2000),
+        "mode": mode,
+        "timer_policy": check.choice(data, "timer_policy", TIMER_POLICIES, default="wall_clock"),
+        "allow_untimed": allow_untimed,
+        "time_multipliers": [float(m) for m in multipliers],
+        "sub_skill_slug": sub_skill,
+        "position": position,
+        "sections": [],
+    }
+    raw_sections = check.sequence(data, "sections")
+    if mode != "diagnostic" and len(raw_sections) != 1:
+        raise check.fail("sections", f"a {mode} test has exactly one section")
+    question_keys: set[str] = set()
+    section_keys: set[str] = set()
+    for s, raw_section in enumerate(raw_sections):
+        check.where = f"test {slug!r}: sections[{s}]: "
+        section_data = check.mapping(raw_section, "sections")
+        key = check.pattern(section_data, "key", _KEY, "a key (letters, digits, - _ .)")
+        if key in section_keys:
+            raise check.fail("key", f"section key {key!r} appears twice")
+        section_keys.add(key)
+        check.where = f"test {slug!r}: section {key!r}: "
+        limit = check.number(section_data, "time_limit_seconds", None, minimum=1)
+        section = {
+            "id": stable_id("section", slug, key),
+            "key": key,
+            "title": check.text(section_data, "title", max_length=300),
+            "time_limit_seconds": int(limit) if limit is not None else None,
+            "position": s,
+            "questions": [],
+        }
+        for q, raw_question in enumerate(check.sequence(section_data, "questions")):
+            check.where = f"test {slug!r}: section {key!r}: questions[{q}]: "
+            question = _parse_question(check, slug, check.mapping(raw_question, "questions"), all_sub_skills, q)
+            if question["key"] in question_keys:
+                raise check.fail("key", f"question key {question['key']!r} appears twice in this test")
+            question_keys.add(question["key"])
+            question["section_id"] = section["id"]
+            section["questions"].append(question)
+        test["sections"].append(section)
+    return test
+
+
+def _parse_question(check: _Checker, test_slug: str, data: dict[str, Any], all_sub_skills: set[str], position: int) -> dict[str, Any]:
+    key = check.pattern(data, "key", _KEY, "a key (letters, digits, - _ .)")
+    check.where += f"({key}) "
+    kind = check.choice(data, "kind", QUESTION_KINDS)
+    sub_skill = data.get("sub_skill")
+    if sub_skill not in all_sub_skills:
+        raise check.fail("sub_skill", f"{sub_skill!r} is not a known sub-skill (define it under skill_areas)")
+    question: dict[str, Any] = {
+        "id": stable_id("question", test_slug, key),
+        "key": key,
+        "kind": kind,
+        "stem": sanitize_html(check.text(data, "stem")),
+        "sub_skill_slug": sub_skill,
+        "points": check.number(data, "points", 1.0, minimum=0),
+        "explanation": sanitize_html(check.text(data, "explanation", required=False)),
+        "numeric": False,
+        "tolerance": 0.0,
+        "position": position,
+    }
+    correct = data.get("correct")
+    if kind == "short_answer":
+        if "choices" in data:
+            raise check.fail("choices", "a short_answer question has no choices")
+        question["choices"] = []
+        numeric = data.get("numeric", False)
+        if not isinstance(numeric, bool):
+            raise check.fail("numeric", "must be true or false")
+        question["numeric"] = numeric
+        if numeric:
+            if isinstance(correct, bool) or not isinstance(correct, (int, float)) or not math.isfinite(correct):
+                raise check.fail("correct", "a numeric short answer's correct value is a number")
+            question["correct"] = correct
+            question["tolerance"] = check.number(data, "tolerance", 0.0, minimum=0)
+        else:
+            if isinstance(correct, str):
+                correct = [correct]
+            if not isinstance(correct, list) or not correct or not all(isinstance(c, str) and c.strip() for c in correct):
+                raise check.fail("correct", "a text short answer's correct value is a list of accepted strings")
+            question["correct"] = correct
+        return question
+    choices = []
+    for c, raw_choice in enumerate(check.sequence(data, "choices")):
+        choice = check.mapping(raw_choice, f"choices[{c}]")
+        choice_id = choice.get("id")
+        if not isinstance(choice_id, str) or not _KEY.match(choice_id):
+            raise check.fail(f"choices[{c}].id", f"must be a short id such as 'a', got {choice_id!r}")
+        text = choice.get("text")
+        if not isinstance(text, (str, int, float)) or isinstance(text, bool) or not str(text).strip():
+            raise check.fail(f"choices[{c}].text", "must be non-empty text")
+        choices.append({"id": choice_id, "text": sanitize_html(str(text))})
+    ids = [c["id"] for c in choices]
+    if len(set(ids)) != len(ids):
+        raise check.fail("choices", "choice ids must be unique")
+    if not 2 <= len(choices) <= 8:
+        raise check.fail("choices", "a question has 2 to 8 choices")
+    if kind == "single_choice":
+        if correct not in ids:
+            raise check.fail("correct", f"must be one of the choice ids {ids}, got {correct!r}")
+    else:
+        if not isinstance(correct, list) or not correct or any(c not in ids for c in correct) or len(set(correct)) != len(correct):
+            raise check.fail("correct", f"must be a list of distinct choice ids from {ids}, got {correct!r}")
+        correct = sorted(correct)
+    question["choices"] = choices
+    question["correct"] = correct
+    return question
+
+
+def import_files(db: Database, paths: list[Path]) -> ImportReport:
+    """Validate every file, then write them all in one transaction (all or nothing)."""
+    report = ImportReport()
+    documents = [(path, read_file(path)) for path in paths]
+    with db.owner_transaction() as connection:
+        known = set(connection.execute(select(sub_skills.c.slug)).scalars())
+        parsed = []
+        for path, document in documents:
+            areas, parsed_tests = parse_document(path, document, known)
+            known |= {s["slug"] for a in areas for s in a["sub_skills"]}
+            parsed.append((areas, parsed_tests))
+            report.files.append(str(path))
+        for areas, parsed_tests in parsed:
+            for area in areas:
+                _upsert_area(connection, area)
+                report.sub_skills += len(area["sub_skills"])
+            for test in parsed_tests:
+                outcome = _upsert_test(connection, test)
+                getattr(report, f"tests_{outcome}").append(test["slug"])
+    return report
+
+
+def import_sample_content(db: Database) -> ImportReport:
+    return import_files(db, sorted(SAMPLE_CONTENT.glob("*.yaml")))
+
+
+def has_content(db: Database) -> bool:
+    with db.owner_transaction() as connection:
+        return connection.execute(select(func.count()).select_from(tests)).scalar_one() > 0
+
+
+def _upsert_area(connection: Connection, area: dict[str, Any]) -> None:
+    _upsert(connection, skill_areas, {"slug": area["slug"], "name": area["name"]}, "slug")
+    for sub in area["sub_skills"]:
+        _upsert(connection, sub_skills, {**sub, "skill_area_slug": area["slug"]}, "slug")
+
+
+def _upsert(connection: Connection, table: Any, values: dict[str, Any], key: str) -> bool:
+    """Insert or update one row; True if anything changed."""
+    current = connection.execute(select(table).where(table.c[key] == values[key])).mappings().first()
+    if current is None:
+        connection.execute(insert(table).values(**values))
+        return True
+    changes = {k: v for k, v in values.items() if current[k] != v}
+    if changes:
+        connection.execute(update(table).where(table.c[key] == values[key]).values(**changes))
+    return bool(changes)
+
+
+def _upsert_test(connection: Connection, test: dict[str, Any]) -> str:
+    sections = test["sections"]
+    row = {k: v for k, v in test.items() if k != "sections"}
+    existing = connection.execute(select(tests.c.content_version).where(tests.c.id == test["id"])).scalar()
+    changed = _upsert(connection, tests, row, "id")
+    wanted_sections = {s["id"] for s in sections}
+    wanted_questions = {q["id"] for s in sections for q in s["questions"]}
+    old_sections = set(connection.execute(select(test_sections.c.id).where(test_sections.c.test_id == test["id"])).scalars())
+    old_questions = set(connection.execute(
+        select(questions.c.id).where(questions.c.section_id.in_(old_sections))
+    ).scalars()) if old_sections else set()
+    removed = (old_sections - wanted_sections, old_questions - wanted_questions)
+    if (removed[0] or removed[1]) and connection.execute(
+        select(func.count()).select_from(user_test_sessions).where(user_test_sessions.c.test_id == test["id"])
+    ).scalar_one():
+        raise ContentError(
+            f"test {test['slug']!r}: sections or questions were removed but students have sessions of this test;"
+            " keep them, or import the new version under a new slug"
+        )
+    if removed[1]:
+        connection.execute(delete(questions).where(questions.c.id.in_(removed[1])))
+    if removed[0]:
+        connection.execute(delete(test_sections).where(test_sections.c.id.in_(removed[0])))
+    for section in sections:
+        section_row = {k: v for k, v in section.items() if k != "questions"} | {"test_id": test["id"]}
+        changed |= _upsert(connection, test_sections, section_row, "id")
+        for question in section["questions"]:
+            changed |= _upsert(connection, questions, question, "id")
+    changed |= bool(removed[0] or removed[1])
+    if existing is None:
+        return "created"
+    if changed:
+        connection.execute(update(tests).where(tests.c.id == test["id"]).values(content_version=existing + 1))
+        return "updated"
+    return "unchanged"

@@ -1,0 +1,1 @@
+"""The pure core of examsync: no I/O, no clock (see README.md)."""

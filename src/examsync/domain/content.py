@@ -1,0 +1,165 @@
+"""Test content: tests, sections and questions, and what a valid answer is.
+
+Questions hold their correct answer; `public_question` is the only view of a
+question that may leave the server before its section is submitted.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from examsync.domain.errors import InvalidAnswerError, AnswerTooLongError
+
+Mode = Literal["diagnostic", "practice", "drill"]
+TimerPolicy = Literal["wall_clock", "active_time"]
+QuestionKind = Literal["single_choice", "multiple_choice", "short_answer"]
+
+MODES: tuple[str, ...] = ("diagnostic", "practice", "drill")
+TIMER_POLICIES: tuple[str, ...] = ("wall_clock", "active_time")
+QUESTION_KINDS: tuple[str, ...] = ("single_choice", "multiple_choice", "short_answer")
+
+# An answer is a choice id, a list of choice ids, a short string, or None (cleared).
+Answer = str | list[str] | None
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    section_id: str
+    key: str
+    kind: str
+    stem: str
+    sub_skill: str
+    points: float = 1.0
+    choices: tuple[Choice, ...] = ()
+    # single_choice: a choice id; multiple_choice: a list of ids;
+    # short_answer: a number (numeric) or a list of accepted strings.
+    correct: Any = None
+    numeric: bool = False
+    tolerance: float = 0.0
+    explanation: str = ""
+
+    @property
+    def choice_ids(self) -> frozenset[str]:
+        return frozenset(c.id for c in self.choices)
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    key: str
+    title: str
+    time_limit_seconds: int | None
+    questions: tuple[Question, ...]
+
+
+@dataclass(frozen=True)
+class Test:
+    id: str
+    slug: str
+    title: str
+    mode: str
+    timer_policy: str
+    sections: tuple[Section, ...]
+    description: str = ""
+    allow_untimed: bool = False
+    time_multipliers: tuple[float, ...] = (1.0,)
+    sub_skill: str | None = None
+    _questions: dict[str, Question] = field(default_factory=dict, compare=False, repr=False)
+    _section_of: dict[str, Section] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for section in self.sections:
+            for question in section.questions:
+                self._questions[question.id] = question
+                self._section_of[question.id] = section
+
+    def question(self, question_id: str) -> Question | None:
+        return self._questions.get(question_id)
+
+    def section_of(self, question_id: str) -> Section | None:
+        return self._section_of.get(question_id)
+
+    def section(self, section_id: str) -> Section | None:
+        return next((s for s in self.sections if s.id == section_id), None)
+
+    @property
+    def question_count(self) -> int:
+        return len(self._questions)
+
+
+def public_question(question: Question) -> dict[str, Any]:
+    """What a student may see of a question while its section is open."""
+    return {
+        "id": question.id,
+        "kind": question.kind,
+        "stem": question.stem,
+        "points": question.points,
+        "choices": [{"id": c.id, "text": c.text} for c in question.choices],
+    }
+
+
+def validate_answer(question: Question, answer: Any, *, max_length: int) -> Answer:
+    """Return the answer in canonical form, or raise if it cannot be one for this question."""
+    if answer is None:
+        return None
+    if question.kind == "single_choice":
+        if not isinstance(answer, str):
+            raise InvalidAnswerError("a single-choice answer is one choice id (a string)")
+        if answer not in question.choice_ids:
+            raise InvalidAnswerError(f"choice {answer!r} is not one of this question's choices")
+        return answer
+    if question.kind == "multiple_choice":
+        if not isinstance(answer, list) or not all(isinstance(a, str) for a in answer):
+            raise InvalidAnswerError("a multiple-choice answer is a list of choice ids")
+        unknown = [a for a in answer if a not in question.choice_ids]
+        if unknown:
+            raise InvalidAnswerError(f"choices {unknown!r} are not among this question's choices")
+        return sorted(set(answer))
+    if not isinstance(answer, str):
+        raise InvalidAnswerError("a short answer is a string")
+    if len(answer) > max_length:
+        raise AnswerTooLongError(f"a short answer is at most {max_length} characters")
+    return answer
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def _normalise_text(text: str) -> str:
+    return _SPACES.sub(" ", text.strip()).casefold()
+
+
+def _parse_number(text: str) -> float | None:
+    cleaned = text.strip().replace(" ", "")
+    if cleaned.count(",") == 1 and "." not in cleaned:
+        cleaned = cleaned.replace(",", ".")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def is_correct(question: Question, answer: Answer) -> bool:
+    if answer is None:
+        return False
+    if question.kind == "single_choice":
+        return answer == question.correct
+    if question.kind == "multiple_choice":
+        return isinstance(answer, list) and set(answer) == set(question.correct)
+    if not isinstance(answer, str):
+        return False
+    if question.numeric:
+        value = _parse_number(answer)
+        return value is not None and abs(value - float(question.correct)) <= question.tolerance + 1e-9
+    return _normalise_text(answer) in {_normalise_text(c) for c in question.correct}

@@ -1,0 +1,111 @@
+"""Errors a user can cause, each with a stable machine-readable code.
+
+The web layer maps a code to an HTTP status in one table
+(`examsync.web.errors`); nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "domain_error"
+
+    def __init__(self, message: str, **data: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+
+class InvalidOpError(DomainError):
+    code = "invalid_op"
+
+
+class InvalidAnswerError(DomainError):
+    code = "invalid_answer"
+
+
+class UnknownQuestionError(DomainError):
+    code = "unknown_question"
+
+
+class UnknownSectionError(DomainError):
+    code = "unknown_section"
+
+
+class UnknownChoiceError(DomainError):
+    code = "unknown_choice"
+
+
+class AnswerTooLongError(DomainError):
+    code = "answer_too_long"
+
+
+class NoteTooLongError(DomainError):
+    code = "note_too_long"
+
+
+class TimeExpiredError(DomainError):
+    code = "time_expired"
+
+
+class SectionSubmittedError(DomainError):
+    code = "section_submitted"
+
+
+class SectionNotOpenError(DomainError):
+    code = "section_not_open"
+
+
+class SessionCompletedError(DomainError):
+    code = "session_completed"
+
+
+class InvalidTimeOptionError(DomainError):
+    code = "invalid_time_option"
+
+
+# Errors of access and of the request as a whole (raised by the service layer).
+
+
+class NotFoundError(DomainError):
+    code = "not_found"
+
+
+class ForbiddenError(DomainError):
+    code = "forbidden"
+
+
+class NotAuthenticatedError(DomainError):
+    code = "not_authenticated"
+
+
+class InvalidTokenError(DomainError):
+    code = "invalid_token"
+
+
+class TokenExpiredError(DomainError):
+    code = "token_expired"
+
+
+class InvalidCredentialsError(DomainError):
+    code = "invalid_credentials"
+
+
+class EmailTakenError(DomainError):
+    code = "email_taken"
+
+
+class WeakPasswordError(DomainError):
+    code = "weak_password"
+
+
+class TooManyOpsError(DomainError):
+    code = "too_many_ops"
+
+
+class BodyTooLargeError(DomainError):
+    code = "body_too_large"
+
+
+class InvalidRequestError(DomainError):
+    code = "invalid_request"

@@ -1,0 +1,121 @@
+"""Ops: what a client asks of its session, and their validation.
+
+Each op carries a client-generated `op_id` (a UUID) that makes it
+idempotent, and the client's time in milliseconds since the Unix epoch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from examsync.domain.errors import InvalidOpError, NoteTooLongError
+
+OP_TYPES: tuple[str, ...] = (
+    "answer",
+    "flag",
+    "unflag",
+    "eliminate",
+    "uneliminate",
+    "note",
+    "navigate",
+    "heartbeat",
+    "submit_section",
+    "complete",
+)
+QUESTION_OPS = frozenset({"answer", "flag", "unflag", "eliminate", "uneliminate", "note", "navigate"})
+CHOICE_OPS = frozenset({"eliminate", "uneliminate"})
+# Heartbeats only tell the server a client is there: they move the clock and
+# get neither a receipt nor a place in the log.
+UNLOGGED_OPS = frozenset({"heartbeat"})
+
+MAX_CLIENT_TIME_MS = 2**53
+
+
+@dataclass(frozen=True)
+class Op:
+    op_id: str
+    type: str
+    client_time: int
+    question_id: str | None = None
+    section_id: str | None = None
+    choice_id: str | None = None
+    answer: Any = None
+    text: str | None = None
+
+    def payload(self) -> dict[str, Any]:
+        """The op's content, as logged and as fingerprinted."""
+        fields: dict[str, Any] = {"type": self.type, "client_time": self.client_time}
+        for name in ("question_id", "section_id", "choice_id", "text"):
+            value = getattr(self, name)
+            if value is not None:
+                fields[name] = value
+        if self.type == "answer":
+            fields["answer"] = self.answer
+        return fields
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the payload, so a re-used op_id with other content is caught."""
+        canonical = json.dumps(self.payload(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def canonical_op_id(raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise InvalidOpError("op_id must be a UUID string")
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        raise InvalidOpError(f"op_id {raw[:64]!r} is not a UUID") from None
+
+
+def parse_op(raw: Mapping[str, Any], *, max_note_length: int) -> Op:
+    """Turn one op as sent by a client into an Op, or raise InvalidOpError.
+
+    The op_id is checked first, so that a caller can report the error against it.
+    """
+    op_id = canonical_op_id(raw.get("op_id"))
+    op_type = raw.get("type")
+    if op_type not in OP_TYPES:
+        raise InvalidOpError(f"unknown op type {str(op_type)[:40]!r}; expected one of {', '.join(OP_TYPES)}")
+    client_time = raw.get("client_time")
+    if isinstance(client_time, bool) or not isinstance(client_time, int) or not 0 <= client_time < MAX_CLIENT_TIME_MS:
+        raise InvalidOpError("client_time must be milliseconds since the Unix epoch (an integer)")
+
+    def text_field(name: str) -> str | None:
+        value = raw.get(name)
+        if value is not None and not isinstance(value, str):
+            raise InvalidOpError(f"{name} must be a string")
+        return value
+
+    question_id = text_field("question_id")
+    section_id = text_field("section_id")
+    choice_id = text_field("choice_id")
+    text = text_field("text")
+    if op_type in QUESTION_OPS and not question_id:
+        raise InvalidOpError(f"a {op_type} op needs question_id")
+    if op_type in CHOICE_OPS and not choice_id:
+        raise InvalidOpError(f"a {op_type} op needs choice_id")
+    if op_type == "submit_section" and not section_id:
+        raise InvalidOpError("a submit_section op needs section_id")
+    if op_type == "note":
+        if text is None:
+            raise InvalidOpError("a note op needs text (an empty string clears the note)")
+        if len(text) > max_note_length:
+            raise NoteTooLongError(f"a note is at most {max_note_length} characters", limit=max_note_length)
+    if op_type == "answer" and "answer" not in raw:
+        raise InvalidOpError("an answer op needs answer (null clears it)")
+    return Op(
+        op_id=op_id,
+        type=op_type,
+        client_time=client_time,
+        question_id=question_id,
+        section_id=section_id,
+        choice_id=choice_id,
+        answer=raw.get("answer") if op_type == "answer" else None,
+        text=text,
+    )

@@ -1,0 +1,396 @@
+"""The test session aggregate: applies ops and the server's own changes.
+
+One `TestSession` is the whole state of a student's sitting of one test. It
+decides every op's fate (applied, superseded or rejected), gives every logged
+op and server change the session's next sequence number, and never reads a
+clock: `now_ms` is passed in.
+
+Per question, each field (answer, flag, note, each eliminated choice) is a
+last-writer-wins register ordered by the time the student acted, corrected by
+their device's observed clock offset, ties broken by `op_id`. So the final
+state does not depend on the order in which ops arrive, and a stale device can
+never overwrite a newer change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from examsync.domain.content import Test, Section, validate_answer
+from examsync.domain.errors import (
+    DomainError,
+    SectionNotOpenError,
+    SectionSubmittedError,
+    SessionCompletedError,
+    TimeExpiredError,
+    UnknownChoiceError,
+    UnknownQuestionError,
+    UnknownSectionError,
+)
+from examsync.domain.ops import UNLOGGED_OPS, Op
+from examsync.domain.scoring import combine_scores, score_section
+from examsync.domain.timing import SectionClock, TimeAllowance, deadline_ms, effective_limit_ms, remaining_ms
+
+APPLIED, DUPLICATE, SUPERSEDED, REJECTED = "applied", "duplicate", "superseded", "rejected"
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Deployment settings the domain obeys."""
+
+    heartbeat_credit_ms: int = 15_000
+    offline_grace_ms: int = 0
+    max_answer_length: int = 1_000
+
+
+@dataclass
+class Register:
+    """A last-writer-wins value stamped with (time, op_id)."""
+
+    value: Any = None
+    at: int | None = None
+    op_id: str | None = None
+
+    def offer(self, value: Any, at: int, op_id: str) -> bool:
+        if self.at is not None and (at, op_id) < (self.at, self.op_id or ""):
+            return False
+        self.value, self.at, self.op_id = value, at, op_id
+        return True
+
+    def dump(self) -> list[Any] | None:
+        return None if self.at is None else [self.value, self.at, self.op_id]
+
+    @classmethod
+    def load(cls, raw: list[Any] | None) -> "Register":
+        return cls() if raw is None else cls(raw[0], raw[1], raw[2])
+
+
+@dataclass
+class QuestionState:
+    answer: Register = field(default_factory=Register)
+    flagged: Register = field(default_factory=Register)
+    note: Register = field(default_factory=Register)
+    eliminated: dict[str, Register] = field(default_factory=dict)
+    visited: bool = False
+
+    def dump(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for name in ("answer", "flagged", "note"):
+            raw = getattr(self, name).dump()
+            if raw is not None:
+                data[name] = raw
+        if self.eliminated:
+            data["eliminated"] = {cid: reg.dump() for cid, reg in self.eliminated.items()}
+        if self.visited:
+            data["visited"] = True
+        return data
+
+    @classmethod
+    def load(cls, raw: dict[str, Any]) -> "QuestionState":
+        return cls(
+            answer=Register.load(raw.get("answer")),
+            flagged=Register.load(raw.get("flagged")),
+            note=Register.load(raw.get("note")),
+            eliminated={cid: Register.load(reg) for cid, reg in raw.get("eliminated", {}).items()},
+            visited=bool(raw.get("visited")),
+        )
+
+
+@dataclass
+class SectionState:
+    section_id: str
+    status: str = "not_started"  # not_started | in_progress | submitted
+    clock: SectionClock = field(default_factory=SectionClock)
+    submitted_at: int | None = None
+    submit_reason: str | None = None  # student | expired | completed
+    questions: dict[str, QuestionState] = field(default_factory=dict)
+    score: dict[str, Any] | None = None
+
+    def question(self, question_id: str) -> QuestionState:
+        return self.questions.setdefault(question_id, QuestionState())
+
+    def answers(self) -> dict[str, Any]:
+        return {qid: q.answer.value for qid, q in self.questions.items() if q.answer.value is not None}
+
+    def flagged(self) -> list[str]:
+        return [qid for qid, q in self.questions.items() if q.flagged.value]
+
+
+@dataclass
+class LogEntry:
+    """One row of the session's ordered log (the audit trail and resume cursor)."""
+
+    seq: int
+    kind: str  # an op type, or a server change: section_expired, time_adjusted
+    status: str
+    server_time: int
+    op_id: str | None = None
+    code: str | None = None
+    message: str | None = None
+    question_id: str | None = None
+    section_id: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    client_time: int | None = None
+    effective_time: int | None = None
+    device_id: str | None = None
+
+
+@dataclass
+class OpResult:
+    op_id: str
+    status: str
+    code: str | None = None
+    message: str | None = None
+    seq: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"op_id": self.op_id, "status": self.status}
+        for name in ("code", "message", "seq"):
+            value = getattr(self, name)
+            if value is not None:
+                data[name] = value
+        return data
+
+
+@dataclass
+class TestSession:
+    id: str
+    user_id: str
+    test: Test
+    rules: Rules = field(default_factory=Rules)
+    status: str = "active"  # active | completed
+    version: int = 0
+    last_seq: int = 0
+    started_at: int = 0
+    completed_at: int | None = None
+    last_activity_at: int = 0
+    allowance: TimeAllowance = field(default_factory=TimeAllowance)
+    # Set by a teacher for all of the student's sessions; loaded, not owned.
+    user_allowance: TimeAllowance = field(default_factory=TimeAllowance)
+    current_question: Register = field(default_factory=Register)
+    sections: dict[str, SectionState] = field(default_factory=dict)
+    score: dict[str, Any] | None = None
+    log: list[LogEntry] = field(default_factory=list)  # entries made since load
+
+    def __post_init__(self) -> None:
+        for section in self.test.sections:
+            self.sections.setdefault(section.id, SectionState(section.id))
+
+    # ----- derived state -------------------------------------------------
+
+    @property
+    def current_section(self) -> Section | None:
+        """The first section not yet submitted: sections are taken in order."""
+        return next((s for s in self.test.sections if self.sections[s.id].status != "submitted"), None)
+
+    @property
+    def current_question_id(self) -> str | None:
+        question_id = self.current_question.value
+        current = self.current_section
+        if question_id is None or current is None or self.test.section_of(question_id) is not current:
+            return None
+        return question_id
+
+    def limit_ms(self, section: Section) -> int | None:
+        return effective_limit_ms(section.time_limit_seconds, self.allowance.combine(self.user_allowance))
+
+    def remaining_ms(self, section_id: str, now_ms: int) -> int | None:
+        section = self.test.section(section_id)
+        assert section is not None
+        state = self.sections[section_id]
+        if state.status == "submitted":
+            return 0 if self.limit_ms(section) is not None else None
+        return remaining_ms(state.clock, self.test.timer_policy, self.limit_ms(section), now_ms, self.rules.heartbeat_credit_ms)
+
+    def deadline_ms(self, section_id: str) -> int | None:
+        section = self.test.section(section_id)
+        assert section is not None
+        return deadline_ms(
+            self.sections[section_id].clock, self.test.timer_policy, self.limit_ms(section), self.rules.heartbeat_credit_ms
+        )
+
+    @property
+    def answered_count(self) -> int:
+        return sum(len(s.answers()) for s in self.sections.values())
+
+    @property
+    def flagged_count(self) -> int:
+        return sum(len(s.flagged()) for s in self.sections.values())
+
+    # ----- server changes ------------------------------------------------
+
+    def expire_due(self, now_ms: int) -> list[LogEntry]:
+        """Submit the sections whose time (plus grace) has run out by now."""
+        entries = []
+        while self.status == "active" and (section := self.current_section) is not None:
+            state = self.sections[section.id]
+            deadline = self.deadline_ms(section.id)
+            if state.status != "in_progress" or deadline is None or now_ms < deadline + self.rules.offline_grace_ms:
+                break
+            self._submit(section, "expired", deadline)
+            self.version += 1
+            entries.append(self._record("section_expired", APPLIED, now_ms, section_id=section.id,
+                                        payload={"deadline": deadline}))
+            self._complete_if_done(now_ms)
+        return entries
+
+    def adjust_time(self, allowance: TimeAllowance, now_ms: int, *, by: str) -> LogEntry:
+        """A teacher's accommodation for this session; applies at once, also mid-section."""
+        self.expire_due(now_ms)
+        self.allowance = allowance
+        self.version += 1
+        return self._record("time_adjusted", APPLIED, now_ms, payload={
+            "multiplier": allowance.multiplier, "extra_ms": allowance.extra_ms, "untimed": allowance.untimed, "by": by,
+        })
+
+    def note_user_allowance_changed(self, allowance: TimeAllowance, now_ms: int, *, by: str) -> LogEntry:
+        self.expire_due(now_ms)
+        self.user_allowance = allowance
+        self.version += 1
+        return self._record("time_adjusted", APPLIED, now_ms, payload={
+            "scope": "user", "multiplier": allowance.multiplier, "extra_ms": allowance.extra_ms,
+            "untimed": allowance.untimed, "by": by,
+        })
+
+    # ----- ops -----------------------------------------------------------
+
+    def apply(self, op: Op, now_ms: int, *, clock_offset_ms: int = 0, device_id: str | None = None) -> OpResult:
+        """Apply one new op (receipts are checked by the caller) and log it."""
+        effective = min(op.client_time + clock_offset_ms, now_ms)
+        try:
+            status = self._apply(op, now_ms, effective)
+            code = message = None
+        except DomainError as error:
+            status, code, message = REJECTED, error.code, error.message
+        if op.type in UNLOGGED_OPS:
+            return OpResult(op.op_id, status, code, message)
+        entry = self._record(
+            op.type, status, now_ms, op_id=op.op_id, code=code, message=message,
+            question_id=op.question_id, section_id=self._section_id_of(op), payload=op.payload(),
+            client_time=op.client_time, effective_time=effective, device_id=device_id,
+        )
+        return OpResult(op.op_id, status, code, message, entry.seq)
+
+    def reject(self, op_id: str, error: DomainError, now_ms: int, *, device_id: str | None = None) -> OpResult:
+        """Log an op that could not even be read (bad type, missing field) as rejected."""
+        kind = error.data.get("type")
+        entry = self._record(
+            "invalid", REJECTED, now_ms, op_id=op_id, code=error.code, message=error.message,
+            payload={"type": kind[:40] if isinstance(kind, str) else None}, device_id=device_id,
+        )
+        return OpResult(op_id, REJECTED, error.code, error.message, entry.seq)
+
+    def _section_id_of(self, op: Op) -> str | None:
+        if op.question_id is not None:
+            section = self.test.section_of(op.question_id)
+            return section.id if section else None
+        return op.section_id
+
+    def _apply(self, op: Op, now_ms: int, effective: int) -> str:
+        if self.status != "active":
+            raise SessionCompletedError("this session is completed; start a new one to try again")
+        if op.type == "heartbeat":
+            return self._heartbeat(now_ms)
+        if op.type == "complete":
+            return self._complete(now_ms)
+        if op.type == "submit_section":
+            section = self.test.section(op.section_id or "")
+            if section is None:
+                raise UnknownSectionError(f"section {op.section_id!r} is not part of this test")
+            self._open_for_change(section, now_ms, effective)
+            self._submit(section, "student", now_ms)
+            self._complete_if_done(now_ms)
+            self.version += 1
+            return APPLIED
+        question = self.test.question(op.question_id or "")
+        section = self.test.section_of(op.question_id or "")
+        if question is None or section is None:
+            raise UnknownQuestionError(f"question {op.question_id!r} is not part of this test")
+        if op.type in ("eliminate", "uneliminate") and op.choice_id not in question.choice_ids:
+            raise UnknownChoiceError(f"choice {op.choice_id!r} is not one of this question's choices")
+        answer = validate_answer(question, op.answer, max_length=self.rules.max_answer_length) if op.type == "answer" else None
+        self._open_for_change(section, now_ms, effective)
+        state = self.sections[section.id].question(question.id)
+        self.last_activity_at = max(self.last_activity_at, now_ms)
+        if op.type == "answer":
+            won = state.answer.offer(answer, effective, op.op_id)
+        elif op.type in ("flag", "unflag"):
+            won = state.flagged.offer(op.type == "flag", effective, op.op_id)
+        elif op.type == "note":
+            won = state.note.offer(op.text or None, effective, op.op_id)
+        elif op.type in ("eliminate", "uneliminate"):
+            register = state.eliminated.setdefault(op.choice_id or "", Register())
+            won = register.offer(op.type == "eliminate", effective, op.op_id)
+        else:  # navigate
+            state.visited = True
+            won = self.current_question.offer(question.id, effective, op.op_id)
+        self.version += 1
+        return APPLIED if won else SUPERSEDED
+
+    def _open_for_change(self, section: Section, now_ms: int, effective: int) -> None:
+        """Check that the section takes changes now; start its clock on first touch."""
+        state = self.sections[section.id]
+        if state.status == "submitted":
+            if state.submit_reason == "expired":
+                raise TimeExpiredError("time for this section ran out; it was submitted automatically")
+            raise SectionSubmittedError("this section has been submitted and can no longer change")
+        if section is not self.current_section:
+            raise SectionNotOpenError("finish the current section before moving on to this one")
+        if state.status == "not_started":
+            state.status = "in_progress"
+            state.clock.start(now_ms)
+            return
+        deadline = self.deadline_ms(section.id)
+        if deadline is not None and now_ms >= deadline:
+            # Within the grace window, only what the student did before the deadline counts.
+            if effective >= deadline or now_ms >= deadline + self.rules.offline_grace_ms:
+                raise TimeExpiredError("time for this section has run out")
+            return
+        state.clock.record_activity(self.test.timer_policy, now_ms, self.rules.heartbeat_credit_ms)
+
+    def _heartbeat(self, now_ms: int) -> str:
+        section = self.current_section
+        if section is not None:
+            state = self.sections[section.id]
+            deadline = self.deadline_ms(section.id)
+            if state.status == "in_progress" and (deadline is None or now_ms < deadline):
+                state.clock.record_activity(self.test.timer_policy, now_ms, self.rules.heartbeat_credit_ms)
+        self.last_activity_at = max(self.last_activity_at, now_ms)
+        return APPLIED
+
+    def _submit(self, section: Section, reason: str, at_ms: int) -> None:
+        state = self.sections[section.id]
+        if state.status == "not_started":
+            state.clock.start(at_ms)
+        state.status = "submitted"
+        state.submitted_at = at_ms
+        state.submit_reason = reason
+        state.score = score_section(section, state.answers())
+
+    def _complete(self, now_ms: int) -> str:
+        for section in self.test.sections:
+            if self.sections[section.id].status != "submitted":
+                self._submit(section, "completed", now_ms)
+        self._complete_if_done(now_ms)
+        self.version += 1
+        return APPLIED
+
+    def _complete_if_done(self, now_ms: int) -> None:
+        if self.status == "active" and self.current_section is None:
+            self.status = "completed"
+            self.completed_at = now_ms
+            self.score = combine_scores(self.sections[s.id].score or {} for s in self.test.sections)
+
+    def _record(self, kind: str, status: str, now_ms: int, **fields: Any) -> LogEntry:
+        self.last_seq += 1
+        entry = LogEntry(seq=self.last_seq, kind=kind, status=status, server_time=now_ms, **fields)
+        self.log.append(entry)
+        return entry
+
+
+def receipt_status(fingerprint: str, known_fingerprint: str | None) -> str | None:
+    """How a receipt answers an op: None (a new op), duplicate, or op_id_reused."""
+    if known_fingerprint is None:
+        return None
+    return DUPLICATE if known_fingerprint == fingerprint else "op_id_reused"

@@ -1,0 +1,95 @@
+"""The server's clock for a section: remaining time and deadlines.
+
+Everything is a pure function of the section's clock record, its effective
+limit and `now_ms` (the server's time). No value a client sends can add time:
+client times never enter these functions.
+
+Policies:
+- `wall_clock`: the deadline runs from the section's start, also while the
+  student is away (exam style).
+- `active_time`: time counts only while a client has the section open. Each
+  sign of life (an op or a heartbeat) credits the time since the previous one,
+  but at most `credit_ms` (one heartbeat interval), so a closed tab stops the
+  clock within one interval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TimeAllowance:
+    """Extra time granted on top of a section's base limit."""
+
+    multiplier: float = 1.0
+    extra_ms: int = 0
+    untimed: bool = False
+
+    def combine(self, other: "TimeAllowance") -> "TimeAllowance":
+        return TimeAllowance(
+            multiplier=self.multiplier * other.multiplier,
+            extra_ms=self.extra_ms + other.extra_ms,
+            untimed=self.untimed or other.untimed,
+        )
+
+
+def effective_limit_ms(base_seconds: int | None, allowance: TimeAllowance) -> int | None:
+    """The section's time limit after accommodations; None means untimed."""
+    if base_seconds is None or allowance.untimed:
+        return None
+    return max(0, round(base_seconds * 1000 * allowance.multiplier) + allowance.extra_ms)
+
+
+@dataclass
+class SectionClock:
+    started_at_ms: int | None = None
+    used_ms: int = 0  # active_time only: time credited so far
+    last_seen_ms: int | None = None  # active_time only: the last sign of life
+
+    def start(self, now_ms: int) -> None:
+        self.started_at_ms = now_ms
+        self.last_seen_ms = now_ms
+
+    def record_activity(self, policy: str, now_ms: int, credit_ms: int) -> None:
+        if policy != "active_time" or self.last_seen_ms is None:
+            return
+        self.used_ms += _credited(now_ms - self.last_seen_ms, credit_ms)
+        self.last_seen_ms = max(self.last_seen_ms, now_ms)
+
+
+def _credited(gap_ms: int, credit_ms: int) -> int:
+    return max(0, min(gap_ms, credit_ms))
+
+
+def remaining_ms(
+    clock: SectionClock, policy: str, limit_ms: int | None, now_ms: int, credit_ms: int
+) -> int | None:
+    """Milliseconds left, never negative; None when the section is untimed."""
+    if limit_ms is None:
+        return None
+    if clock.started_at_ms is None:
+        return limit_ms
+    if policy == "wall_clock":
+        left = clock.started_at_ms + limit_ms - now_ms
+    else:
+        pending = _credited(now_ms - (clock.last_seen_ms or now_ms), credit_ms)
+        left = limit_ms - clock.used_ms - pending
+    return max(0, left)
+
+
+def deadline_ms(clock: SectionClock, policy: str, limit_ms: int | None, credit_ms: int) -> int | None:
+    """The server time at which the section runs out if nothing more happens.
+
+    None when untimed, not started, or (active_time) when the clock would stop
+    before reaching zero because no client is there to keep it running.
+    """
+    if limit_ms is None or clock.started_at_ms is None:
+        return None
+    if policy == "wall_clock":
+        return clock.started_at_ms + limit_ms
+    assert clock.last_seen_ms is not None
+    left = limit_ms - clock.used_ms
+    if left <= credit_ms:
+        return clock.last_seen_ms + max(0, left)
+    return None

@@ -1,0 +1,132 @@
+"""What a student sees of their session: resume state, progress and results.
+
+The one place that decides what leaves the server. Correct answers and
+explanations appear only in `results_view`, and only for submitted sections.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from examsync.domain.content import is_correct, public_question
+from examsync.domain.scoring import accuracy, combine_scores
+from examsync.domain.session import TestSession
+
+
+def resume_view(session: TestSession, now_ms: int) -> dict[str, Any]:
+    current = session.current_section
+    sections = []
+    for section in session.test.sections:
+        state = session.sections[section.id]
+        sections.append({
+            "section_id": section.id,
+            "title": section.title,
+            "status": state.status,
+            "time_limit_ms": session.limit_ms(section),
+            "time_remaining_ms": session.remaining_ms(section.id, now_ms),
+            "deadline": session.deadline_ms(section.id) if state.status == "in_progress" else None,
+            "answers": state.answers(),
+            "flagged": state.flagged(),
+            "eliminated": {
+                qid: sorted(cid for cid, reg in q.eliminated.items() if reg.value)
+                for qid, q in state.questions.items()
+                if any(reg.value for reg in q.eliminated.values())
+            },
+            "notes": {qid: q.note.value for qid, q in state.questions.items() if q.note.value},
+            "visited": [qid for qid, q in state.questions.items() if q.visited],
+            "questions": [public_question(q) for q in section.questions],
+        })
+    return {
+        "id": session.id,
+        "test_id": session.test.id,
+        "test_title": session.test.title,
+        "mode": session.test.mode,
+        "timer_policy": session.test.timer_policy,
+        "status": session.status,
+        "version": session.version,
+        "last_seq": session.last_seq,
+        "server_time": now_ms,
+        "untimed": session.allowance.untimed,
+        "time_multiplier": session.allowance.multiplier * session.user_allowance.multiplier,
+        "current_section_id": current.id if current else None,
+        "current_question_id": session.current_question_id,
+        "sections": sections,
+    }
+
+
+def progress_view(session: TestSession, now_ms: int) -> dict[str, Any]:
+    current = session.current_section
+    return {
+        "id": session.id,
+        "test_id": session.test.id,
+        "test_title": session.test.title,
+        "mode": session.test.mode,
+        "status": session.status,
+        "answered": session.answered_count,
+        "total": session.test.question_count,
+        "flagged": session.flagged_count,
+        "current_section_id": current.id if current else None,
+        "time_remaining_ms": session.remaining_ms(current.id, now_ms) if current else None,
+        "started_at": session.started_at,
+        "last_activity_at": session.last_activity_at,
+        "completed_at": session.completed_at,
+        "resumable": session.status == "active",
+        "score": session.score["score"] if session.score else None,
+        "max_score": session.score["max_score"] if session.score else None,
+    }
+
+
+def results_view(session: TestSession, sub_skill_names: dict[str, dict[str, str]]) -> dict[str, Any]:
+    sections = []
+    for section in session.test.sections:
+        state = session.sections[section.id]
+        entry: dict[str, Any] = {"section_id": section.id, "title": section.title, "status": state.status}
+        if state.status == "submitted" and state.score is not None:
+            answers = state.answers()
+            entry.update(
+                score=state.score["score"],
+                max_score=state.score["max_score"],
+                correct=state.score["correct"],
+                answered=state.score["answered"],
+                total=state.score["total"],
+                submit_reason=state.submit_reason,
+                questions=[
+                    {
+                        **public_question(q),
+                        "sub_skill": q.sub_skill,
+                        "your_answer": answers.get(q.id),
+                        "correct_answer": q.correct,
+                        "is_correct": is_correct(q, answers.get(q.id)),
+                        "explanation": q.explanation,
+                    }
+                    for q in section.questions
+                ],
+            )
+        sections.append(entry)
+    by_sub_skill = []
+    totals = session.score["by_sub_skill"] if session.score else _submitted_sub_skills(session)
+    for slug, skill in sorted(totals.items()):
+        names = sub_skill_names.get(slug, {})
+        by_sub_skill.append({
+            "sub_skill": slug,
+            "name": names.get("name", slug),
+            "skill_area": names.get("skill_area"),
+            "attempts": skill["attempts"],
+            "correct": skill["correct"],
+            "accuracy": accuracy(skill["correct"], skill["attempts"]),
+        })
+    return {
+        "session_id": session.id,
+        "test_id": session.test.id,
+        "test_title": session.test.title,
+        "status": session.status,
+        "score": session.score["score"] if session.score else None,
+        "max_score": session.score["max_score"] if session.score else None,
+        "sections": sections,
+        "by_sub_skill": by_sub_skill,
+    }
+
+
+def _submitted_sub_skills(session: TestSession) -> dict[str, dict[str, float]]:
+    scored = [s.score for s in session.sections.values() if s.score is not None]
+    return combine_scores(scored)["by_sub_skill"]

@@ -1,0 +1,425 @@
+"""The application's use cases: one method per thing a user or the server does.
+
+Each runs in one transaction acting for its actor. A change is acknowledged
+only when `Database.transaction` has returned, i.e. after the commit (SQLite
+`synchronous=FULL`, PostgreSQL synchronous commit): acknowledged means durable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from examsync.domain.content import Test, is_correct
+from examsync.domain.errors import (
+    ForbiddenError,
+    InvalidOpError,
+    InvalidTimeOptionError,
+    NotFoundError,
+    TooManyOpsError,
+)
+from examsync.domain.ops import parse_op, canonical_op_id
+from examsync.domain.session import DUPLICATE, REJECTED, OpResult, Rules, TestSession, receipt_status
+from examsync.domain.timing import TimeAllowance
+from examsync.domain.views import progress_view, results_view, resume_view
+from examsync.store import sessions as store
+from examsync.store.content import ContentCache, drills_by_sub_skill, list_tests, sub_skill_names
+from examsync.store.database import SYSTEM, Actor, Database
+from examsync.store.tables import test_section_states, user_sub_skill_performance, user_test_sessions, users
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class SessionService:
+    db: Database
+    rules: Rules = field(default_factory=Rules)
+    max_ops_per_batch: int = 500
+    max_note_length: int = 2_000
+    clock: Callable[[], int] = wall_clock_ms
+    content: ContentCache = field(default_factory=ContentCache)
+
+    # ----- catalogue -----------------------------------------------------
+
+    def tests(self, actor: Actor) -> list[dict[str, Any]]:
+        with self.db.transaction(actor, write=False) as connection:
+            return list_tests(connection)
+
+    # ----- sessions ------------------------------------------------------
+
+    def start(
+        self, actor: Actor, test_id: str, *, untimed: bool = False, time_multiplier: float = 1.0
+    ) -> tuple[dict[str, Any], bool]:
+        """Start a session, or return the student's active one for this test (created=False)."""
+        now = self.clock()
+        with self.db.transaction(actor, write=True) as connection:
+            test = self._test(connection, test_id)
+            existing = store.active_session_id(connection, actor.user_id, test.id)
+            if existing is not None:
+                session = self._load(connection, actor, existing, for_update=True)
+                if session.expire_due(now):
+                    store.save(connection, session, changed_sections=session.sections)
+                if session.status == "active":
+                    return resume_view(session, now), False
+            if untimed and not test.allow_untimed:
+                raise InvalidTimeOptionError("this test cannot be taken untimed")
+            if not any(abs(time_multiplier - m) < 1e-9 for m in test.time_multipliers):
+                allowed = ", ".join(f"{m:g}" for m in test.time_multipliers)
+                raise InvalidTimeOptionError(f"time_multiplier must be one of: {allowed}")
+            session = TestSession(
+                id=str(uuid.uuid4()),
+                user_id=actor.user_id,
+                test=test,
+                rules=self.rules,
+                started_at=now,
+                last_activity_at=now,
+                allowance=TimeAllowance(multiplier=time_multiplier, untimed=untimed),
+                user_allowance=store.user_allowance(connection, actor.user_id),
+            )
+            store.create(connection, session)
+        return resume_view(session, now), True
+
+    def resume(self, actor: Actor, session_id: str) -> dict[str, Any]:
+        now = self.clock()
+        with self.db.transaction(actor, write=False) as connection:
+            session = self._load(connection, actor, session_id)
+            if not session.expire_due(now):
+                return resume_view(session, now)
+        return self._expire_and(actor, session_id, lambda _, session: resume_view(session, now), now)
+
+    def list_mine(self, actor: Actor) -> list[dict[str, Any]]:
+        now = self.clock()
+        with self.db.transaction(actor, write=False) as connection:
+            ids = connection.execute(
+                select(user_test_sessions.c.id)
+                .where(user_test_sessions.c.user_id == actor.user_id)
+                .order_by(user_test_sessions.c.last_activity_at.desc())
+            ).scalars().all()
+            views = []
+            for session_id in ids:
+                session = self._load(connection, actor, session_id)
+                # Show time as it stands now; the sweep or next request records any expiry.
+                session.expire_due(now)
+                views.append(progress_view(session, now))
+        return views
+
+    def apply_ops(
+        self,
+        actor: Actor,
+        session_id: str,
+        raw_ops: list[Any],
+        *,
+        device_id: str | None = None,
+        sent_at: int | None = None,
+    ) -> dict[str, Any]:
+        """Apply a batch in one transaction; each op gets its own result."""
+        if len(raw_ops) > self.max_ops_per_batch:
+            raise TooManyOpsError(
+                f"a batch holds at most {self.max_ops_per_batch} ops; send the rest in another batch",
+                limit=self.max_ops_per_batch,
+            )
+        now = self.clock()
+        with self.db.transaction(actor, write=True) as connection:
+            session = self._load(connection, actor, session_id, for_update=True, owner_only=True)
+            before = _snapshot(session)
+            was_active = session.status == "active"
+            offsets = store.devices(connection, session_id)
+            if device_id is not None and sent_at is not None:
+                offsets[device_id] = now - sent_at
+            offset = offsets.get(device_id or "", now - sent_at if sent_at is not None else 0)
+
+            session.expire_due(now)
+            parsed = [self._parse(raw) for raw in raw_ops]
+            op_ids = [op_id for op_id, _, _ in parsed if op_id]
+            seen = store.receipts(connection, session_id, actor.user_id, op_ids)
+            fingerprints: dict[str, str] = {}
+            results = []
+            for op_id, op, error in parsed:
+                if op_id is None:
+                    assert error is not None
+                    results.append(OpResult(_echo_op_id(error), REJECTED, error.code, error.message))
+                    continue
+                fingerprint = op.fingerprint if op else error.data["fingerprint"]  # type: ignore[union-attr]
+                known = seen.get(op_id)
+                status = receipt_status(fingerprint, known[0] if known else None)
+                if status == DUPLICATE:
+                    results.append(OpResult(op_id, DUPLICATE, seq=known[1] if known else None))
+                    continue
+                if status is not None:
+                    results.append(OpResult(op_id, REJECTED, "op_id_reused",
+                                            "this op_id was already used for a different op; give each op a new op_id"))
+                    continue
+                if op is None:
+                    result = session.reject(op_id, error, now, device_id=device_id)  # type: ignore[arg-type]
+                else:
+                    result = session.apply(op, now, clock_offset_ms=offset, device_id=device_id)
+                results.append(result)
+                if result.seq is not None:
+                    fingerprints[op_id] = fingerprint
+                    seen[op_id] = (fingerprint, result.seq)
+            changed = [sid for sid, dump in _snapshot(session).items() if dump != before.get(sid)]
+            if was_active and session.status == "completed":
+                self._record_performance(connection, session, now)
+            store.save(connection, session, changed_sections=changed, fingerprints=fingerprints,
+                       device_offsets=offsets if device_id is not None and sent_at is not None else None)
+        return {"results": [r.as_dict() for r in results], "version": session.version, "last_seq": session.last_seq}
+
+    def _parse(self, raw: Any) -> tuple[str | None, Any, Any]:
+        """(op_id, op, error): op_id is None when even the op_id is unusable."""
+        if not isinstance(raw, dict):
+            return None, None, InvalidOpError("each op is a JSON object")
+        try:
+            op_id = canonical_op_id(raw.get("op_id"))
+        except InvalidOpError as error:
+            error.data["op_id"] = raw.get("op_id")
+            return None, None, error
+        try:
+            return op_id, parse_op(raw, max_note_length=self.max_note_length), None
+        except InvalidOpError as error:
+            error.data["fingerprint"] = _fingerprint(raw)
+            error.data["type"] = raw.get("type")
+            return op_id, None, error
+
+    def history(self, actor: Actor, session_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
+        with self.db.transaction(actor, write=False) as connection:
+            self._row(connection, actor, session_id)
+            entries = store.history(connection, session_id, None if actor.is_staff else actor.user_id, after_seq)
+        return [_history_entry(e) for e in entries]
+
+    def results(self, actor: Actor, session_id: str) -> dict[str, Any]:
+        now = self.clock()
+        with self.db.transaction(actor, write=False) as connection:
+            session = self._load(connection, actor, session_id)
+            if not session.expire_due(now):
+                return results_view(session, sub_skill_names(connection))
+        return self._expire_and(actor, session_id, lambda c, s: results_view(s, sub_skill_names(c)), now)
+
+    def performance(self, actor: Actor, user_id: str | None = None) -> list[dict[str, Any]]:
+        """Sub-skill performance, weakest first, with the drills that train each."""
+        target = user_id or actor.user_id
+        if target != actor.user_id and not actor.is_staff:
+            raise NotFoundError("no such user")
+        with self.db.transaction(actor, write=False) as connection:
+            rows = connection.execute(
+                select(user_sub_skill_performance).where(user_sub_skill_performance.c.user_id == target)
+            ).mappings().all()
+            names = sub_skill_names(connection)
+            drills = drills_by_sub_skill(connection)
+        items = [
+            {
+                "sub_skill": r["sub_skill_slug"],
+                "name": names.get(r["sub_skill_slug"], {}).get("name", r["sub_skill_slug"]),
+                "skill_area": names.get(r["sub_skill_slug"], {}).get("skill_area"),
+                "attempts": r["attempts"],
+                "correct": r["correct"],
+                "accuracy": round(r["correct"] / r["attempts"], 4) if r["attempts"] else 0.0,
+                "sessions": r["sessions"],
+                "drill_test_ids": drills.get(r["sub_skill_slug"], []),
+                "updated_at": r["updated_at"],
+            }
+            for r in rows
+        ]
+        return sorted(items, key=lambda i: (i["accuracy"], -i["attempts"], i["sub_skill"]))
+
+    # ----- staff ---------------------------------------------------------
+
+    def set_session_time(self, actor: Actor, session_id: str, allowance: TimeAllowance) -> dict[str, Any]:
+        _require_staff(actor)
+        now = self.clock()
+        with self.db.transaction(actor, write=True) as connection:
+            session = self._load(connection, actor, session_id, for_update=True)
+            session.adjust_time(allowance, now, by=actor.user_id)
+            store.save(connection, session, changed_sections=session.sections)
+            return resume_view(session, now)
+
+    def set_user_time(self, actor: Actor, user_id: str, allowance: TimeAllowance) -> dict[str, Any]:
+        """Accommodation for all of a student's sessions, applied at once to the active ones."""
+        _require_staff(actor)
+        now = self.clock()
+        with self.db.transaction(actor, write=True) as connection:
+            updated = connection.execute(
+                users.update().where(users.c.id == user_id).values(
+                    time_multiplier=allowance.multiplier, extra_seconds=allowance.extra_ms // 1000
+                )
+            )
+            if updated.rowcount == 0:
+                raise NotFoundError("no such user")
+            active = connection.execute(
+                select(user_test_sessions.c.id).where(
+                    user_test_sessions.c.user_id == user_id, user_test_sessions.c.status == "active"
+                )
+            ).scalars().all()
+            for session_id in active:
+                session = self._load(connection, actor, session_id, for_update=True)
+                session.note_user_allowance_changed(allowance, now, by=actor.user_id)
+                store.save(connection, session, changed_sections=session.sections)
+        return {"user_id": user_id, "time_multiplier": allowance.multiplier,
+                "extra_seconds": allowance.extra_ms // 1000, "sessions_updated": len(active)}
+
+    def export_attempts(self, actor: Actor, *, session_id: str | None = None, test_id: str | None = None) -> list[dict[str, Any]]:
+        """Answer attempts of a session or a test; correctness only for submitted sections."""
+        _require_staff(actor)
+        with self.db.transaction(actor, write=False) as connection:
+            if session_id is not None:
+                rows = [self._row(connection, actor, session_id)]
+            else:
+                rows = connection.execute(
+                    select(user_test_sessions).where(user_test_sessions.c.test_id == test_id)
+                    .order_by(user_test_sessions.c.started_at)
+                ).mappings().all()
+            out = []
+            for row in rows:
+                test = self._test(connection, row["test_id"])
+                submitted = {
+                    sid for sid, in connection.execute(
+                        select(test_section_states.c.section_id).where(
+                            test_section_states.c.session_id == row["id"], test_section_states.c.status == "submitted"
+                        )
+                    )
+                }
+                for entry in store.history(connection, row["id"], None):
+                    if entry.kind != "answer":
+                        continue
+                    question = test.question(entry.question_id or "")
+                    answer = entry.payload.get("answer")
+                    out.append({
+                        "session_id": row["id"],
+                        "user_id": row["user_id"],
+                        "test_id": row["test_id"],
+                        "seq": entry.seq,
+                        "op_id": entry.op_id,
+                        "section_id": entry.section_id,
+                        "question_id": entry.question_id,
+                        "answer": answer,
+                        "status": entry.status,
+                        "code": entry.code,
+                        "client_time": entry.client_time,
+                        "server_time": entry.server_time,
+                        "is_correct": (
+                            is_correct(question, answer)
+                            if question is not None and entry.section_id in submitted and entry.status != REJECTED
+                            else None
+                        ),
+                    })
+        return out
+
+    # ----- the server's own work -----------------------------------------
+
+    def sweep_expired(self) -> int:
+        """Submit every section whose time has run out; returns how many sessions changed."""
+        now = self.clock()
+        with self.db.transaction(SYSTEM, write=False) as connection:
+            candidates = connection.execute(
+                select(test_section_states.c.session_id).where(test_section_states.c.status == "in_progress")
+            ).scalars().all()
+        changed = 0
+        for session_id in candidates:
+            with self.db.transaction(SYSTEM, write=False) as connection:
+                session = self._load(connection, SYSTEM, session_id)
+                due = bool(session.expire_due(now))
+            if due:
+                self._expire_and(SYSTEM, session_id, lambda _c, _s: None, now)
+                changed += 1
+        return changed
+
+    # ----- helpers -------------------------------------------------------
+
+    def _expire_and(self, actor: Actor, session_id: str, then: Callable[[Connection, TestSession], Any], now: int) -> Any:
+        with self.db.transaction(actor, write=True) as connection:
+            session = self._load(connection, actor, session_id, for_update=True)
+            was_active = session.status == "active"
+            if session.expire_due(now):
+                if was_active and session.status == "completed":
+                    self._record_performance(connection, session, now)
+                store.save(connection, session, changed_sections=session.sections)
+            return then(connection, session)
+
+    def _test(self, connection: Connection, test_id: str) -> Test:
+        test = self.content.get(connection, test_id)
+        if test is None:
+            raise NotFoundError(f"no test with id {test_id!r}")
+        return test
+
+    def _row(self, connection: Connection, actor: Actor, session_id: str, *, for_update: bool = False,
+             owner_only: bool = False) -> Any:
+        # Another student's session is indistinguishable from one that does not exist.
+        scope = None if actor.is_staff and not owner_only else actor.user_id
+        row = store.session_row(connection, session_id, scope, for_update=for_update)
+        if row is None:
+            raise NotFoundError("no such session")
+        return row
+
+    def _load(self, connection: Connection, actor: Actor, session_id: str, *, for_update: bool = False,
+              owner_only: bool = False) -> TestSession:
+        row = self._row(connection, actor, session_id, for_update=for_update, owner_only=owner_only)
+        return store.load(connection, row, self._test(connection, row["test_id"]), self.rules)
+
+    def _record_performance(self, connection: Connection, session: TestSession, now: int) -> None:
+        assert session.score is not None
+        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        table = user_sub_skill_performance
+        for slug, skill in session.score["by_sub_skill"].items():
+            statement = insert(table).values(
+                user_id=session.user_id, sub_skill_slug=slug, attempts=skill["attempts"], correct=skill["correct"],
+                points=skill["points"], max_points=skill["max_points"], sessions=1, updated_at=now,
+            )
+            connection.execute(statement.on_conflict_do_update(
+                index_elements=[table.c.user_id, table.c.sub_skill_slug],
+                set_={
+                    "attempts": table.c.attempts + statement.excluded.attempts,
+                    "correct": table.c.correct + statement.excluded.correct,
+                    "points": table.c.points + statement.excluded.points,
+                    "max_points": table.c.max_points + statement.excluded.max_points,
+                    "sessions": table.c.sessions + 1,
+                    "updated_at": now,
+                },
+            ))
+
+
+def _require_staff(actor: Actor) -> None:
+    if not actor.is_staff:
+        raise ForbiddenError("only teachers and admins can do this")
+
+
+def _snapshot(session: TestSession) -> dict[str, Any]:
+    return {sid: store.section_values(state) for sid, state in session.sections.items()}
+
+
+def _fingerprint(raw: dict[str, Any]) -> str:
+    body = {k: v for k, v in raw.items() if k != "op_id"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def _echo_op_id(error: Exception) -> str:
+    raw = getattr(error, "data", {}).get("op_id")
+    return raw if isinstance(raw, str) else ""
+
+
+def _history_entry(entry: Any) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "kind": entry.kind,
+        "status": entry.status,
+        "op_id": entry.op_id,
+        "code": entry.code,
+        "message": entry.message,
+        "question_id": entry.question_id,
+        "section_id": entry.section_id,
+        "payload": entry.payload,
+        "client_time": entry.client_time,
+        "effective_time": entry.effective_time,
+        "server_time": entry.server_time,
+        "device_id": entry.device_id,
+    }

@@ -1,0 +1,87 @@
+"""Every setting, declared once with its default and help.
+
+Each is read from an `EXAMSYNC_<NAME>` environment variable; `docs/settings.md`
+lists them all (a test checks that it does).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+
+def setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: str = setting("./examsync-data", "Directory of the embedded default: the SQLite file and the generated signing key.")
+    database_url: str = setting("", "Database URL. Empty: SQLite in the data directory. PostgreSQL: postgresql://user@host/db.")
+    secret_key: str = setting("", "Key that signs access tokens (HS256). Required on PostgreSQL or a non-loopback address; the embedded default generates one in the data directory.")
+    token_ttl_seconds: int = setting(43_200, "Lifetime of an access token, in seconds.")
+    external_jwt_secret: str = setting("", "Also accept HS256 tokens signed with this secret by an external identity provider (e.g. Supabase Auth's JWT secret).")
+    external_jwks_file: str = setting("", "Also accept tokens signed by a key in this JWKS file (RS256/ES256), from an external identity provider.")
+    external_jwt_audience: str = setting("", "Audience (`aud`) required in external tokens; empty: not checked.")
+    external_jwt_issuer: str = setting("", "Issuer (`iss`) required in external tokens; empty: not checked.")
+    heartbeat_interval_seconds: int = setting(15, "How often an open test page reports in. Under active_time, at most this much time is counted per gap, so a closed tab stops the clock within one interval.")
+    offline_grace_seconds: int = setting(0, "An answer arriving after the deadline is accepted if the student gave it before the deadline (by their corrected clock) and it arrives within this many seconds.")
+    expiry_sweep_seconds: float = setting(5.0, "How often the background sweep submits sections whose time ran out (they are also submitted on the next request).")
+    max_ops_per_batch: int = setting(500, "Most ops in one batch request (error code too_many_ops).")
+    max_body_bytes: int = setting(1_048_576, "Largest request body in bytes (error code body_too_large).")
+    max_answer_length: int = setting(1_000, "Longest short answer in characters (error code answer_too_long).")
+    max_note_length: int = setting(2_000, "Longest note in characters (error code note_too_long).")
+    pg_app_role: str = setting("examsync_app", "PostgreSQL role, without BYPASSRLS, that every transaction of the app runs as; row-level security applies to it.")
+    pool_size: int = setting(10, "Database connections per app process (PostgreSQL).")
+    load_sample_content: bool = setting(True, "`serve` loads the shipped sample tests into an empty database.")
+    log_level: str = setting("info", "Log level: debug, info, warning, error.")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(f"EXAMSYNC_{f.name.upper()}")
+            if raw is None:
+                continue
+            values[f.name] = _parse(f.default, raw, f.name)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> "Settings":
+        return replace(self, **changes)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_path.resolve() / 'examsync.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+
+def _parse(default: Any, raw: str, name: str) -> Any:
+    try:
+        if isinstance(default, bool):
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError:
+        raise SystemExit(f"EXAMSYNC_{name.upper()}={raw!r} is not a valid {type(default).__name__}") from None
+    return raw
+
+
+def settings_table() -> list[tuple[str, Any, str]]:
+    return [(f"EXAMSYNC_{f.name.upper()}", f.default, f.metadata["help"]) for f in fields(Settings)]

@@ -1,0 +1,1 @@
+"""Everything SQL: tables, engines, migrations and the unit of work."""

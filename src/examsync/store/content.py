@@ -1,0 +1,125 @@
+"""Reading test content, with a cache keyed by each test's content version."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from examsync.domain.content import Choice, Question, Section, Test
+from examsync.store.tables import questions, sub_skills, skill_areas, test_sections, tests
+
+
+class ContentCache:
+    """Tests change only on import; each read checks the version in one small query."""
+
+    def __init__(self) -> None:
+        self._tests: dict[str, Test] = {}
+        self._versions: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def get(self, connection: Connection, test_id: str) -> Test | None:
+        row = connection.execute(select(tests).where(tests.c.id == test_id)).mappings().first()
+        if row is None:
+            return None
+        with self._lock:
+            if self._versions.get(test_id) == row["content_version"]:
+                return self._tests[test_id]
+        test = _load_test(connection, row)
+        with self._lock:
+            self._tests[test_id], self._versions[test_id] = test, row["content_version"]
+        return test
+
+
+def _load_test(connection: Connection, row: Any) -> Test:
+    section_rows = connection.execute(
+        select(test_sections).where(test_sections.c.test_id == row["id"]).order_by(test_sections.c.position)
+    ).mappings().all()
+    question_rows = connection.execute(
+        select(questions)
+        .where(questions.c.section_id.in_([s["id"] for s in section_rows]))
+        .order_by(questions.c.position)
+    ).mappings().all()
+    by_section: dict[str, list[Question]] = {s["id"]: [] for s in section_rows}
+    for q in question_rows:
+        by_section[q["section_id"]].append(
+            Question(
+                id=q["id"],
+                section_id=q["section_id"],
+                key=q["key"],
+                kind=q["kind"],
+                stem=q["stem"],
+                sub_skill=q["sub_skill_slug"],
+                points=q["points"],
+                choices=tuple(Choice(c["id"], c["text"]) for c in q["choices"]),
+                correct=q["correct"],
+                numeric=q["numeric"],
+                tolerance=q["tolerance"],
+                explanation=q["explanation"],
+            )
+        )
+    return Test(
+        id=row["id"],
+        slug=row["slug"],
+        title=row["title"],
+        description=row["description"],
+        mode=row["mode"],
+        timer_policy=row["timer_policy"],
+        allow_untimed=row["allow_untimed"],
+        time_multipliers=tuple(row["time_multipliers"]),
+        sub_skill=row["sub_skill_slug"],
+        sections=tuple(
+            Section(s["id"], s["key"], s["title"], s["time_limit_seconds"], tuple(by_section[s["id"]]))
+            for s in section_rows
+        ),
+    )
+
+
+def list_tests(connection: Connection) -> list[dict[str, Any]]:
+    """The catalogue: tests with their sections and question counts (no questions)."""
+    test_rows = connection.execute(select(tests).order_by(tests.c.position, tests.c.slug)).mappings().all()
+    section_rows = connection.execute(select(test_sections).order_by(test_sections.c.position)).mappings().all()
+    counts: dict[str, int] = {}
+    for section_id in connection.execute(select(questions.c.section_id)).scalars():
+        counts[section_id] = counts.get(section_id, 0) + 1
+    sections_of: dict[str, list[dict[str, Any]]] = {}
+    for s in section_rows:
+        sections_of.setdefault(s["test_id"], []).append({
+            "id": s["id"],
+            "title": s["title"],
+            "time_limit_seconds": s["time_limit_seconds"],
+            "question_count": counts.get(s["id"], 0),
+        })
+    return [
+        {
+            "id": t["id"],
+            "slug": t["slug"],
+            "title": t["title"],
+            "description": t["description"],
+            "mode": t["mode"],
+            "timer_policy": t["timer_policy"],
+            "allow_untimed": t["allow_untimed"],
+            "time_multipliers": list(t["time_multipliers"]),
+            "sub_skill": t["sub_skill_slug"],
+            "sections": sections_of.get(t["id"], []),
+        }
+        for t in test_rows
+    ]
+
+
+def sub_skill_names(connection: Connection) -> dict[str, dict[str, str]]:
+    rows = connection.execute(
+        select(sub_skills.c.slug, sub_skills.c.name, skill_areas.c.slug.label("area"), skill_areas.c.name.label("area_name"))
+        .join(skill_areas, skill_areas.c.slug == sub_skills.c.skill_area_slug)
+    ).mappings()
+    return {r["slug"]: {"name": r["name"], "skill_area": r["area"], "skill_area_name": r["area_name"]} for r in rows}
+
+
+def drills_by_sub_skill(connection: Connection) -> dict[str, list[str]]:
+    rows = connection.execute(select(tests.c.id, tests.c.sub_skill_slug).where(tests.c.mode == "drill"))
+    drills: dict[str, list[str]] = {}
+    for test_id, slug in rows:
+        if slug:
+            drills.setdefault(slug, []).append(test_id)
+    return drills

@@ -1,0 +1,131 @@
+"""The database: the embedded SQLite default or PostgreSQL, set up for durability
+and for per-student isolation.
+
+SQLite runs in WAL mode with `synchronous=FULL`, so a commit is on disk before
+it returns. Write transactions start with `BEGIN IMMEDIATE` behind a
+process-wide lock: one writer at a time, no busy-retry storms.
+
+On PostgreSQL every transaction first switches to the app's role (which has no
+BYPASSRLS) and names the acting user, both transaction-local (`set_config(...,
+true)`), so row-level security checks every row and nothing leaks between
+transactions that share a pooled connection (PgBouncer transaction pooling
+included).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
+
+_WRITE = "examsync_write"
+
+SYSTEM_USER_ID = "00000000-0000-0000-0000-000000000000"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who a transaction acts for: row-level security and every query scope by it."""
+
+    user_id: str
+    role: str  # student | teacher | admin | system
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in ("teacher", "admin", "system")
+
+
+SYSTEM = Actor(SYSTEM_USER_ID, "system")
+
+
+def normalise_url(url: str) -> str:
+    """Accept PostgreSQL URLs as users write them, and pick the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Database:
+    def __init__(self, url: str, *, pool_size: int = 10, app_role: str = "examsync_app") -> None:
+        self.url = normalise_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        self.app_role = app_role
+        self._write_lock = threading.Lock() if self.is_sqlite else None
+        self.engine = _sqlite_engine(self.url) if self.is_sqlite else create_engine(
+            self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
+
+    @contextmanager
+    def transaction(self, actor: Actor | None, *, write: bool) -> Iterator[Connection]:
+        """One transaction acting for `actor`; committed when the block exits cleanly."""
+        lock = self._write_lock if write else None
+        with lock or nullcontext():
+            with self.engine.connect() as connection:
+                if write:
+                    connection = connection.execution_options(**{_WRITE: True})
+                with connection.begin():
+                    if not self.is_sqlite:
+                        self._act_as(connection, actor)
+                    yield connection
+
+    def _act_as(self, connection: Connection, actor: Actor | None) -> None:
+        connection.execute(
+            text(
+                "SELECT set_config('role', :role, true),"
+                " set_config('examsync.user_id', :user_id, true),"
+                " set_config('examsync.actor_role', :actor_role, true)"
+            ),
+            {
+                "role": self.app_role,
+                "user_id": actor.user_id if actor else "",
+                "actor_role": actor.role if actor else "",
+            },
+        )
+
+    @contextmanager
+    def owner_transaction(self) -> Iterator[Connection]:
+        """A transaction as the connecting (owner) role: migrations and content import only."""
+        with self.engine.connect() as connection:
+            connection = connection.execution_options(**{_WRITE: True})
+            with self._write_lock or nullcontext(), connection.begin():
+                yield connection
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database
+    in_memory = not database or database == ":memory:"
+    if not in_memory:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        **({"poolclass": StaticPool} if in_memory else {}),
+    )
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # transactions are begun below, not by the driver
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine

@@ -1,0 +1,218 @@
+"""Loading and saving the session aggregate, its log and its receipts.
+
+Every query here is scoped by the acting user's id (PostgreSQL checks it a
+second time with row-level security). Loading for a write locks the session's
+row, so the ops of one session are applied one transaction at a time and its
+sequence numbers never collide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, Iterable
+
+from sqlalchemy import Connection, insert, select, update
+
+from examsync.domain.content import Test
+from examsync.domain.session import LogEntry, QuestionState, Register, Rules, SectionState, TestSession
+from examsync.domain.timing import SectionClock, TimeAllowance
+from examsync.store.tables import question_attempt_history, test_section_states, user_test_sessions, users
+
+
+def user_allowance(connection: Connection, user_id: str) -> TimeAllowance:
+    row = connection.execute(
+        select(users.c.time_multiplier, users.c.extra_seconds).where(users.c.id == user_id)
+    ).first()
+    if row is None:
+        return TimeAllowance()
+    return TimeAllowance(multiplier=row.time_multiplier, extra_ms=row.extra_seconds * 1000)
+
+
+def session_row(connection: Connection, session_id: str, user_id: str | None, *, for_update: bool = False) -> Any:
+    """The session's row, if it exists and (unless user_id is None: staff) belongs to the user."""
+    query = select(user_test_sessions).where(user_test_sessions.c.id == session_id)
+    if user_id is not None:
+        query = query.where(user_test_sessions.c.user_id == user_id)
+    if for_update and connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return connection.execute(query).mappings().first()
+
+
+def active_session_id(connection: Connection, user_id: str, test_id: str) -> str | None:
+    return connection.execute(
+        select(user_test_sessions.c.id).where(
+            user_test_sessions.c.user_id == user_id,
+            user_test_sessions.c.test_id == test_id,
+            user_test_sessions.c.status == "active",
+        )
+    ).scalar()
+
+
+def load(connection: Connection, row: Any, test: Test, rules: Rules) -> TestSession:
+    section_rows = connection.execute(
+        select(test_section_states).where(test_section_states.c.session_id == row["id"])
+    ).mappings().all()
+    sections = {}
+    for s in section_rows:
+        sections[s["section_id"]] = SectionState(
+            section_id=s["section_id"],
+            status=s["status"],
+            clock=SectionClock(s["started_at"], s["used_ms"], s["last_seen_ms"]),
+            submitted_at=s["submitted_at"],
+            submit_reason=s["submit_reason"],
+            questions={qid: QuestionState.load(q) for qid, q in s["questions"].items()},
+            score=s["score"],
+        )
+    return TestSession(
+        id=row["id"],
+        user_id=row["user_id"],
+        test=test,
+        rules=rules,
+        status=row["status"],
+        version=row["version"],
+        last_seq=row["last_seq"],
+        started_at=row["started_at"],
+        completed_at=row["completed_at"],
+        last_activity_at=row["last_activity_at"],
+        allowance=TimeAllowance(row["time_multiplier"], row["extra_ms"], row["untimed"]),
+        user_allowance=user_allowance(connection, row["user_id"]),
+        current_question=Register.load(row["current_question"]),
+        sections=sections,
+        score=row["score"],
+    )
+
+
+def devices(connection: Connection, session_id: str) -> dict[str, int]:
+    value = connection.execute(
+        select(user_test_sessions.c.devices).where(user_test_sessions.c.id == session_id)
+    ).scalar()
+    return dict(value or {})
+
+
+def _session_values(session: TestSession) -> dict[str, Any]:
+    return {
+        "status": session.status,
+        "version": session.version,
+        "last_seq": session.last_seq,
+        "completed_at": session.completed_at,
+        "last_activity_at": session.last_activity_at,
+        "time_multiplier": session.allowance.multiplier,
+        "extra_ms": session.allowance.extra_ms,
+        "untimed": session.allowance.untimed,
+        "current_question": session.current_question.dump(),
+        "answered_count": session.answered_count,
+        "flagged_count": session.flagged_count,
+        "score": session.score,
+    }
+
+
+def section_values(state: SectionState) -> dict[str, Any]:
+    return {
+        "status": state.status,
+        "started_at": state.clock.started_at_ms,
+        "submitted_at": state.submitted_at,
+        "submit_reason": state.submit_reason,
+        "used_ms": state.clock.used_ms,
+        "last_seen_ms": state.clock.last_seen_ms,
+        "questions": {qid: q.dump() for qid, q in state.questions.items()},
+        "score": state.score,
+    }
+
+
+def create(connection: Connection, session: TestSession, device_offsets: dict[str, int] | None = None) -> None:
+    connection.execute(
+        insert(user_test_sessions).values(
+            id=session.id,
+            user_id=session.user_id,
+            test_id=session.test.id,
+            started_at=session.started_at,
+            devices=device_offsets or {},
+            **_session_values(session),
+        )
+    )
+    connection.execute(
+        insert(test_section_states),
+        [
+            {"session_id": session.id, "section_id": sid, "user_id": session.user_id, **section_values(state)}
+            for sid, state in session.sections.items()
+        ],
+    )
+    _insert_log(connection, session)
+
+
+def save(
+    connection: Connection,
+    session: TestSession,
+    *,
+    changed_sections: Iterable[str],
+    fingerprints: dict[str, str] | None = None,
+    device_offsets: dict[str, int] | None = None,
+) -> None:
+    """Write what changed: the session row, the touched sections, the new log entries."""
+    values = _session_values(session)
+    if device_offsets is not None:
+        values["devices"] = device_offsets
+    connection.execute(
+        update(user_test_sessions)
+        .where(user_test_sessions.c.id == session.id, user_test_sessions.c.user_id == session.user_id)
+        .values(**values)
+    )
+    for section_id in set(changed_sections):
+        connection.execute(
+            update(test_section_states)
+            .where(
+                test_section_states.c.session_id == session.id,
+                test_section_states.c.section_id == section_id,
+                test_section_states.c.user_id == session.user_id,
+            )
+            .values(**section_values(session.sections[section_id]))
+        )
+    _insert_log(connection, session, fingerprints or {})
+
+
+def _insert_log(connection: Connection, session: TestSession, fingerprints: dict[str, str] | None = None) -> None:
+    if not session.log:
+        return
+    fingerprints = fingerprints or {}
+    connection.execute(
+        insert(question_attempt_history),
+        [
+            {
+                **asdict(entry),
+                "session_id": session.id,
+                "user_id": session.user_id,
+                "fingerprint": fingerprints.get(entry.op_id or ""),
+            }
+            for entry in session.log
+        ],
+    )
+    session.log.clear()
+
+
+def receipts(connection: Connection, session_id: str, user_id: str, op_ids: list[str]) -> dict[str, tuple[str, int]]:
+    """For the op_ids already logged in this session: their fingerprint and seq."""
+    if not op_ids:
+        return {}
+    rows = connection.execute(
+        select(question_attempt_history.c.op_id, question_attempt_history.c.fingerprint, question_attempt_history.c.seq)
+        .where(
+            question_attempt_history.c.session_id == session_id,
+            question_attempt_history.c.user_id == user_id,
+            question_attempt_history.c.op_id.in_(op_ids),
+        )
+    )
+    return {op_id: (fingerprint, seq) for op_id, fingerprint, seq in rows}
+
+
+def history(connection: Connection, session_id: str, user_id: str | None, after_seq: int = 0, limit: int | None = None) -> list[LogEntry]:
+    query = (
+        select(question_attempt_history)
+        .where(question_attempt_history.c.session_id == session_id, question_attempt_history.c.seq > after_seq)
+        .order_by(question_attempt_history.c.seq)
+    )
+    if user_id is not None:
+        query = query.where(question_attempt_history.c.user_id == user_id)
+    if limit is not None:
+        query = query.limit(limit)
+    fields = LogEntry.__dataclass_fields__
+    return [LogEntry(**{k: v for k, v in row.items() if k in fields}) for row in connection.execute(query).mappings()]

@@ -1,0 +1,204 @@
+"""The database schema (SQLAlchemy Core), the single source for migrations.
+
+Times are integers: milliseconds since the Unix epoch, as the domain uses.
+Every session-scoped table carries `user_id`: it is what row-level security
+checks on PostgreSQL, and the shard key of a deployment distributed by user.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+Id = String(36)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", String(200)),
+    Column("display_name", String(200), nullable=False, server_default=""),
+    Column("role", String(16), nullable=False),
+    Column("external_subject", String(255), unique=True),
+    # Time accommodation for all of the user's sessions, set by staff.
+    Column("time_multiplier", Float, nullable=False, server_default="1"),
+    Column("extra_seconds", Integer, nullable=False, server_default="0"),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+skill_areas = Table(
+    "skill_areas",
+    metadata,
+    Column("slug", String(100), primary_key=True),
+    Column("name", String(200), nullable=False),
+)
+
+sub_skills = Table(
+    "sub_skills",
+    metadata,
+    Column("slug", String(100), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("skill_area_slug", String(100), ForeignKey("skill_areas.slug"), nullable=False),
+)
+
+tests = Table(
+    "tests",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("slug", String(100), nullable=False, unique=True),
+    Column("title", String(300), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("mode", String(16), nullable=False),
+    Column("timer_policy", String(16), nullable=False),
+    Column("allow_untimed", Boolean, nullable=False, server_default=text("false")),
+    Column("time_multipliers", Json, nullable=False),
+    Column("sub_skill_slug", String(100), ForeignKey("sub_skills.slug")),
+    Column("position", Integer, nullable=False, server_default="0"),
+    # Bumped by every import that changes the test; caches key on it.
+    Column("content_version", Integer, nullable=False, server_default="1"),
+)
+
+test_sections = Table(
+    "test_sections",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("test_id", Id, ForeignKey("tests.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("position", Integer, nullable=False),
+    Column("key", String(100), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("time_limit_seconds", Integer),
+)
+
+questions = Table(
+    "questions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("section_id", Id, ForeignKey("test_sections.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("position", Integer, nullable=False),
+    Column("key", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("stem", Text, nullable=False),
+    Column("choices", Json, nullable=False),
+    Column("correct", Json, nullable=False),
+    Column("numeric", Boolean, nullable=False, server_default=text("false")),
+    Column("tolerance", Float, nullable=False, server_default="0"),
+    Column("points", Float, nullable=False, server_default="1"),
+    Column("sub_skill_slug", String(100), ForeignKey("sub_skills.slug"), nullable=False),
+    Column("explanation", Text, nullable=False, server_default=""),
+)
+
+user_test_sessions = Table(
+    "user_test_sessions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("test_id", Id, ForeignKey("tests.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("last_seq", Integer, nullable=False),
+    Column("started_at", BigInteger, nullable=False),
+    Column("completed_at", BigInteger),
+    Column("last_activity_at", BigInteger, nullable=False),
+    Column("time_multiplier", Float, nullable=False, server_default="1"),
+    Column("extra_ms", Integer, nullable=False, server_default="0"),
+    Column("untimed", Boolean, nullable=False, server_default=text("false")),
+    Column("current_question", Json),
+    Column("devices", Json, nullable=False),
+    Column("answered_count", Integer, nullable=False, server_default="0"),
+    Column("flagged_count", Integer, nullable=False, server_default="0"),
+    Column("score", Json),
+    Index("ix_user_test_sessions_user_id_last_activity_at", "user_id", "last_activity_at"),
+    Index(
+        "uq_user_test_sessions_one_active",
+        "user_id",
+        "test_id",
+        unique=True,
+        sqlite_where=text("status = 'active'"),
+        postgresql_where=text("status = 'active'"),
+    ),
+)
+
+test_section_states = Table(
+    "test_section_states",
+    metadata,
+    Column("session_id", Id, ForeignKey("user_test_sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("section_id", Id, ForeignKey("test_sections.id"), primary_key=True),
+    Column("user_id", Id, nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("started_at", BigInteger),
+    Column("submitted_at", BigInteger),
+    Column("submit_reason", String(16)),
+    Column("used_ms", BigInteger, nullable=False, server_default="0"),
+    Column("last_seen_ms", BigInteger),
+    # Per question: last-writer-wins registers for answer, flag, note, eliminations.
+    Column("questions", Json, nullable=False),
+    Column("score", Json),
+)
+
+# The session's ordered log: every applied or rejected op and every server
+# change, numbered by `seq` without gaps. It is the audit trail, the receipt
+# store that makes ops exactly-once, and the cursor live clients resume from.
+question_attempt_history = Table(
+    "question_attempt_history",
+    metadata,
+    Column("session_id", Id, ForeignKey("user_test_sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("user_id", Id, nullable=False, index=True),
+    Column("op_id", String(36)),
+    Column("fingerprint", String(32)),
+    Column("kind", String(24), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("code", String(40)),
+    Column("message", Text),
+    Column("question_id", Id),
+    Column("section_id", Id),
+    Column("payload", Json, nullable=False),
+    Column("client_time", BigInteger),
+    Column("effective_time", BigInteger),
+    Column("server_time", BigInteger, nullable=False),
+    Column("device_id", String(64)),
+    UniqueConstraint("session_id", "op_id"),
+)
+
+user_sub_skill_performance = Table(
+    "user_sub_skill_performance",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("sub_skill_slug", String(100), ForeignKey("sub_skills.slug"), primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("correct", Integer, nullable=False),
+    Column("points", Float, nullable=False),
+    Column("max_points", Float, nullable=False),
+    Column("sessions", Integer, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# Tables whose rows belong to one student: scoped in every query, and by
+# row-level security on PostgreSQL.
+SESSION_TABLES = (user_test_sessions, test_section_states, question_attempt_history, user_sub_skill_performance)

@@ -1,0 +1,1 @@
+"""The HTTP layer: translation between JSON and the services, nothing more."""

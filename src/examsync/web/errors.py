@@ -1,0 +1,94 @@
+"""One table from error code to HTTP status, and one JSON shape for every error:
+
+    {"error": {"code": "time_expired", "message": "...", ...data}}
+
+Whose fault: a 4xx means the request must change (a client sends a new op
+with a new op_id); a 5xx or a network error means retry the same request
+with the same op_ids. docs/errors.md lists every code (a test checks it).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from examsync.domain.errors import DomainError
+
+log = logging.getLogger("examsync.web")
+
+STATUS_BY_CODE: dict[str, int] = {
+    "invalid_request": 422,
+    "invalid_op": 422,
+    "invalid_answer": 422,
+    "invalid_time_option": 422,
+    "weak_password": 422,
+    "unknown_question": 422,
+    "unknown_section": 422,
+    "unknown_choice": 422,
+    "answer_too_long": 422,
+    "note_too_long": 422,
+    "op_id_reused": 409,
+    "time_expired": 409,
+    "section_submitted": 409,
+    "section_not_open": 409,
+    "session_completed": 409,
+    "email_taken": 409,
+    "not_authenticated": 401,
+    "invalid_token": 401,
+    "token_expired": 401,
+    "invalid_credentials": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "too_many_ops": 413,
+    "body_too_large": 413,
+    "internal_error": 500,
+    "not_ready": 503,
+}
+
+# Codes that appear only as an op's result inside a 200 batch response.
+OP_RESULT_CODES = ("op_id_reused",)
+
+
+def error_body(code: str, message: str, **data: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **data}}
+
+
+def error_response(code: str, message: str, **data: Any) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if STATUS_BY_CODE[code] == 401 else None
+    return JSONResponse(error_body(code, message, **data), status_code=STATUS_BY_CODE[code], headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def on_domain_error(_request: Request, error: DomainError) -> JSONResponse:
+        data = {k: v for k, v in error.data.items() if isinstance(v, (str, int, float, bool)) or v is None}
+        return error_response(error.code, error.message, **data)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "problem": e.get("msg", "")}
+            for e in error.errors()
+        ]
+        first = problems[0] if problems else {"field": "", "problem": "invalid"}
+        message = f"{first['field'] or 'request'}: {first['problem']}"
+        return JSONResponse(error_body("invalid_request", message, problems=problems), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated", 403: "forbidden"}.get(
+            error.status_code, "invalid_request"
+        )
+        return JSONResponse(error_body(code, str(error.detail)), status_code=error.status_code,
+                            headers=getattr(error, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(_request: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=error)
+        return error_response("internal_error", "something went wrong on the server; retry the same request")
