@@ -299,21 +299,33 @@ def import_files(db: Database, paths: list[Path]) -> ImportReport:
     report = ImportReport()
     documents = [(path, read_file(path)) for path in paths]
     with db.owner_transaction() as connection:
-        known = set(connection.execute(select(sub_skills.c.slug)).scalars())
+        # Files may name sub-skills that another file of the same import defines.
+        known = set(connection.execute(select(sub_skills.c.slug)).scalars()) | _declared_sub_skills(documents)
         parsed = []
         for path, document in documents:
-            areas, parsed_tests = parse_document(path, document, known)
-            known |= {s["slug"] for a in areas for s in a["sub_skills"]}
-            parsed.append((areas, parsed_tests))
+            parsed.append(parse_document(path, document, known))
             report.files.append(str(path))
-        for areas, parsed_tests in parsed:
+        for areas, _ in parsed:
             for area in areas:
                 _upsert_area(connection, area)
                 report.sub_skills += len(area["sub_skills"])
+        for _, parsed_tests in parsed:
             for test in parsed_tests:
                 outcome = _upsert_test(connection, test)
                 getattr(report, f"tests_{outcome}").append(test["slug"])
     return report
+
+
+def _declared_sub_skills(documents: list[tuple[Path, Any]]) -> set[str]:
+    declared = set()
+    for _, document in documents:
+        areas = document.get("skill_areas") if isinstance(document, dict) else None
+        for area in areas if isinstance(areas, list) else []:
+            subs = area.get("sub_skills") if isinstance(area, dict) else None
+            for sub in subs if isinstance(subs, list) else []:
+                if isinstance(sub, dict) and isinstance(sub.get("slug"), str):
+                    declared.add(sub["slug"])
+    return declared
 
 
 def import_sample_content(db: Database) -> ImportReport:

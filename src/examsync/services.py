@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from examsync.domain.content import Test, is_correct
 from examsync.domain.errors import (
+    DomainError,
     ForbiddenError,
     InvalidOpError,
     InvalidTimeOptionError,
@@ -186,7 +187,7 @@ class SessionService:
             return None, None, error
         try:
             return op_id, parse_op(raw, max_note_length=self.max_note_length), None
-        except InvalidOpError as error:
+        except DomainError as error:
             error.data["fingerprint"] = _fingerprint(raw)
             error.data["type"] = raw.get("type")
             return op_id, None, error

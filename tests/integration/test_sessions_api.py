@@ -1,0 +1,324 @@
+"""The session API end to end, in process, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from tests.conftest import Api
+
+
+def first_questions(state: dict) -> list[dict]:
+    return state["sections"][0]["questions"]
+
+
+def test_starting_again_returns_the_active_session(student: Api) -> None:
+    test_id = student.test_id("mini-diagnostic")
+    first = student.post("/sessions", {"test_id": test_id})
+    again = student.post("/sessions", {"test_id": test_id})
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+
+
+def test_answers_flags_and_tools_are_all_in_the_resume_state(student: Api) -> None:
+    state = student.start()
+    q1, q2 = first_questions(state)
+    result = student.send(
+        state["id"],
+        student.op("navigate", question_id=q1["id"]),
+        student.op("answer", question_id=q1["id"], answer="b"),
+        student.op("flag", question_id=q2["id"]),
+        student.op("eliminate", question_id=q1["id"], choice_id="c"),
+        student.op("note", question_id=q2["id"], text="come back to this"),
+        student.op("answer", question_id=q2["id"], answer=["b", "a"]),
+    )
+    assert [r["status"] for r in result["results"]] == ["applied"] * 6
+    assert result["last_seq"] == 6
+
+    section = student.resume(state["id"])["sections"][0]
+    assert section["status"] == "in_progress"
+    assert section["answers"] == {q1["id"]: "b", q2["id"]: ["a", "b"]}
+    assert section["flagged"] == [q2["id"]]
+    assert section["eliminated"] == {q1["id"]: ["c"]}
+    assert section["notes"] == {q2["id"]: "come back to this"}
+    assert set(section["visited"]) == {q1["id"]}
+    assert student.resume(state["id"])["current_question_id"] == q1["id"]
+
+
+def test_resume_state_carries_no_correct_answers(student: Api) -> None:
+    state = student.start()
+    text = json.dumps(state)
+    assert "correct" not in text and "explanation" not in text and "numerator" not in text
+
+
+def test_replaying_a_whole_batch_changes_nothing(student: Api) -> None:
+    state = student.start()
+    q1, q2 = first_questions(state)
+    batch = [student.op("answer", question_id=q1["id"], answer="a"), student.op("flag", question_id=q2["id"])]
+    first = student.send(state["id"], *batch)
+    history_before = student.get(f"/sessions/{state['id']}/history").json()
+
+    replay = student.send(state["id"], *batch)
+
+    assert [r["status"] for r in replay["results"]] == ["duplicate", "duplicate"]
+    assert [r["seq"] for r in replay["results"]] == [r["seq"] for r in first["results"]]
+    assert replay["last_seq"] == first["last_seq"] and replay["version"] == first["version"]
+    assert student.get(f"/sessions/{state['id']}/history").json() == history_before
+
+
+def test_an_op_id_reused_for_another_op_is_rejected(student: Api) -> None:
+    state = student.start()
+    q1 = first_questions(state)[0]
+    op = student.op("answer", question_id=q1["id"], answer="a")
+    student.send(state["id"], op)
+    result = student.send(state["id"], {**op, "answer": "b"})["results"][0]
+    assert result["status"] == "rejected" and result["code"] == "op_id_reused"
+    assert student.resume(state["id"])["sections"][0]["answers"][q1["id"]] == "a"
+
+
+def test_a_bad_op_is_rejected_while_the_others_apply(student: Api) -> None:
+    state = student.start()
+    q1, q2 = first_questions(state)
+    results = student.send(
+        state["id"],
+        student.op("answer", question_id=q1["id"], answer="zz"),
+        student.op("answer", question_id=q2["id"], answer=["a"]),
+        student.op("teleport"),
+        student.op("flag", question_id="no-such-question"),
+    )["results"]
+    assert [(r["status"], r.get("code")) for r in results] == [
+        ("rejected", "invalid_answer"), ("applied", None), ("rejected", "invalid_op"), ("rejected", "unknown_question"),
+    ]
+    history = student.get(f"/sessions/{state['id']}/history").json()
+    assert [h["status"] for h in history] == ["rejected", "applied", "rejected", "rejected"]
+    assert [h["seq"] for h in history] == [1, 2, 3, 4]
+
+
+def test_another_students_session_is_not_found(student: Api, api: Api) -> None:
+    state = student.start()
+    q1 = first_questions(state)[0]
+    other = api.signup()
+    missing = f"/sessions/{uuid.uuid4()}"
+    for path in (f"/sessions/{state['id']}", f"/sessions/{state['id']}/history", f"/sessions/{state['id']}/results"):
+        response = other.get(path)
+        assert response.status_code == 404
+        assert response.json() == other.get(missing + path[len(f"/sessions/{state['id']}"):]).json()
+    response = other.post(f"/sessions/{state['id']}/ops", {"ops": [other.op("answer", question_id=q1["id"], answer="a")]})
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+    assert other.get("/sessions").json() == []
+    assert student.resume(state["id"])["sections"][0]["answers"] == {}
+
+
+def test_an_expired_section_rejects_late_answers_and_shows_as_submitted(student: Api) -> None:
+    state = student.start()
+    q1, q2 = first_questions(state)
+    student.send(state["id"], student.op("answer", question_id=q1["id"], answer="b"))
+    student.clock.advance(601)
+
+    late = student.send(state["id"], student.op("answer", question_id=q2["id"], answer=["a", "b"]))["results"][0]
+
+    assert late["status"] == "rejected" and late["code"] == "time_expired"
+    resumed = student.resume(state["id"])
+    first, second = resumed["sections"]
+    assert first["status"] == "submitted" and first["time_remaining_ms"] == 0
+    assert first["answers"] == {q1["id"]: "b"}
+    assert resumed["current_section_id"] == second["section_id"] and second["status"] == "not_started"
+    kinds = [(h["kind"], h["status"], h["code"]) for h in student.get(f"/sessions/{state['id']}/history").json()]
+    assert kinds == [("answer", "applied", None), ("section_expired", "applied", None), ("answer", "rejected", "time_expired")]
+
+
+def test_results_and_sub_skill_performance(student: Api) -> None:
+    state = student.start()
+    q1, q2 = first_questions(state)
+    student.send(
+        state["id"],
+        student.op("answer", question_id=q1["id"], answer="b"),
+        student.op("answer", question_id=q2["id"], answer=["a"]),
+        student.op("submit_section", section_id=state["sections"][0]["section_id"]),
+    )
+    section_two = student.resume(state["id"])["sections"][1]
+    q3, q4 = section_two["questions"]
+    done = student.send(
+        state["id"],
+        student.op("answer", question_id=q3["id"], answer=" 12 "),
+        student.op("answer", question_id=q4["id"], answer="Numerator"),
+        student.op("complete"),
+    )
+    assert [r["status"] for r in done["results"]] == ["applied"] * 3
+
+    results = student.get(f"/sessions/{state['id']}/results").json()
+    assert results["status"] == "completed"
+    assert (results["score"], results["max_score"]) == (3, 4)
+    assert [(s["score"], s["max_score"]) for s in results["sections"]] == [(1, 2), (2, 2)]
+    review = {q["id"]: q for s in results["sections"] for q in s["questions"]}
+    assert review[q2["id"]]["correct_answer"] == ["a", "b"] and review[q2["id"]]["is_correct"] is False
+    assert {s["sub_skill"]: (s["attempts"], s["correct"]) for s in results["by_sub_skill"]} == {
+        "addition": (2, 2), "fractions": (2, 1),
+    }
+    performance = student.get("/me/performance").json()
+    assert [(p["sub_skill"], p["attempts"], p["correct"], p["accuracy"]) for p in performance] == [
+        ("fractions", 2, 1, 0.5), ("addition", 2, 2, 1.0),
+    ]
+    after = student.send(state["id"], student.op("flag", question_id=q3["id"]))["results"][0]
+    assert after["code"] == "session_completed"
+
+
+def test_results_of_an_open_section_hide_its_answers(student: Api) -> None:
+    state = student.start()
+    student.send(state["id"], student.op("submit_section", section_id=state["sections"][0]["section_id"]))
+    results = student.get(f"/sessions/{state['id']}/results").json()
+    assert "questions" in results["sections"][0]
+    assert "questions" not in results["sections"][1]
+    assert "numerator" not in json.dumps(results)
+
+
+def test_the_later_change_in_the_students_time_wins_whatever_the_arrival_order(student: Api) -> None:
+    state = student.start()
+    q1 = first_questions(state)[0]
+    now = student.clock()
+    # The phone's clock runs 60 s fast, the laptop's is right. The student answered
+    # "a" on the laptop, then "b" on the phone 10 s later; the phone's op arrives first.
+    phone = {"op_id": str(uuid.uuid4()), "type": "answer", "client_time": now + 70_000, "question_id": q1["id"], "answer": "b"}
+    laptop = {"op_id": str(uuid.uuid4()), "type": "answer", "client_time": now, "question_id": q1["id"], "answer": "a"}
+    student.clock.advance(10)
+    first = student.send(state["id"], phone, device_id="phone", sent_at=student.clock() + 60_000)
+    student.clock.advance(5)
+    second = student.send(state["id"], laptop, device_id="laptop", sent_at=student.clock())
+
+    assert first["results"][0]["status"] == "applied"
+    assert second["results"][0]["status"] == "superseded"
+    assert student.resume(state["id"])["sections"][0]["answers"] == {q1["id"]: "b"}
+    history = student.get(f"/sessions/{state['id']}/history").json()
+    assert [(h["payload"]["answer"], h["status"]) for h in history] == [("b", "applied"), ("a", "superseded")]
+
+
+def test_active_time_stops_while_no_client_is_there(student: Api) -> None:
+    state = student.start("mini-practice")
+    q = first_questions(state)[0]
+    student.send(state["id"], student.op("navigate", question_id=q["id"]))
+    student.clock.advance(10)
+    student.send(state["id"], student.op("heartbeat"))
+    student.clock.advance(3600)  # the tab was closed for an hour
+    remaining = student.resume(state["id"])["sections"][0]["time_remaining_ms"]
+    # 10 s credited, then at most one heartbeat interval (15 s) for the gap.
+    assert remaining == 120_000 - 10_000 - 15_000
+
+
+def test_practice_can_start_untimed_or_with_more_time(student: Api) -> None:
+    untimed = student.start("mini-practice", untimed=True)
+    assert untimed["sections"][0]["time_remaining_ms"] is None
+    refused = student.post("/sessions", {"test_id": student.test_id("mini-diagnostic"), "untimed": True})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_time_option"
+    refused = student.post("/sessions", {"test_id": student.test_id("mini-diagnostic"), "time_multiplier": 2})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_time_option"
+
+
+def test_extended_time_multiplies_the_limit(api: Api) -> None:
+    student = api.signup()
+    state = student.start("mini-practice", time_multiplier=1.5)
+    assert state["sections"][0]["time_limit_ms"] == 180_000
+
+
+def test_a_teacher_adds_time_to_a_section_in_progress(student: Api, teacher: Api) -> None:
+    state = student.start()
+    q1 = first_questions(state)[0]
+    student.send(state["id"], student.op("navigate", question_id=q1["id"]))
+    student.clock.advance(590)
+    refused = student.put(f"/sessions/{state['id']}/time", {"extra_seconds": 300})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+
+    adjusted = teacher.put(f"/sessions/{state['id']}/time", {"extra_seconds": 300})
+
+    assert adjusted.status_code == 200
+    assert student.resume(state["id"])["sections"][0]["time_remaining_ms"] == 310_000
+    student.clock.advance(60)
+    ok = student.send(state["id"], student.op("answer", question_id=q1["id"], answer="a"))["results"][0]
+    assert ok["status"] == "applied"
+    assert student.get(f"/sessions/{state['id']}/history").json()[-2]["kind"] == "time_adjusted"
+
+
+def test_a_teacher_gives_a_student_extra_time_on_every_session(student: Api, teacher: Api) -> None:
+    state = student.start()
+    q1 = first_questions(state)[0]
+    student.send(state["id"], student.op("navigate", question_id=q1["id"]))
+    user_id = student.get("/me").json()["user_id"]
+    response = teacher.put(f"/users/{user_id}/time", {"time_multiplier": 1.5})
+    assert response.status_code == 200 and response.json()["sessions_updated"] == 1
+    assert student.resume(state["id"])["sections"][0]["time_limit_ms"] == 900_000
+    later = student.start("mini-practice")
+    assert later["sections"][0]["time_limit_ms"] == 180_000
+
+
+def test_batch_limits_have_their_own_error_codes(student: Api) -> None:
+    state = student.start()
+    q3 = state["sections"][1]["questions"][0]
+    too_many = student.post(f"/sessions/{state['id']}/ops", {"ops": [student.op("heartbeat") for _ in range(501)]})
+    assert too_many.status_code == 413 and too_many.json()["error"]["code"] == "too_many_ops"
+    huge = student.post(f"/sessions/{state['id']}/ops", {"ops": [student.op("note", question_id="x", text="a" * 2_000_000)]})
+    assert huge.status_code == 413 and huge.json()["error"]["code"] == "body_too_large"
+    student.send(state["id"], student.op("submit_section", section_id=state["sections"][0]["section_id"]))
+    long_answer = student.send(state["id"], student.op("answer", question_id=q3["id"], answer="9" * 1001))["results"][0]
+    assert long_answer["code"] == "answer_too_long"
+    long_note = student.send(state["id"], student.op("note", question_id=q3["id"], text="n" * 2001))["results"][0]
+    assert long_note["code"] == "note_too_long"
+
+
+def test_errors_have_one_shape(api: Api, student: Api) -> None:
+    cases = [
+        (api.get("/sessions"), 401, "not_authenticated"),
+        (api.client.get("/api/v1/sessions", headers={"Authorization": "Bearer nonsense"}), 401, "invalid_token"),
+        (student.get("/nowhere"), 404, "not_found"),
+        (student.client.delete("/api/v1/tests", headers=student.headers), 405, "method_not_allowed"),
+        (student.post("/sessions", {"test": 1}), 422, "invalid_request"),
+        (api.post("/auth/token", {"email": "nobody@example.org", "password": "whatever1"}), 401, "invalid_credentials"),
+        (api.post("/auth/signup", {"email": "not-an-email", "password": "long enough"}), 422, "invalid_request"),
+        (api.post("/auth/signup", {"email": "a@b.org", "password": "short"}), 422, "weak_password"),
+        (student.post("/sessions", {"test_id": "nope"}), 404, "not_found"),
+    ]
+    for response, status, code in cases:
+        assert response.status_code == status, response.text
+        body = response.json()
+        assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"]
+
+
+def test_an_email_can_sign_up_once(api: Api) -> None:
+    api.signup("twice@example.org")
+    again = api.post("/auth/signup", {"email": "Twice@Example.org", "password": "another password"})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "email_taken"
+
+
+def test_dashboard_lists_progress(student: Api) -> None:
+    state = student.start()
+    q1, q2 = first_questions(state)
+    student.send(state["id"], student.op("answer", question_id=q1["id"], answer="a"), student.op("flag", question_id=q2["id"]))
+    [row] = student.get("/sessions").json()
+    assert (row["answered"], row["total"], row["flagged"], row["status"], row["resumable"]) == (1, 4, 1, "active", True)
+    assert row["time_remaining_ms"] == 600_000
+
+
+def test_the_sweep_submits_sections_whose_time_ran_out(student: Api) -> None:
+    state = student.start()
+    q1 = first_questions(state)[0]
+    student.send(state["id"], student.op("navigate", question_id=q1["id"]))
+    student.clock.advance(600)
+    assert student.client.app.state.service.sweep_expired() == 1  # type: ignore[attr-defined]
+    history = student.get(f"/sessions/{state['id']}/history").json()
+    assert history[-1]["kind"] == "section_expired"
+
+
+def test_staff_export_attempts_with_correctness_only_for_submitted_sections(student: Api, teacher: Api) -> None:
+    state = student.start()
+    q1, q2 = first_questions(state)
+    q3 = state["sections"][1]["questions"][0]
+    student.send(
+        state["id"],
+        student.op("answer", question_id=q1["id"], answer="b"),
+        student.op("submit_section", section_id=state["sections"][0]["section_id"]),
+        student.op("answer", question_id=q3["id"], answer="12"),
+    )
+    assert student.get(f"/export?session_id={state['id']}").status_code == 403
+    rows = teacher.get(f"/export?session_id={state['id']}").json()
+    assert [(r["question_id"], r["is_correct"]) for r in rows] == [(q1["id"], True), (q3["id"], None)]
+    csv_text = teacher.get(f"/export?test_id={state['test_id']}&format=csv").text
+    assert csv_text.splitlines()[0].startswith("session_id,user_id,test_id,seq")
+    assert len(csv_text.splitlines()) == 3
