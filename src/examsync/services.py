@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -63,6 +64,15 @@ class SessionService:
         self, actor: Actor, test_id: str, *, untimed: bool = False, time_multiplier: float = 1.0
     ) -> tuple[dict[str, Any], bool]:
         """Start a session, or return the student's active one for this test (created=False)."""
+        try:
+            return self._start(actor, test_id, untimed=untimed, time_multiplier=time_multiplier)
+        except IntegrityError:
+            # Another device started this test at the same instant: return that session.
+            return self._start(actor, test_id, untimed=untimed, time_multiplier=time_multiplier)
+
+    def _start(
+        self, actor: Actor, test_id: str, *, untimed: bool, time_multiplier: float
+    ) -> tuple[dict[str, Any], bool]:
         now = self.clock()
         with self.db.transaction(actor, write=True) as connection:
             test = self._test(connection, test_id)
