@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections import Counter
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -16,6 +19,7 @@ from examsync.accounts import Accounts
 from examsync.content_import import ContentError, has_content, import_files, import_sample_content
 from examsync.domain.errors import DomainError, EmailTakenError
 from examsync.export import attempts_csv
+from examsync.rescue import RescueFileError, RescueKey, decrypt
 from examsync.services import SessionService, wall_clock_ms
 from examsync.settings import Settings
 from examsync.store import migrate as migrations
@@ -30,8 +34,16 @@ DEMO_EMAIL = "demo@examsync.local"
 DEMO_PASSWORD = "examsync-demo"
 
 
-def _database(settings: Settings) -> Database:
-    return Database(settings.resolved_database_url, pool_size=settings.pool_size, app_role=settings.pg_app_role)
+@contextmanager
+def _database(settings: Settings, *, upgrade_embedded: bool = False) -> Iterator[Database]:
+    """The configured database, closed afterwards; the embedded default is upgraded on demand."""
+    database = Database.from_settings(settings)
+    try:
+        if upgrade_embedded and database.is_sqlite:
+            migrations.upgrade(database)
+        yield database
+    finally:
+        database.dispose()
 
 
 def _fail(message: str) -> typer.Exit:
@@ -63,7 +75,7 @@ def serve(
         raise _fail("set EXAMSYNC_SECRET_KEY: it is required on PostgreSQL or when listening beyond loopback")
     if settings.is_sqlite and workers != 1:
         raise _fail("the embedded SQLite default runs one worker; use PostgreSQL for several")
-    database = _database(settings)
+    database = Database.from_settings(settings)
     if settings.is_sqlite:
         migrations.upgrade(database)
     elif migrations.pending(database):
@@ -89,21 +101,19 @@ def serve(
 @app.command()
 def migrate() -> None:
     """Upgrade the database schema to the latest version."""
-    database = _database(Settings.from_env())
-    migrations.upgrade(database)
+    with _database(Settings.from_env()) as database:
+        migrations.upgrade(database)
     typer.echo("database schema is up to date")
 
 
 @app.command("import")
 def import_(files: Annotated[list[Path], typer.Argument(help="YAML or JSON content files.", exists=False)]) -> None:
     """Load tests from content files (docs/content-format.md). Re-importing updates, never duplicates."""
-    database = _database(Settings.from_env())
-    if database.is_sqlite:
-        migrations.upgrade(database)
-    try:
-        report = import_files(database, files)
-    except ContentError as error:
-        raise _fail(str(error)) from None
+    with _database(Settings.from_env(), upgrade_embedded=True) as database:
+        try:
+            report = import_files(database, files)
+        except ContentError as error:
+            raise _fail(str(error)) from None
     typer.echo(
         f"imported {len(report.files)} file(s): {len(report.tests_created)} tests created, "
         f"{len(report.tests_updated)} updated, {len(report.tests_unchanged)} unchanged"
@@ -119,17 +129,15 @@ def users_add(
 ) -> None:
     """Create an account of any role."""
     settings = Settings.from_env()
-    database = _database(settings)
-    if database.is_sqlite:
-        migrations.upgrade(database)
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    try:
-        user_id = Accounts.from_settings(database, settings, wall_clock_ms).add_user(
-            email, password, display_name=name, role=role
-        )
-    except DomainError as error:
-        raise _fail(error.message) from None
+    with _database(settings, upgrade_embedded=True) as database:
+        try:
+            user_id = Accounts.from_settings(database, settings, wall_clock_ms).add_user(
+                email, password, display_name=name, role=role
+            )
+        except DomainError as error:
+            raise _fail(error.message) from None
     typer.echo(f"created {role} {email.strip().lower()} ({user_id})")
 
 
@@ -146,18 +154,45 @@ def export(
     if format not in ("csv", "json"):
         raise _fail("--format is csv or json")
     settings = Settings.from_env()
-    service = SessionService(db=_database(settings))
-    test_id = _test_id(service.db, test) if test else None
-    try:
-        rows = service.export_attempts(SYSTEM, session_id=session, test_id=test_id)
-    except DomainError as error:
-        raise _fail(error.message) from None
+    with _database(settings) as database:
+        test_id = _test_id(database, test) if test else None
+        try:
+            rows = SessionService.from_settings(database, settings).export_attempts(
+                SYSTEM, session_id=session, test_id=test_id
+            )
+        except DomainError as error:
+            raise _fail(error.message) from None
     text = json.dumps(rows, indent=2) if format == "json" else attempts_csv(rows)
     if output:
         output.write_text(text)
         typer.echo(f"wrote {len(rows)} attempts to {output}", err=True)
     else:
         sys.stdout.write(text)
+
+
+@app.command("import-responses")
+def import_responses(
+    files: Annotated[list[Path], typer.Argument(help="Encrypted answer files students downloaded while offline.")],
+) -> None:
+    """Apply answers students downloaded while offline. Idempotent: ops already applied count as duplicates."""
+    settings = Settings.from_env()
+    key = RescueKey(settings.rescue_key_path)
+    failed = False
+    with _database(settings) as database:
+        service = SessionService.from_settings(database, settings)
+        for path in files:
+            try:
+                payload = decrypt(json.loads(path.read_text()), key.private)
+                outcome = service.apply_rescued(payload)
+            except (OSError, ValueError, RescueFileError, DomainError) as error:
+                typer.secho(f"{path}: {getattr(error, 'message', error)}", fg=typer.colors.RED, err=True)
+                failed = True
+                continue
+            tally = Counter(r["status"] for r in outcome["results"])
+            summary = ", ".join(f"{count} {status}" for status, count in sorted(tally.items())) or "no ops"
+            typer.echo(f"{path}: session {payload['session_id']}: {summary}")
+    if failed:
+        raise typer.Exit(code=1)
 
 
 def _test_id(database: Database, id_or_slug: str) -> str:

@@ -33,6 +33,7 @@ from examsync.domain.ops import parse_op, canonical_op_id
 from examsync.domain.session import DUPLICATE, REJECTED, OpResult, Rules, TestSession, receipt_status
 from examsync.domain.timing import TimeAllowance
 from examsync.domain.views import progress_view, results_view, resume_view
+from examsync.settings import Settings
 from examsync.store import sessions as store
 from examsync.store.content import ContentCache, drills_by_sub_skill, list_tests, sub_skill_names
 from examsync.store.database import SYSTEM, Actor, Database
@@ -51,6 +52,20 @@ class SessionService:
     max_note_length: int = 2_000
     clock: Callable[[], int] = wall_clock_ms
     content: ContentCache = field(default_factory=ContentCache)
+
+    @classmethod
+    def from_settings(cls, db: Database, settings: Settings, clock: Callable[[], int] = wall_clock_ms) -> "SessionService":
+        return cls(
+            db=db,
+            rules=Rules(
+                heartbeat_credit_ms=settings.heartbeat_interval_seconds * 1000,
+                offline_grace_ms=settings.offline_grace_seconds * 1000,
+                max_answer_length=settings.max_answer_length,
+            ),
+            max_ops_per_batch=settings.max_ops_per_batch,
+            max_note_length=settings.max_note_length,
+            clock=clock,
+        )
 
     # ----- catalogue -----------------------------------------------------
 
@@ -324,6 +339,17 @@ class SessionService:
                         ),
                     })
         return out
+
+    def apply_rescued(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Apply the ops of a decrypted rescue file as their student, through the live op path."""
+        with self.db.transaction(SYSTEM, write=False) as connection:
+            row = store.session_row(connection, payload["session_id"], None)
+        if row is None:
+            raise NotFoundError(f"no session {payload['session_id']!r}")
+        if payload.get("user_id") not in (None, row["user_id"]):
+            raise ForbiddenError("the file names another student than the session's owner")
+        owner = Actor(row["user_id"], "student")
+        return self.apply_ops(owner, row["id"], payload["ops"], device_id=payload.get("device_id"))
 
     # ----- the server's own work -----------------------------------------
 

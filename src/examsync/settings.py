@@ -33,6 +33,7 @@ class Settings:
     max_body_bytes: int = setting(1_048_576, "Largest request body in bytes (error code body_too_large).")
     max_answer_length: int = setting(1_000, "Longest short answer in characters (error code answer_too_long).")
     max_note_length: int = setting(2_000, "Longest note in characters (error code note_too_long).")
+    rescue_key_file: str = setting("", "RSA private key (PEM) that decrypts the answers students download while offline. Empty: rescue_key.pem in the data directory, created on first use. Several instances must share one file.")
     pg_app_role: str = setting("examsync_app", "PostgreSQL role, without BYPASSRLS, that every transaction of the app runs as; row-level security applies to it.")
     pool_size: int = setting(10, "Database connections per app process (PostgreSQL).")
     load_sample_content: bool = setting(True, "`serve` loads the shipped sample tests into an empty database.")
@@ -60,6 +61,10 @@ class Settings:
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_path.resolve() / 'examsync.db'}"
+
+    @property
+    def rescue_key_path(self) -> Path:
+        return Path(self.rescue_key_file) if self.rescue_key_file else self.data_path / "rescue_key.pem"
 
     @property
     def is_sqlite(self) -> bool:

@@ -25,6 +25,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
+from examsync.settings import Settings
+
 _WRITE = "examsync_write"
 
 SYSTEM_USER_ID = "00000000-0000-0000-0000-000000000000"
@@ -62,6 +64,10 @@ class Database:
         self.engine = _sqlite_engine(self.url) if self.is_sqlite else create_engine(
             self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
         )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Database":
+        return cls(settings.resolved_database_url, pool_size=settings.pool_size, app_role=settings.pg_app_role)
 
     @contextmanager
     def transaction(self, actor: Actor | None, *, write: bool) -> Iterator[Connection]:

@@ -4,19 +4,22 @@
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Callable
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+import swagger_ui_bundle
 from sqlalchemy import select, text
 
 from examsync.accounts import Accounts
 from examsync.export import attempts_csv
+from examsync.rescue import RescueKey
 from examsync.domain.errors import BodyTooLargeError, InvalidRequestError, NotAuthenticatedError
-from examsync.domain.session import Rules
 from examsync.domain.timing import TimeAllowance
 from examsync.services import SessionService, wall_clock_ms
 from examsync.settings import Settings
@@ -65,18 +68,8 @@ class BodyLimit:
 def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = wall_clock_ms,
                run_sweep: bool = True) -> FastAPI:
     settings = settings or Settings.from_env()
-    database = Database(settings.resolved_database_url, pool_size=settings.pool_size, app_role=settings.pg_app_role)
-    service = SessionService(
-        db=database,
-        rules=Rules(
-            heartbeat_credit_ms=settings.heartbeat_interval_seconds * 1000,
-            offline_grace_ms=settings.offline_grace_seconds * 1000,
-            max_answer_length=settings.max_answer_length,
-        ),
-        max_ops_per_batch=settings.max_ops_per_batch,
-        max_note_length=settings.max_note_length,
-        clock=clock,
-    )
+    database = Database.from_settings(settings)
+    service = SessionService.from_settings(database, settings, clock)
     accounts = Accounts.from_settings(database, settings, clock)
 
     @contextlib.asynccontextmanager
@@ -97,7 +90,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
         description="Loss-proof online test sessions. Every change is an op with a client-generated op_id, "
         "applied exactly once and acknowledged only after it is durable.",
         openapi_url=f"{API}/openapi.json",
-        docs_url=f"{API}/docs",
+        docs_url=None,  # served below from local files, so it works offline and under the CSP
         redoc_url=None,
         lifespan=lifespan,
         responses={422: {"model": schemas.ErrorOut}},
@@ -105,8 +98,66 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     app.state.settings, app.state.service, app.state.accounts, app.state.database = settings, service, accounts, database
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.include_router(_routes(service, accounts, database))
+    app.add_middleware(SecurityHeaders)
+    app.include_router(_routes(service, accounts, database, RescueKey(settings.rescue_key_path)))
+    _mount_front_end(app)
     return app
+
+
+STATIC = Path(__file__).with_name("static")
+API_DOCS = Path(__file__).with_name("apidocs")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+class SecurityHeaders:
+    """Headers every response carries: no inline script, no framing, no sniffing, no referrer."""
+
+    HEADERS = [
+        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"x-frame-options", b"DENY"),
+    ]
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def _mount_front_end(app: FastAPI) -> None:
+    app.mount(f"{API}/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="api-docs-assets")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get(f"{API}/docs", include_in_schema=False)
+    def api_docs() -> FileResponse:
+        return FileResponse(API_DOCS / "index.html")
+
+    @app.get(f"{API}/docs/init.js", include_in_schema=False)
+    def api_docs_init() -> FileResponse:
+        return FileResponse(API_DOCS / "init.js", media_type="text/javascript")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/sw.js", include_in_schema=False)
+    def service_worker() -> FileResponse:
+        # At the root so that it may control the whole app, including reloads while offline.
+        return FileResponse(STATIC / "sw.js", media_type="text/javascript",
+                            headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"})
 
 
 async def _sweep_forever(service: SessionService, every_seconds: float) -> None:
@@ -118,7 +169,8 @@ async def _sweep_forever(service: SessionService, every_seconds: float) -> None:
             log.exception("expiry sweep failed")
 
 
-def _routes(service: SessionService, accounts: Accounts, database: Database) -> APIRouter:
+def _routes(service: SessionService, accounts: Accounts, database: Database,
+            rescue_key: RescueKey) -> APIRouter:
     router = APIRouter()
     bearer = HTTPBearer(auto_error=False)
 
@@ -249,8 +301,9 @@ def _routes(service: SessionService, accounts: Accounts, database: Database) -> 
             return JSONResponse(rows)
         return Response(attempts_csv(rows), media_type="text/csv")
 
-    @router.get("/", include_in_schema=False)
-    def root() -> JSONResponse:
-        return JSONResponse({"name": "examsync", "api": f"{API}/docs"})
+    @router.get(f"{API}/offline-key", response_model=schemas.OfflineKeyOut, tags=["sessions"])
+    def offline_key_document() -> dict[str, Any]:
+        """The public key a browser encrypts downloaded answers to (see `examsync import-responses`)."""
+        return rescue_key.public_document()
 
     return router

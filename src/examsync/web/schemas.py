@@ -235,3 +235,9 @@ class UserTimeOut(BaseModel):
 class Health(BaseModel):
     status: str
     database: str | None = None
+
+
+class OfflineKeyOut(BaseModel):
+    kid: str
+    alg: str
+    jwk: dict[str, Any]
