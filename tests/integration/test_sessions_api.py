@@ -322,3 +322,43 @@ def test_staff_export_attempts_with_correctness_only_for_submitted_sections(stud
     csv_text = teacher.get(f"/export?test_id={state['test_id']}&format=csv").text
     assert csv_text.splitlines()[0].startswith("session_id,user_id,test_id,seq")
     assert len(csv_text.splitlines()) == 3
+
+
+def test_history_resumes_after_a_sequence_number(student: Api) -> None:
+    state = student.start()
+    q1, q2 = first_questions(state)
+    student.send(state["id"], *(student.op("flag" if i % 2 else "unflag", question_id=q2["id"]) for i in range(5)))
+    tail = student.get(f"/sessions/{state['id']}/history", params={"after_seq": 3}).json()
+    assert [h["seq"] for h in tail] == [4, 5]
+    assert all(h["client_time"] and h["server_time"] for h in tail)
+
+
+def test_staff_read_a_students_performance_and_students_cannot(student: Api, teacher: Api, api: Api) -> None:
+    state = student.start()
+    student.send(state["id"], student.op("complete"))
+    user_id = student.get("/me").json()["user_id"]
+    performance = teacher.get(f"/users/{user_id}/performance").json()
+    assert sorted((p["sub_skill"], p["attempts"], p["correct"]) for p in performance) == [
+        ("addition", 2, 0), ("fractions", 2, 0),
+    ]
+    other = api.signup()
+    refused = other.get(f"/users/{user_id}/performance")
+    assert refused.status_code == 404 and refused.json()["error"]["code"] == "not_found"
+
+
+def test_health_readiness_and_the_served_api_description(api: Api) -> None:
+    assert api.client.get("/healthz").json() == {"status": "ok"}
+    ready = api.client.get("/readyz").json()
+    assert ready["status"] == "ok" and ready["database"] in ("sqlite", "postgresql")
+    spec = api.client.get("/api/v1/openapi.json").json()
+    assert {"/api/v1/sessions/{session_id}/ops", "/api/v1/sessions/{session_id}", "/api/v1/auth/token"} <= set(spec["paths"])
+    docs = api.client.get("/api/v1/docs")
+    assert docs.status_code == 200 and "swagger-ui" in docs.text
+    assert api.client.get("/api/v1/docs/assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_every_response_carries_the_security_headers(api: Api) -> None:
+    headers = api.client.get("/healthz").headers
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff" and headers["referrer-policy"] == "no-referrer"

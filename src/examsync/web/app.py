@@ -186,7 +186,7 @@ def _routes(service: SessionService, accounts: Accounts, database: Database,
         401: {"model": schemas.ErrorOut}, 404: {"model": schemas.ErrorOut}, 413: {"model": schemas.ErrorOut},
     }
 
-    @router.get("/healthz", response_model=schemas.Health, tags=["operations"])
+    @router.get("/healthz", response_model=schemas.Health, response_model_exclude_none=True, tags=["operations"])
     def healthz() -> dict[str, Any]:
         """The process is up."""
         return {"status": "ok"}
