@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -221,7 +221,7 @@ class SessionService:
         with self.db.transaction(actor, write=False) as connection:
             self._row(connection, actor, session_id)
             entries = store.history(connection, session_id, None if actor.is_staff else actor.user_id, after_seq)
-        return [_history_entry(e) for e in entries]
+        return [asdict(e) for e in entries]
 
     def results(self, actor: Actor, session_id: str) -> dict[str, Any]:
         now = self.clock()
@@ -442,21 +442,3 @@ def _fingerprint(raw: dict[str, Any]) -> str:
 def _echo_op_id(error: Exception) -> str:
     raw = getattr(error, "data", {}).get("op_id")
     return raw if isinstance(raw, str) else ""
-
-
-def _history_entry(entry: Any) -> dict[str, Any]:
-    return {
-        "seq": entry.seq,
-        "kind": entry.kind,
-        "status": entry.status,
-        "op_id": entry.op_id,
-        "code": entry.code,
-        "message": entry.message,
-        "question_id": entry.question_id,
-        "section_id": entry.section_id,
-        "payload": entry.payload,
-        "client_time": entry.client_time,
-        "effective_time": entry.effective_time,
-        "server_time": entry.server_time,
-        "device_id": entry.device_id,
-    }
