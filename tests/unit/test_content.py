@@ -12,7 +12,7 @@ from examsync.domain.scoring import accuracy, combine_scores, score_section
 from examsync.domain.views import progress_view, results_view, resume_view
 
 from .builders import (
-    DIAG_S1, DIAG_S2, EXPLANATIONS, MINUTE, MULTI_CORRECT, NUMERIC_CORRECT, Q_MULTI, Q_NUMERIC, Q_SINGLE, Q_TEXT,
+    DIAG_S1, EXPLANATIONS, MINUTE, MULTI_CORRECT, NUMERIC_CORRECT, Q_MULTI, Q_NUMERIC, Q_SINGLE, Q_TEXT,
     SECOND, SINGLE_CORRECT, T0, TEXT_CORRECT, diagnostic_test, make_session, op, question,
 )
 
@@ -51,10 +51,6 @@ def test_single_choice_rejects_anything_but_a_string(bad):
 
 def test_multiple_choice_is_canonicalised_sorted_without_duplicates():
     assert valid(MULTI, ["c", "a", "c"]) == ["a", "c"]
-
-
-def test_multiple_choice_accepts_an_empty_selection():
-    assert valid(MULTI, []) == []
 
 
 @pytest.mark.parametrize("bad", ["a", [1], ["a", None], {"a": True}])
@@ -372,3 +368,8 @@ def test_results_view_of_a_fresh_session_shows_no_questions():
     view = results_view(make_session(diagnostic_test()), {})
     assert_no_secrets(view)
     assert view["by_sub_skill"] == []
+
+
+def test_an_empty_selection_or_a_blank_short_answer_counts_as_not_answered() -> None:
+    assert valid(MULTI, []) is None
+    assert valid(TEXT, "   ") is None

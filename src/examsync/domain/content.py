@@ -109,7 +109,7 @@ def public_question(question: Question) -> dict[str, Any]:
 
 
 def validate_answer(question: Question, answer: Any, *, max_length: int) -> Answer:
-    """Return the answer in canonical form, or raise if it cannot be one for this question."""
+    """Return the answer in canonical form (None: not answered), or raise if it cannot be one for this question."""
     if answer is None:
         return None
     if question.kind == "single_choice":
@@ -124,12 +124,12 @@ def validate_answer(question: Question, answer: Any, *, max_length: int) -> Answ
         unknown = [a for a in answer if a not in question.choice_ids]
         if unknown:
             raise InvalidAnswerError(f"choices {unknown!r} are not among this question's choices")
-        return sorted(set(answer))
+        return sorted(set(answer)) or None  # no box ticked: not answered
     if not isinstance(answer, str):
         raise InvalidAnswerError("a short answer is a string")
     if len(answer) > max_length:
         raise AnswerTooLongError(f"a short answer is at most {max_length} characters")
-    return answer
+    return answer if answer.strip() else None  # blank: not answered
 
 
 _SPACES = re.compile(r"\s+")

@@ -73,7 +73,8 @@ def remaining_ms(
     if policy == "wall_clock":
         left = clock.started_at_ms + limit_ms - now_ms
     else:
-        pending = _credited(now_ms - (clock.last_seen_ms or now_ms), credit_ms)
+        last_seen = now_ms if clock.last_seen_ms is None else clock.last_seen_ms
+        pending = _credited(now_ms - last_seen, credit_ms)
         left = limit_ms - clock.used_ms - pending
     return max(0, left)
 

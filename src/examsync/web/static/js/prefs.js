@@ -1,0 +1,88 @@
+// Small values kept in localStorage: this browser's device id, the cached
+// account (for offline use and the rescue file), and the student's settings.
+
+const KEYS = {
+  device: "examsync.device-id",
+  user: "examsync.user",
+  shortcuts: "examsync.shortcuts",
+  timerHidden: "examsync.timer-hidden",
+  rescueAfter: "examsync.rescue-after-ms",
+};
+
+function read(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function write(key, value) {
+  try {
+    if (value == null) localStorage.removeItem(key);
+    else localStorage.setItem(key, value);
+  } catch {
+    /* private mode or full: settings then last for this page only */
+  }
+}
+
+/** A random id for this browser, kept for good: the server learns each device's clock offset by it. */
+export function deviceId() {
+  let id = read(KEYS.device);
+  if (!id) {
+    id = crypto.randomUUID();
+    write(KEYS.device, id);
+  }
+  return id;
+}
+
+export function cachedUser() {
+  try {
+    return JSON.parse(read(KEYS.user) || "null");
+  } catch {
+    return null;
+  }
+}
+
+export function setCachedUser(user) {
+  write(KEYS.user, user ? JSON.stringify(user) : null);
+}
+
+export function shortcutsEnabled() {
+  return read(KEYS.shortcuts) !== "off";
+}
+
+export function setShortcutsEnabled(on) {
+  write(KEYS.shortcuts, on ? "on" : "off");
+}
+
+export function timerHidden() {
+  return read(KEYS.timerHidden) === "1";
+}
+
+export function setTimerHidden(hidden) {
+  write(KEYS.timerHidden, hidden ? "1" : null);
+}
+
+/** How long changes may wait before the rescue download is offered (2 minutes). */
+export function rescueAfterMs() {
+  const value = Number(read(KEYS.rescueAfter));
+  return Number.isFinite(value) && value > 0 ? value : 120_000;
+}
+
+/** Timer warnings already announced, per section, so that a reload does not repeat them. */
+export function announcedWarnings(sectionKey) {
+  try {
+    return JSON.parse(localStorage.getItem(`examsync.warned.${sectionKey}`) || "[]");
+  } catch {
+    return [];
+  }
+}
+
+export function setAnnouncedWarnings(sectionKey, list) {
+  try {
+    localStorage.setItem(`examsync.warned.${sectionKey}`, JSON.stringify(list));
+  } catch {
+    /* not essential */
+  }
+}

@@ -1,0 +1,218 @@
+// The page's model of a session: the server's resume state with the ops still
+// in the queue re-applied on top (optimistically). The server is the source of
+// truth; this only predicts what it will say once the queue has drained.
+//
+// Pure functions over plain JSON (the shape of GET /api/v1/sessions/{id}):
+// no DOM, no storage, no clock. Safe to import anywhere, and to unit-test.
+
+export const OP_TYPES = [
+  "answer", "flag", "unflag", "eliminate", "uneliminate", "note", "navigate", "heartbeat", "submit_section", "complete",
+];
+
+const copy = (value) => JSON.parse(JSON.stringify(value));
+
+/** An answer counts when it is a choice id, a non-empty list or a non-empty text. */
+export function isAnswered(answer) {
+  if (answer == null) return false;
+  if (Array.isArray(answer)) return answer.length > 0;
+  return String(answer) !== "";
+}
+
+/** The answer in the form the server stores it (lists sorted, empty means cleared). */
+export function canonicalAnswer(answer) {
+  if (Array.isArray(answer)) return answer.length ? [...new Set(answer)].sort() : null;
+  if (answer === "" || answer === undefined) return null;
+  return answer;
+}
+
+/** The first section not yet submitted: sections are taken in order. */
+export function currentSection(model) {
+  return model.sections.find((s) => s.status !== "submitted") || null;
+}
+
+export function sectionById(model, sectionId) {
+  return model.sections.find((s) => s.section_id === sectionId) || null;
+}
+
+/** {section, question, index} of a question id, or null. */
+export function findQuestion(model, questionId) {
+  for (const section of model.sections) {
+    const index = section.questions.findIndex((q) => q.id === questionId);
+    if (index >= 0) return { section, question: section.questions[index], index };
+  }
+  return null;
+}
+
+/** What the palette and the review need to know about one question. */
+export function questionStatus(section, questionId) {
+  const answer = section.answers[questionId];
+  return {
+    answered: isAnswered(answer),
+    flagged: section.flagged.includes(questionId),
+    visited: section.visited.includes(questionId),
+    eliminated: section.eliminated[questionId] || [],
+    note: section.notes[questionId] || "",
+    answer: answer ?? null,
+  };
+}
+
+/** Question numbers (1-based, within the section) not answered, and flagged. */
+export function sectionSummary(section) {
+  const unanswered = [];
+  const flagged = [];
+  section.questions.forEach((q, i) => {
+    if (!isAnswered(section.answers[q.id])) unanswered.push(i + 1);
+    if (section.flagged.includes(q.id)) flagged.push(i + 1);
+  });
+  return { total: section.questions.length, answered: section.questions.length - unanswered.length, unanswered, flagged };
+}
+
+function refreshDerived(model) {
+  const current = currentSection(model);
+  model.current_section_id = current ? current.section_id : null;
+  if (model.current_question_id && !(current && current.questions.some((q) => q.id === model.current_question_id))) {
+    model.current_question_id = null;
+  }
+  if (!current && model.status === "active") model.status = "completed";
+}
+
+function open(model, section) {
+  // The server takes changes only in the current section, and only until it is submitted.
+  if (section.status === "submitted") return false;
+  if (section !== currentSection(model)) return false;
+  if (section.status === "not_started") section.status = "in_progress";
+  return true;
+}
+
+const addTo = (list, value) => (list.includes(value) ? list : [...list, value]);
+const removeFrom = (list, value) => list.filter((v) => v !== value);
+
+/** Apply one op to the model in place (the model must be the page's own copy). Returns the model. */
+export function applyOp(model, op) {
+  if (model.status !== "active") return model;
+  if (op.type === "heartbeat") return model;
+  if (op.type === "complete") {
+    for (const section of model.sections) if (section.status !== "submitted") section.status = "submitted";
+    model.status = "completed";
+    refreshDerived(model);
+    return model;
+  }
+  if (op.type === "submit_section") {
+    const section = sectionById(model, op.section_id);
+    if (section && open(model, section)) {
+      section.status = "submitted";
+      refreshDerived(model);
+    }
+    return model;
+  }
+  const found = findQuestion(model, op.question_id);
+  if (!found || !open(model, found.section)) return model;
+  const { section } = found;
+  const qid = op.question_id;
+  switch (op.type) {
+    case "answer": {
+      const answer = canonicalAnswer(op.answer);
+      if (answer == null) delete section.answers[qid];
+      else section.answers[qid] = answer;
+      break;
+    }
+    case "flag":
+      section.flagged = addTo(section.flagged, qid);
+      break;
+    case "unflag":
+      section.flagged = removeFrom(section.flagged, qid);
+      break;
+    case "eliminate":
+    case "uneliminate": {
+      const before = section.eliminated[qid] || [];
+      const after = op.type === "eliminate" ? addTo(before, op.choice_id).sort() : removeFrom(before, op.choice_id);
+      if (after.length) section.eliminated[qid] = after;
+      else delete section.eliminated[qid];
+      break;
+    }
+    case "note":
+      if (op.text) section.notes[qid] = op.text;
+      else delete section.notes[qid];
+      break;
+    case "navigate":
+      section.visited = addTo(section.visited, qid);
+      model.current_question_id = qid;
+      break;
+    default:
+      break;
+  }
+  refreshDerived(model);
+  return model;
+}
+
+/** The server's state with the queued ops re-applied on top, as a new object. */
+export function buildModel(serverState, queuedOps = []) {
+  const model = copy(serverState);
+  refreshDerived(model);
+  for (const op of queuedOps) applyOp(model, op);
+  return model;
+}
+
+/** What the student put in, in a canonical form: two models show the same work iff these are equal. */
+export function userData(model) {
+  const out = {};
+  for (const s of model.sections) {
+    const answers = {};
+    for (const [qid, a] of Object.entries(s.answers)) {
+      const c = canonicalAnswer(a);
+      if (c != null) answers[qid] = c;
+    }
+    const eliminated = {};
+    for (const [qid, ids] of Object.entries(s.eliminated)) if (ids.length) eliminated[qid] = [...ids].sort();
+    out[s.section_id] = {
+      status: s.status === "submitted" ? "submitted" : "open",
+      answers: sortKeys(answers),
+      flagged: [...s.flagged].sort(),
+      eliminated: sortKeys(eliminated),
+      notes: sortKeys(s.notes),
+    };
+  }
+  return JSON.stringify(out);
+}
+
+function sortKeys(obj) {
+  return Object.fromEntries(Object.keys(obj).sort().map((k) => [k, obj[k]]));
+}
+
+/** Did the student's work (answers, flags, eliminations, notes) change between two models? */
+export function sameUserData(a, b) {
+  return userData(a) === userData(b);
+}
+
+/** Only the answers, for the "updated from another device" notice. */
+export function answersOf(model) {
+  const out = {};
+  for (const s of model.sections) for (const [qid, a] of Object.entries(s.answers)) {
+    const c = canonicalAnswer(a);
+    if (c != null) out[qid] = c;
+  }
+  return JSON.stringify(sortKeys(out));
+}
+
+/** A new op. `fields` holds the op's own fields (question_id, answer, ...). */
+export function makeOp(type, fields = {}, { uuid = () => globalThis.crypto.randomUUID(), now = () => Date.now() } = {}) {
+  if (!OP_TYPES.includes(type)) throw new Error(`unknown op type ${type}`);
+  return { op_id: uuid(), type, client_time: Math.round(now()), ...fields };
+}
+
+/**
+ * The answer after the student sets one choice: single choice replaces, multiple
+ * choice adds or removes. Returns the canonical answer (null when nothing is chosen).
+ */
+export function answerWithChoice(kind, previous, choiceId, checked) {
+  if (kind === "multiple_choice") {
+    const list = Array.isArray(previous) ? previous : [];
+    return canonicalAnswer(checked ? [...list, choiceId] : list.filter((c) => c !== choiceId));
+  }
+  return checked ? choiceId : previous === choiceId ? null : canonicalAnswer(previous);
+}
+
+/** Is this choice part of the answer? */
+export function isChosen(answer, choiceId) {
+  return Array.isArray(answer) ? answer.includes(choiceId) : answer === choiceId;
+}
