@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -30,18 +33,60 @@ from examsync.domain.errors import (
     TooManyOpsError,
 )
 from examsync.domain.ops import parse_op, canonical_op_id
-from examsync.domain.session import DUPLICATE, REJECTED, OpResult, Rules, TestSession, receipt_status
+from examsync.domain.session import DUPLICATE, REJECTED, LogEntry, OpResult, Rules, TestSession, receipt_status
 from examsync.domain.timing import TimeAllowance
-from examsync.domain.views import progress_view, results_view, resume_view
+from examsync.domain.views import live_state, progress_view, results_view, resume_view
 from examsync.settings import Settings
 from examsync.store import sessions as store
 from examsync.store.content import ContentCache, drills_by_sub_skill, list_tests, sub_skill_names
 from examsync.store.database import SYSTEM, Actor, Database
 from examsync.store.tables import test_section_states, user_sub_skill_performance, user_test_sessions, users
 
+log = logging.getLogger("examsync.services")
+
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True)
+class SessionChange:
+    """What one committed transaction did to one session: its new log entries and state."""
+
+    session_id: str
+    user_id: str
+    test_id: str
+    entries: list[LogEntry]
+    state: dict[str, Any]
+
+
+ChangeListener = Callable[[SessionChange], None]
+
+
+class _Writer:
+    """A write transaction's connection and the changes to announce once it has committed."""
+
+    def __init__(self, service: "SessionService", connection: Connection, now: int) -> None:
+        self.service, self.connection, self.now = service, connection, now
+        self.changes: list[SessionChange] = []
+
+    def save(self, session: TestSession, *, changed_sections: Any = None, **options: Any) -> None:
+        if session.completed_since_load:
+            self.service._record_performance(self.connection, session, self.now)
+            session.completed_since_load = False
+        entries = store.save(
+            self.connection, session,
+            changed_sections=session.sections if changed_sections is None else changed_sections, **options,
+        )
+        self._changed(session, entries)
+
+    def create(self, session: TestSession) -> None:
+        store.create(self.connection, session)
+        self._changed(session, [])
+
+    def _changed(self, session: TestSession, entries: list[LogEntry]) -> None:
+        self.changes.append(SessionChange(session.id, session.user_id, session.test.id, entries,
+                                          live_state(session, self.now)))
 
 
 @dataclass
@@ -52,6 +97,23 @@ class SessionService:
     max_note_length: int = 2_000
     clock: Callable[[], int] = wall_clock_ms
     content: ContentCache = field(default_factory=ContentCache)
+    listeners: list[ChangeListener] = field(default_factory=list)
+
+    @contextmanager
+    def _writing(self, actor: Actor, now: int) -> Iterator[_Writer]:
+        """A write transaction; its changes are announced only after it has committed."""
+        with self.db.transaction(actor, write=True) as connection:
+            writer = _Writer(self, connection, now)
+            yield writer
+        for change in writer.changes:
+            self._announce(change)
+
+    def _announce(self, change: SessionChange) -> None:
+        for listener in self.listeners:
+            try:
+                listener(change)
+            except Exception:  # a failed push never undoes a committed write; clients resume by seq
+                log.exception("announcing a change of session %s failed", change.session_id)
 
     @classmethod
     def from_settings(cls, db: Database, settings: Settings, clock: Callable[[], int] = wall_clock_ms) -> "SessionService":
@@ -89,13 +151,14 @@ class SessionService:
         self, actor: Actor, test_id: str, *, untimed: bool, time_multiplier: float
     ) -> tuple[dict[str, Any], bool]:
         now = self.clock()
-        with self.db.transaction(actor, write=True) as connection:
+        with self._writing(actor, now) as writer:
+            connection = writer.connection
             test = self._test(connection, test_id)
             existing = store.active_session_id(connection, actor.user_id, test.id)
             if existing is not None:
                 session = self._load(connection, actor, existing, for_update=True)
                 if session.expire_due(now):
-                    store.save(connection, session, changed_sections=session.sections)
+                    writer.save(session)
                 if session.status == "active":
                     return resume_view(session, now), False
             if untimed and not test.allow_untimed:
@@ -113,7 +176,7 @@ class SessionService:
                 allowance=TimeAllowance(multiplier=time_multiplier, untimed=untimed),
                 user_allowance=store.user_allowance(connection, actor.user_id),
             )
-            store.create(connection, session)
+            writer.create(session)
         return resume_view(session, now), True
 
     def resume(self, actor: Actor, session_id: str) -> dict[str, Any]:
@@ -156,10 +219,10 @@ class SessionService:
                 limit=self.max_ops_per_batch,
             )
         now = self.clock()
-        with self.db.transaction(actor, write=True) as connection:
+        with self._writing(actor, now) as writer:
+            connection = writer.connection
             session = self._load(connection, actor, session_id, for_update=True, owner_only=True)
             before = _snapshot(session)
-            was_active = session.status == "active"
             offsets = store.devices(connection, session_id)
             if device_id is not None and sent_at is not None:
                 offsets[device_id] = now - sent_at
@@ -195,10 +258,8 @@ class SessionService:
                     fingerprints[op_id] = fingerprint
                     seen[op_id] = (fingerprint, result.seq)
             changed = [sid for sid, dump in _snapshot(session).items() if dump != before.get(sid)]
-            if was_active and session.status == "completed":
-                self._record_performance(connection, session, now)
-            store.save(connection, session, changed_sections=changed, fingerprints=fingerprints,
-                       device_offsets=offsets if device_id is not None and sent_at is not None else None)
+            writer.save(session, changed_sections=changed, fingerprints=fingerprints,
+                        device_offsets=offsets if device_id is not None and sent_at is not None else None)
         return {"results": [r.as_dict() for r in results], "version": session.version, "last_seq": session.last_seq}
 
     def _parse(self, raw: Any) -> tuple[str | None, Any, Any]:
@@ -263,17 +324,18 @@ class SessionService:
     def set_session_time(self, actor: Actor, session_id: str, allowance: TimeAllowance) -> dict[str, Any]:
         _require_staff(actor)
         now = self.clock()
-        with self.db.transaction(actor, write=True) as connection:
-            session = self._load(connection, actor, session_id, for_update=True)
+        with self._writing(actor, now) as writer:
+            session = self._load(writer.connection, actor, session_id, for_update=True)
             session.adjust_time(allowance, now, by=actor.user_id)
-            store.save(connection, session, changed_sections=session.sections)
-            return resume_view(session, now)
+            writer.save(session)
+        return resume_view(session, now)
 
     def set_user_time(self, actor: Actor, user_id: str, allowance: TimeAllowance) -> dict[str, Any]:
         """Accommodation for all of a student's sessions, applied at once to the active ones."""
         _require_staff(actor)
         now = self.clock()
-        with self.db.transaction(actor, write=True) as connection:
+        with self._writing(actor, now) as writer:
+            connection = writer.connection
             updated = connection.execute(
                 users.update().where(users.c.id == user_id).values(
                     time_multiplier=allowance.multiplier, extra_seconds=allowance.extra_ms // 1000
@@ -289,7 +351,7 @@ class SessionService:
             for session_id in active:
                 session = self._load(connection, actor, session_id, for_update=True)
                 session.note_user_allowance_changed(allowance, now, by=actor.user_id)
-                store.save(connection, session, changed_sections=session.sections)
+                writer.save(session)
         return {"user_id": user_id, "time_multiplier": allowance.multiplier,
                 "extra_seconds": allowance.extra_ms // 1000, "sessions_updated": len(active)}
 
@@ -373,14 +435,11 @@ class SessionService:
     # ----- helpers -------------------------------------------------------
 
     def _expire_and(self, actor: Actor, session_id: str, then: Callable[[Connection, TestSession], Any], now: int) -> Any:
-        with self.db.transaction(actor, write=True) as connection:
-            session = self._load(connection, actor, session_id, for_update=True)
-            was_active = session.status == "active"
+        with self._writing(actor, now) as writer:
+            session = self._load(writer.connection, actor, session_id, for_update=True)
             if session.expire_due(now):
-                if was_active and session.status == "completed":
-                    self._record_performance(connection, session, now)
-                store.save(connection, session, changed_sections=session.sections)
-            return then(connection, session)
+                writer.save(session)
+            return then(writer.connection, session)
 
     def _test(self, connection: Connection, test_id: str) -> Test:
         test = self.content.get(connection, test_id)

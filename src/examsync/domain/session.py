@@ -172,6 +172,7 @@ class TestSession:
     sections: dict[str, SectionState] = field(default_factory=dict)
     score: dict[str, Any] | None = None
     log: list[LogEntry] = field(default_factory=list)  # entries made since load
+    completed_since_load: bool = False
 
     def __post_init__(self) -> None:
         for section in self.test.sections:
@@ -380,6 +381,7 @@ class TestSession:
         if self.status == "active" and self.current_section is None:
             self.status = "completed"
             self.completed_at = now_ms
+            self.completed_since_load = True
             self.score = combine_scores(self.sections[s.id].score or {} for s in self.test.sections)
 
     def _record(self, kind: str, status: str, now_ms: int, **fields: Any) -> LogEntry:

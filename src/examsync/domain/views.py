@@ -54,6 +54,32 @@ def resume_view(session: TestSession, now_ms: int) -> dict[str, Any]:
     }
 
 
+def live_state(session: TestSession, now_ms: int) -> dict[str, Any]:
+    """The session's state after a change, as pushed to live clients: status, progress and clocks."""
+    current = session.current_section
+    return {
+        "version": session.version,
+        "last_seq": session.last_seq,
+        "status": session.status,
+        "server_time": now_ms,
+        "current_section_id": current.id if current else None,
+        "answered": session.answered_count,
+        "flagged": session.flagged_count,
+        "total": session.test.question_count,
+        "sections": [
+            {
+                "section_id": section.id,
+                "status": session.sections[section.id].status,
+                "time_limit_ms": session.limit_ms(section),
+                "time_remaining_ms": session.remaining_ms(section.id, now_ms),
+                "deadline": session.deadline_ms(section.id)
+                if session.sections[section.id].status == "in_progress" else None,
+            }
+            for section in session.test.sections
+        ],
+    }
+
+
 def progress_view(session: TestSession, now_ms: int) -> dict[str, Any]:
     current = session.current_section
     return {

@@ -147,8 +147,8 @@ def save(
     changed_sections: Iterable[str],
     fingerprints: dict[str, str] | None = None,
     device_offsets: dict[str, int] | None = None,
-) -> None:
-    """Write what changed: the session row, the touched sections, the new log entries."""
+) -> list[LogEntry]:
+    """Write what changed: the session row, the touched sections, the new log entries (returned)."""
     values = _session_values(session)
     if device_offsets is not None:
         values["devices"] = device_offsets
@@ -167,12 +167,13 @@ def save(
             )
             .values(**section_values(session.sections[section_id]))
         )
-    _insert_log(connection, session, fingerprints or {})
+    return _insert_log(connection, session, fingerprints or {})
 
 
-def _insert_log(connection: Connection, session: TestSession, fingerprints: dict[str, str] | None = None) -> None:
-    if not session.log:
-        return
+def _insert_log(connection: Connection, session: TestSession, fingerprints: dict[str, str] | None = None) -> list[LogEntry]:
+    entries = list(session.log)
+    if not entries:
+        return entries
     fingerprints = fingerprints or {}
     connection.execute(
         insert(question_attempt_history),
@@ -183,10 +184,11 @@ def _insert_log(connection: Connection, session: TestSession, fingerprints: dict
                 "user_id": session.user_id,
                 "fingerprint": fingerprints.get(entry.op_id or ""),
             }
-            for entry in session.log
+            for entry in entries
         ],
     )
     session.log.clear()
+    return entries
 
 
 def receipts(connection: Connection, session_id: str, user_id: str, op_ids: list[str]) -> dict[str, tuple[str, int]]:
