@@ -180,12 +180,25 @@ class SessionService:
         return resume_view(session, now), True
 
     def resume(self, actor: Actor, session_id: str) -> dict[str, Any]:
+        """Everything a device needs to continue."""
+        return self._read(actor, session_id, lambda _, session, now: resume_view(session, now))
+
+    def live_state(self, actor: Actor, session_id: str) -> dict[str, Any]:
+        """Status, progress and clocks, as pushed to live clients."""
+        return self._read(actor, session_id, lambda _, session, now: live_state(session, now))
+
+    def _read(self, actor: Actor, session_id: str, view: Callable[[Connection, TestSession, int], Any]) -> Any:
+        """A view of the session as of now; a section whose time ran out is submitted first."""
         now = self.clock()
         with self.db.transaction(actor, write=False) as connection:
             session = self._load(connection, actor, session_id)
             if not session.expire_due(now):
-                return resume_view(session, now)
-        return self._expire_and(actor, session_id, lambda _, session: resume_view(session, now), now)
+                return view(connection, session, now)
+        with self._writing(actor, now) as writer:
+            session = self._load(writer.connection, actor, session_id, for_update=True)
+            if session.expire_due(now):
+                writer.save(session)
+            return view(writer.connection, session, now)
 
     def list_mine(self, actor: Actor) -> list[dict[str, Any]]:
         now = self.clock()
@@ -278,19 +291,37 @@ class SessionService:
             error.data["type"] = raw.get("type")
             return op_id, None, error
 
-    def history(self, actor: Actor, session_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
+    def history(self, actor: Actor, session_id: str, after_seq: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         with self.db.transaction(actor, write=False) as connection:
             self._row(connection, actor, session_id)
-            entries = store.history(connection, session_id, None if actor.is_staff else actor.user_id, after_seq)
+            entries = store.history(connection, session_id, None if actor.is_staff else actor.user_id, after_seq, limit)
         return [asdict(e) for e in entries]
 
+    def owner_and_test(self, actor: Actor, session_id: str) -> tuple[str, str]:
+        with self.db.transaction(actor, write=False) as connection:
+            row = self._row(connection, actor, session_id)
+        return row["user_id"], row["test_id"]
+
     def results(self, actor: Actor, session_id: str) -> dict[str, Any]:
+        return self._read(actor, session_id, lambda connection, session, _: results_view(
+            session, sub_skill_names(connection)))
+
+    def overview(self, actor: Actor, test_id: str, session_id: str | None = None) -> list[dict[str, Any]]:
+        """Staff: progress and clocks of the active sessions of a test (or of one of them)."""
+        _require_staff(actor)
         now = self.clock()
         with self.db.transaction(actor, write=False) as connection:
-            session = self._load(connection, actor, session_id)
-            if not session.expire_due(now):
-                return results_view(session, sub_skill_names(connection))
-        return self._expire_and(actor, session_id, lambda c, s: results_view(s, sub_skill_names(c)), now)
+            self._test(connection, test_id)
+            query = select(user_test_sessions.c.id).where(user_test_sessions.c.test_id == test_id)
+            query = query.where(user_test_sessions.c.id == session_id) if session_id else query.where(
+                user_test_sessions.c.status == "active")
+            views = []
+            for sid in connection.execute(query.order_by(user_test_sessions.c.started_at)).scalars():
+                session = self._load(connection, actor, sid)
+                session.expire_due(now)
+                views.append({**progress_view(session, now), "user_id": session.user_id,
+                              "last_seq": session.last_seq})
+        return views
 
     def performance(self, actor: Actor, user_id: str | None = None) -> list[dict[str, Any]]:
         """Sub-skill performance, weakest first, with the drills that train each."""
@@ -428,18 +459,11 @@ class SessionService:
                 session = self._load(connection, SYSTEM, session_id)
                 due = bool(session.expire_due(now))
             if due:
-                self._expire_and(SYSTEM, session_id, lambda _c, _s: None, now)
+                self._read(SYSTEM, session_id, lambda *_: None)
                 changed += 1
         return changed
 
     # ----- helpers -------------------------------------------------------
-
-    def _expire_and(self, actor: Actor, session_id: str, then: Callable[[Connection, TestSession], Any], now: int) -> Any:
-        with self._writing(actor, now) as writer:
-            session = self._load(writer.connection, actor, session_id, for_update=True)
-            if session.expire_due(now):
-                writer.save(session)
-            return then(writer.connection, session)
 
     def _test(self, connection: Connection, test_id: str) -> Test:
         test = self.content.get(connection, test_id)

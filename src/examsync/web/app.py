@@ -18,6 +18,8 @@ from sqlalchemy import select, text
 
 from examsync.accounts import Accounts
 from examsync.export import attempts_csv
+from examsync.live.brokers import Broker, broker_for
+from examsync.live.hub import Live
 from examsync.rescue import RescueKey
 from examsync.domain.errors import BodyTooLargeError, InvalidRequestError, NotAuthenticatedError
 from examsync.domain.timing import TimeAllowance
@@ -26,6 +28,7 @@ from examsync.settings import Settings
 from examsync.store.database import SYSTEM, Actor, Database
 from examsync.store.tables import users
 from examsync.web import errors, schemas
+from examsync.web.live import live_routes
 
 log = logging.getLogger("examsync")
 API = "/api/v1"
@@ -66,14 +69,16 @@ class BodyLimit:
 
 
 def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = wall_clock_ms,
-               run_sweep: bool = True) -> FastAPI:
+               run_sweep: bool = True, broker: Broker | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     database = Database.from_settings(settings)
     service = SessionService.from_settings(database, settings, clock)
     accounts = Accounts.from_settings(database, settings, clock)
+    live = Live(service, broker or broker_for(settings.broker_url), mailbox_limit=settings.live_mailbox_limit)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await live.start()
         sweeper = asyncio.create_task(_sweep_forever(service, settings.expiry_sweep_seconds)) if run_sweep else None
         try:
             yield
@@ -82,6 +87,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+            await live.stop()
             database.dispose()
 
     app = FastAPI(
@@ -96,10 +102,12 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
         responses={422: {"model": schemas.ErrorOut}},
     )
     app.state.settings, app.state.service, app.state.accounts, app.state.database = settings, service, accounts, database
+    app.state.live = live
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.include_router(_routes(service, accounts, database, RescueKey(settings.rescue_key_path)))
+    app.include_router(live_routes(service, accounts, live))
     _mount_front_end(app)
     return app
 

@@ -1,0 +1,195 @@
+"""The hub: who is listening to which session on this instance, and their mailboxes.
+
+Everything here runs on the event loop. Committed changes arrive from the
+service's worker threads through `Live.on_change` (push after commit); notices
+from other instances arrive through the broker. Each connection has a bounded
+mailbox: a client that stops reading overflows it and is disconnected, and
+resumes later from its last `seq` (nothing is lost: the log is in the
+database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from examsync.live.brokers import Broker, Notice
+from examsync.services import SessionChange, SessionService
+
+# WebSocket close codes of the live endpoints (docs/live.md).
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_NOT_FOUND = 4404
+CLOSE_FORBIDDEN = 4403
+CLOSE_TOO_SLOW = 4008
+
+PRESENCE_REFRESH_SECONDS = 10.0
+
+
+@dataclass
+class Mailbox:
+    """A connection's bounded queue of things to send."""
+
+    limit: int
+    on_overflow: Callable[[], None]
+    items: deque[tuple[str, Any]] = field(default_factory=deque)
+    overflowed: bool = False
+    _ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def offer(self, kind: str, item: Any) -> None:
+        if self.overflowed:
+            return
+        if len(self.items) >= self.limit:
+            self.overflowed = True
+            self.items.clear()
+            self.on_overflow()
+            return
+        self.items.append((kind, item))
+        self._ready.set()
+
+    async def next(self) -> tuple[str, Any]:
+        while not self.items:
+            self._ready.clear()
+            await self._ready.wait()
+        return self.items.popleft()
+
+
+@dataclass(eq=False)  # each connection is its own: compared and hashed by identity
+class Device:
+    """A student's device listening to one session."""
+
+    session_id: str
+    test_id: str
+    user_id: str
+    mailbox: Mailbox
+
+
+@dataclass(eq=False)
+class Watcher:
+    """A teacher or admin listening to every session of one test."""
+
+    test_id: str
+    mailbox: Mailbox
+
+
+class Live:
+    def __init__(self, service: SessionService, broker: Broker | None, *, mailbox_limit: int = 256) -> None:
+        self.service = service
+        self.broker = broker
+        self.mailbox_limit = mailbox_limit
+        self.instance = uuid.uuid4().hex[:12]
+        self.devices: dict[str, set[Device]] = {}
+        self.watchers: dict[str, set[Watcher]] = {}
+        # session_id -> instance -> (connected devices, when last heard), for the staff feed.
+        self.presence: dict[str, dict[str, tuple[int, float]]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._refresher: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.service.listeners.append(self.on_change)
+        if self.broker is not None:
+            await self.broker.start(self.on_notice)
+            self._refresher = asyncio.create_task(self._refresh_presence_forever())
+
+    async def stop(self) -> None:
+        if self.on_change in self.service.listeners:
+            self.service.listeners.remove(self.on_change)
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+        if self.broker is not None:
+            await self.broker.stop()
+
+    async def _refresh_presence_forever(self) -> None:
+        # An instance that dies cannot say goodbye: its counts fade unless refreshed.
+        while True:
+            await asyncio.sleep(PRESENCE_REFRESH_SECONDS)
+            for devices in list(self.devices.values()):
+                self._presence_changed(next(iter(devices)))
+
+    def mailbox(self, on_overflow: Callable[[], None]) -> Mailbox:
+        return Mailbox(self.mailbox_limit, on_overflow)
+
+    # ----- connections ---------------------------------------------------
+
+    def attach(self, device: Device) -> None:
+        self.devices.setdefault(device.session_id, set()).add(device)
+        self._presence_changed(device)
+
+    def detach(self, device: Device) -> None:
+        devices = self.devices.get(device.session_id)
+        if devices is not None:
+            devices.discard(device)
+            if not devices:
+                del self.devices[device.session_id]
+        self._presence_changed(device)
+
+    def watch(self, watcher: Watcher) -> None:
+        self.watchers.setdefault(watcher.test_id, set()).add(watcher)
+
+    def unwatch(self, watcher: Watcher) -> None:
+        watchers = self.watchers.get(watcher.test_id)
+        if watchers is not None:
+            watchers.discard(watcher)
+            if not watchers:
+                del self.watchers[watcher.test_id]
+
+    def connected(self, session_id: str) -> int:
+        fresh_since = time.monotonic() - 3 * PRESENCE_REFRESH_SECONDS
+        return sum(count for count, seen in self.presence.get(session_id, {}).values()
+                   if seen >= fresh_since)
+
+    def _presence_changed(self, device: Device) -> None:
+        count = len(self.devices.get(device.session_id, ()))
+        self._set_presence(device.session_id, self.instance, count)
+        for watcher in self.watchers.get(device.test_id, ()):
+            watcher.mailbox.offer("presence", device.session_id)
+        if self.broker is not None:
+            self.broker.publish(Notice(self.instance, "presence", device.session_id, device.test_id,
+                                       device.user_id, connected=count))
+
+    def _set_presence(self, session_id: str, instance: str, count: int) -> None:
+        instances = self.presence.setdefault(session_id, {})
+        if count:
+            instances[instance] = (count, time.monotonic())
+        else:
+            instances.pop(instance, None)
+            if not instances:
+                del self.presence[session_id]
+
+    # ----- changes -------------------------------------------------------
+
+    def on_change(self, change: SessionChange) -> None:
+        """Called after commit, from whichever thread committed."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._deliver, change)
+
+    def _deliver(self, change: SessionChange) -> None:
+        for device in self.devices.get(change.session_id, ()):
+            device.mailbox.offer("change", change)
+        for watcher in self.watchers.get(change.test_id, ()):
+            watcher.mailbox.offer("change", change)
+        if self.broker is not None:
+            self.broker.publish(Notice(self.instance, "change", change.session_id, change.test_id,
+                                       change.user_id, last_seq=change.state["last_seq"]))
+
+    def on_notice(self, notice: Notice) -> None:
+        """A notice from another instance: read what changed from the database."""
+        if notice.instance == self.instance:
+            return
+        if notice.kind == "presence":
+            self._set_presence(notice.session_id, notice.instance, notice.connected)
+            for watcher in self.watchers.get(notice.test_id, ()):
+                watcher.mailbox.offer("presence", notice.session_id)
+            return
+        for device in self.devices.get(notice.session_id, ()):
+            device.mailbox.offer("poke", notice.last_seq)
+        for watcher in self.watchers.get(notice.test_id, ()):
+            watcher.mailbox.offer("poke", notice.session_id)

@@ -1,0 +1,255 @@
+"""The live WebSocket endpoints (protocol: docs/live.md).
+
+`/api/v1/sessions/{id}/live?after_seq=N` — a student's device: first every
+event after N read from the database, then live events, each exactly once and
+in `seq` order; ops and heartbeats can be sent over the same socket.
+
+`/api/v1/tests/{id}/live` — a teacher or admin: every session of the test,
+with who is connected, progress and time remaining.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi.concurrency import run_in_threadpool
+
+from examsync.accounts import Accounts
+from examsync.domain.errors import DomainError, NotFoundError
+from examsync.live.hub import (
+    CLOSE_FORBIDDEN,
+    CLOSE_NOT_FOUND,
+    CLOSE_TOO_SLOW,
+    CLOSE_UNAUTHORIZED,
+    Device,
+    Live,
+    Mailbox,
+    Watcher,
+)
+from examsync.services import SessionChange, SessionService
+from examsync.store.database import Actor
+
+log = logging.getLogger("examsync.live")
+API = "/api/v1"
+HISTORY_PAGE = 500
+
+
+def live_routes(service: SessionService, accounts: Accounts, live: Live) -> APIRouter:
+    router = APIRouter()
+
+    async def authenticate(websocket: WebSocket) -> Actor | None:
+        header = websocket.headers.get("authorization", "")
+        token = header[7:] if header.lower().startswith("bearer ") else websocket.query_params.get("token")
+        if not token:
+            await websocket.close(CLOSE_UNAUTHORIZED, "send a bearer token")
+            return None
+        try:
+            return await run_in_threadpool(accounts.authenticate, token)
+        except DomainError as error:
+            await websocket.close(CLOSE_UNAUTHORIZED, error.message[:120])
+            return None
+
+    @router.websocket(f"{API}/sessions/{{session_id}}/live")
+    async def session_live(websocket: WebSocket, session_id: str, after_seq: int = 0) -> None:
+        actor = await authenticate(websocket)
+        if actor is None:
+            return
+        try:
+            state = await run_in_threadpool(service.live_state, actor, session_id)
+            overview = await run_in_threadpool(service.owner_and_test, actor, session_id)
+        except NotFoundError:
+            await websocket.close(CLOSE_NOT_FOUND, "no such session")
+            return
+        await websocket.accept()
+        connection = _DeviceConnection(websocket, service, live, actor, session_id, max(0, after_seq))
+        await connection.run(state, overview)
+
+    @router.websocket(f"{API}/tests/{{test_id}}/live")
+    async def test_live(websocket: WebSocket, test_id: str) -> None:
+        actor = await authenticate(websocket)
+        if actor is None:
+            return
+        if not actor.is_staff:
+            await websocket.close(CLOSE_FORBIDDEN, "only teachers and admins can watch a test")
+            return
+        try:
+            sessions = await run_in_threadpool(service.overview, actor, test_id)
+        except NotFoundError:
+            await websocket.close(CLOSE_NOT_FOUND, "no such test")
+            return
+        await websocket.accept()
+        await _WatcherConnection(websocket, service, live, actor, test_id).run(sessions)
+
+    return router
+
+
+class _Connection(ABC):
+    """Shared by both endpoints: one sender, one receiver, a bounded mailbox."""
+
+    def __init__(self, websocket: WebSocket, service: SessionService, live: Live, actor: Actor) -> None:
+        self.websocket, self.service, self.live, self.actor = websocket, service, live, actor
+        self.send_lock = asyncio.Lock()
+        self.sender: asyncio.Task[None] | None = None
+        self.mailbox = live.mailbox(self._overflowed)
+        self.too_slow = False
+
+    def _overflowed(self) -> None:
+        # The client is not reading: stop buffering for it. It resumes by after_seq.
+        self.too_slow = True
+        if self.sender is not None:
+            self.sender.cancel()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        async with self.send_lock:
+            await self.websocket.send_text(json.dumps(message, separators=(",", ":")))
+
+    async def _serve(self) -> None:
+        self.sender = asyncio.create_task(self.send_forever())
+        receiver = asyncio.create_task(self.receive_forever())
+        done, pending = await asyncio.wait({self.sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        for task in (*done, *pending):
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                task.result() if task in done else await task
+        if self.too_slow:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    self.websocket.close(CLOSE_TOO_SLOW, "too far behind; reconnect with after_seq"), timeout=2
+                )
+
+    @abstractmethod
+    async def send_forever(self) -> None:
+        """Send what the mailbox receives, in order."""
+
+    async def receive_forever(self) -> None:
+        while True:
+            message = await self.websocket.receive_text()
+            try:
+                request = json.loads(message)
+            except json.JSONDecodeError:
+                await self.send({"type": "error", "error": {"code": "invalid_request", "message": "not JSON"}})
+                continue
+            if not isinstance(request, dict):
+                await self.send({"type": "error", "error": {"code": "invalid_request", "message": "send JSON objects"}})
+                continue
+            await self.handle(request)
+
+    async def handle(self, request: dict[str, Any]) -> None:
+        if request.get("type") == "ping":
+            await self.send({"type": "pong", "id": request.get("id")})
+            return
+        await self.send({"type": "error", "id": request.get("id"),
+                         "error": {"code": "invalid_request", "message": "unknown message type"}})
+
+
+class _DeviceConnection(_Connection):
+    def __init__(self, websocket: WebSocket, service: SessionService, live: Live, actor: Actor,
+                 session_id: str, after_seq: int) -> None:
+        super().__init__(websocket, service, live, actor)
+        self.session_id = session_id
+        self.delivered = after_seq
+
+    async def run(self, state: dict[str, Any], owner: tuple[str, str]) -> None:
+        user_id, test_id = owner
+        device = Device(self.session_id, test_id, user_id, self.mailbox)
+        # Listen before reading the backlog, so nothing committed in between is missed;
+        # anything seen twice is dropped by its seq.
+        self.live.attach(device)
+        try:
+            await self.catch_up()
+            await self.send({"type": "state", **state})
+            await self.send({"type": "ready", "last_seq": self.delivered})
+            await self._serve()
+        finally:
+            self.live.detach(device)
+
+    async def catch_up(self, until: int | None = None) -> None:
+        """Send every event after the last one delivered, from the database."""
+        while until is None or self.delivered < until:
+            page = await run_in_threadpool(self.service.history, self.actor, self.session_id, self.delivered,
+                                           HISTORY_PAGE)
+            for entry in page:
+                await self.send_event(entry)
+            if len(page) < HISTORY_PAGE:  # also ends the wait if the database has less than `until`
+                return
+
+    async def send_event(self, entry: dict[str, Any]) -> None:
+        if entry["seq"] != self.delivered + 1:
+            return
+        await self.send({"type": "event", **entry})
+        self.delivered = entry["seq"]
+
+    async def send_forever(self) -> None:
+        while True:
+            kind, item = await self.mailbox.next()
+            if kind == "change":
+                change: SessionChange = item
+                for entry in change.entries:
+                    if entry.seq > self.delivered + 1:
+                        await self.catch_up(until=entry.seq - 1)
+                    await self.send_event(asdict(entry))
+                if change.state["last_seq"] > self.delivered:
+                    await self.catch_up(until=change.state["last_seq"])
+                await self.send({"type": "state", **change.state})
+            elif kind == "poke" and item > self.delivered:
+                await self.catch_up(until=item)
+                state = await run_in_threadpool(self.service.live_state, self.actor, self.session_id)
+                await self.send({"type": "state", **state})
+
+    async def handle(self, request: dict[str, Any]) -> None:
+        kind = request.get("type")
+        if kind not in ("ops", "heartbeat"):
+            return await super().handle(request)
+        if kind == "ops":
+            ops = request.get("ops")
+            if not isinstance(ops, list):
+                await self.send({"type": "error", "id": request.get("id"),
+                                 "error": {"code": "invalid_request", "message": "ops must be a list"}})
+                return
+        else:
+            ops = [{"op_id": str(uuid.uuid4()), "type": "heartbeat", "client_time": request.get("client_time", 0)}]
+        device_id = request.get("device_id") if isinstance(request.get("device_id"), str) else None
+        sent_at = request.get("sent_at") if isinstance(request.get("sent_at"), int) else None
+        try:
+            outcome = await run_in_threadpool(self.service.apply_ops, self.actor, self.session_id, ops,
+                                              device_id=device_id, sent_at=sent_at)
+        except DomainError as error:
+            await self.send({"type": "error", "id": request.get("id"),
+                             "error": {"code": error.code, "message": error.message}})
+            return
+        await self.send({"type": "ack" if kind == "ops" else "heartbeat", "id": request.get("id"), **outcome})
+
+
+class _WatcherConnection(_Connection):
+    def __init__(self, websocket: WebSocket, service: SessionService, live: Live, actor: Actor, test_id: str) -> None:
+        super().__init__(websocket, service, live, actor)
+        self.test_id = test_id
+
+    async def run(self, sessions: list[dict[str, Any]]) -> None:
+        watcher = Watcher(self.test_id, self.mailbox)
+        self.live.watch(watcher)
+        try:
+            await self.send({"type": "sessions", "sessions": [self._with_presence(s) for s in sessions]})
+            await self._serve()
+        finally:
+            self.live.unwatch(watcher)
+
+    def _with_presence(self, summary: dict[str, Any]) -> dict[str, Any]:
+        return {**summary, "connected_devices": self.live.connected(summary["id"])}
+
+    async def send_forever(self) -> None:
+        while True:
+            kind, item = await self.mailbox.next()
+            session_id = item.session_id if kind == "change" else item
+            rows = await run_in_threadpool(self.service.overview, self.actor, self.test_id, session_id)
+            for row in rows:
+                await self.send({"type": "session", **self._with_presence(row)})

@@ -1,0 +1,279 @@
+// The dashboard: my sessions (resume or view results), the tests by mode
+// (start, with a time option where the test offers one), and my sub-skill
+// performance, weakest first, each with a drill to practise it.
+
+import { h, clear, formatDateTime, plural, focusElement } from "../dom.js";
+import { renderBarChart } from "../chart.js";
+import { formatClock } from "../timer.js";
+
+const MODES = [
+  ["diagnostic", "Diagnostic"],
+  ["practice", "Practice"],
+  ["drill", "Drills"],
+];
+
+export function timeOptions(test) {
+  const options = (test.time_multipliers && test.time_multipliers.length ? test.time_multipliers : [1]).map((m) => ({
+    key: String(m),
+    multiplier: m,
+    untimed: false,
+    label: m === 1 ? "Standard time" : `${m}× time`,
+  }));
+  if (test.allow_untimed) options.push({ key: "untimed", multiplier: 1, untimed: true, label: "Untimed" });
+  return options;
+}
+
+function minutes(seconds) {
+  return `${Math.round(seconds / 60)} min`;
+}
+
+function testMeta(test) {
+  const questions = test.sections.reduce((n, s) => n + s.question_count, 0);
+  const limits = test.sections.map((s) => s.time_limit_seconds);
+  const parts = [];
+  if (test.sections.length > 1) parts.push(plural(test.sections.length, "section"));
+  parts.push(plural(questions, "question"));
+  if (limits.every((l) => l != null)) parts.push(minutes(limits.reduce((a, b) => a + b, 0)));
+  else parts.push("untimed");
+  if (test.allow_untimed) parts.push("untimed option");
+  return parts.join(" · ");
+}
+
+export function mount(root, ctx, route) {
+  document.title = "Dashboard — examsync";
+  let disposed = false;
+  let disposeChart = () => {};
+  const me = ctx.user();
+  const cacheKey = `dashboard:${me ? me.user_id : "anonymous"}`;
+  const container = h("div", { id: "dashboard", class: "dashboard" });
+  const heading = h("h1", { text: me && me.display_name ? `Hello, ${me.display_name}` : "Your dashboard", attrs: { tabindex: "-1" } });
+  const message = h("p", { class: "callout", hidden: true, attrs: { role: "status" } });
+  const body = h("div");
+  container.append(heading, message, body);
+  root.append(container);
+
+  const render = (data, { fromCache }) => {
+    disposeChart();
+    clear(body);
+    const active = new Map(data.sessions.filter((s) => s.resumable).map((s) => [s.test_id, s]));
+    body.append(sessionsSection(data.sessions, ctx), testsSection(data.tests, active, ctx), performanceSection(data));
+    const chart = body.querySelector("#performance-chart");
+    if (chart && data.performance.length) {
+      disposeChart = renderBarChart(
+        chart,
+        data.performance.map((p) => ({
+          label: p.name,
+          value: p.accuracy,
+          detail: `${p.correct} of ${p.attempts} correct`,
+          link: p.drill_test_ids && p.drill_test_ids.length
+            ? { href: `#/dashboard/test/${encodeURIComponent(p.drill_test_ids[0])}`, text: "Practise", label: `Practise ${p.name}` }
+            : null,
+        })),
+        { labelledBy: "performance-heading" },
+      );
+    }
+    if (fromCache) {
+      message.hidden = false;
+      message.textContent = navigator.onLine
+        ? "Showing your dashboard as last saved on this device while it loads."
+        : "You are offline. This is your dashboard as last saved on this device.";
+    } else {
+      message.hidden = true;
+    }
+    document.body.dataset.ready = "1";
+    if (route.focusTest) {
+      const card = body.querySelector(`[data-test-id="${CSS.escape(route.focusTest)}"]`);
+      if (card) {
+        card.scrollIntoView({ block: "center" });
+        focusElement(card.querySelector("h3"));
+      }
+    }
+  };
+
+  let rendered = false;
+  const load = async () => {
+    if (!rendered) {
+      const cached = await ctx.store.getSnapshot(cacheKey).catch(() => null);
+      if (disposed) return;
+      if (cached) {
+        render(cached, { fromCache: true });
+        rendered = true;
+      } else focusElement(heading);
+    }
+    try {
+      const [tests, sessions, performance] = await Promise.all([ctx.api.tests(), ctx.api.sessions(), ctx.api.performance()]);
+      if (disposed) return;
+      const data = { tests, sessions, performance, saved_at: Date.now() };
+      ctx.store.putSnapshot(cacheKey, data).catch(() => {});
+      const focused = document.activeElement && document.activeElement.id;
+      render(data, { fromCache: false });
+      if (rendered && focused && document.getElementById(focused)) document.getElementById(focused).focus();
+      rendered = true;
+    } catch (error) {
+      if (disposed || error.status === 401) return;
+      if (!rendered) {
+        body.append(h("p", { class: "callout", attrs: { role: "alert" }, text: error.network
+          ? "You are offline, and this device has no saved copy of your dashboard yet. It will load when you are back online."
+          : `The dashboard could not load: ${error.message}` }));
+        document.body.dataset.ready = "1";
+      }
+    }
+  };
+  load();
+
+  const onOnline = () => load();
+  window.addEventListener("online", onOnline);
+  return () => {
+    disposed = true;
+    disposeChart();
+    window.removeEventListener("online", onOnline);
+  };
+}
+
+function sessionsSection(sessions, ctx) {
+  const section = h("section", { class: "block", attrs: { "aria-labelledby": "sessions-heading" } },
+    h("h2", { id: "sessions-heading", text: "My sessions" }));
+  if (!sessions.length) {
+    section.append(h("p", { class: "muted", text: "You have not started a test yet. Choose one below." }));
+    return section;
+  }
+  const waiting = ctx.queue.snapshot().bySession;
+  const list = h("ul", { class: "session-list" });
+  for (const s of sessions) {
+    const activeNow = s.resumable;
+    const progressId = `progress-${s.id}`;
+    const facts = h("ul", { class: "facts" },
+      h("li", { text: `${s.answered} of ${s.total} answered` }),
+      h("li", { text: `${s.flagged} flagged` }),
+      activeNow
+        ? h("li", { text: s.time_remaining_ms == null ? "Untimed" : `Time left in this section: ${formatClock(s.time_remaining_ms)}` })
+        : null,
+      !activeNow && s.score != null ? h("li", { text: `Score: ${fmt(s.score)} of ${fmt(s.max_score)}` }) : null,
+      h("li", { text: `Last activity: ${formatDateTime(s.last_activity_at)}` }),
+      waiting[s.id] ? h("li", { class: "warning-text", text: `${plural(waiting[s.id], "change")} waiting to be sent` }) : null,
+    );
+    const action = activeNow
+      ? resumeButton(s.id, s.test_title, ctx)
+      : h("a", { class: "button button-secondary results-link", href: `#/results/${encodeURIComponent(s.id)}`, text: "View results",
+        attrs: { "aria-label": `View results of ${s.test_title}` } });
+    list.append(h("li", { class: "session-item", dataset: { sessionId: s.id, status: s.status } },
+      h("div", { class: "session-head" },
+        h("h3", { text: s.test_title }),
+        h("span", { class: ["badge", activeNow ? "badge-active" : "badge-done"], text: activeNow ? "In progress" : "Completed" })),
+      h("div", { class: "progress-row" },
+        h("progress", { id: progressId, value: s.answered, max: Math.max(1, s.total), attrs: { "aria-label": `${s.test_title}: ${s.answered} of ${s.total} answered` } }),
+      ),
+      facts,
+      h("div", { class: "card-actions" }, action),
+    ));
+  }
+  section.append(list);
+  return section;
+}
+
+function resumeButton(sessionId, title, ctx) {
+  return h("button", {
+    type: "button", class: "button button-primary resume-button", text: "Resume",
+    attrs: { "aria-label": `Resume ${title}` },
+    on: { click: () => ctx.navigate(`#/session/${encodeURIComponent(sessionId)}`) },
+  });
+}
+
+const fmt = (n) => (n == null ? "—" : Number.isInteger(n) ? String(n) : n.toFixed(1));
+
+function testsSection(tests, active, ctx) {
+  const wrapper = h("div", { class: "tests" });
+  for (const [mode, title] of MODES) {
+    const ofMode = tests.filter((t) => t.mode === mode);
+    if (!ofMode.length) continue;
+    const headingId = `mode-${mode}`;
+    const grid = h("div", { class: "card-grid" });
+    for (const test of ofMode) grid.append(testCard(test, active.get(test.id), ctx));
+    wrapper.append(h("section", { class: "block", attrs: { "aria-labelledby": headingId } },
+      h("h2", { id: headingId, text: title }), grid));
+  }
+  return wrapper;
+}
+
+function testCard(test, activeSession, ctx) {
+  const error = h("p", { class: "form-error", attrs: { role: "alert" } });
+  const options = timeOptions(test);
+  const titleId = `test-title-${test.id}`;
+  const card = h("article", { class: "card test-card", dataset: { testSlug: test.slug, testId: test.id }, attrs: { "aria-labelledby": titleId } },
+    h("h3", { id: titleId, text: test.title }),
+    h("p", { class: "meta", text: testMeta(test) }),
+    test.description ? h("p", { class: "description", text: test.description }) : null,
+  );
+  const actions = h("div", { class: "card-actions" });
+  card.append(actions, error);
+
+  if (activeSession) {
+    actions.append(resumeButton(activeSession.id, test.title, ctx));
+    return card;
+  }
+
+  const start = async (option, button) => {
+    error.textContent = "";
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    try {
+      const state = await ctx.api.start(test.id, { untimed: option.untimed, timeMultiplier: option.multiplier });
+      await ctx.store.putSnapshot(`session:${state.id}`, { state, saved_at: Date.now() }).catch(() => {});
+      ctx.navigate(`#/session/${encodeURIComponent(state.id)}`);
+    } catch (err) {
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+      if (err.status === 401) return;
+      error.textContent = err.network ? "You are offline. Starting a test needs a connection; try again when you are back online."
+        : `The test could not start: ${err.message}`;
+    }
+  };
+
+  const startButton = h("button", { type: "button", class: "button button-primary start-button", text: "Start",
+    attrs: { "aria-label": `Start ${test.title}` } });
+  actions.append(startButton);
+  if (options.length === 1) {
+    startButton.addEventListener("click", () => start(options[0], startButton));
+    return card;
+  }
+  const legendId = `time-legend-${test.id}`;
+  const group = h("div", { class: "time-options", hidden: true, attrs: { role: "group", "aria-labelledby": legendId } },
+    h("p", { id: legendId, class: "time-options-label", text: "How much time do you want?" }));
+  const base = test.sections.every((s) => s.time_limit_seconds != null)
+    ? test.sections.reduce((n, s) => n + s.time_limit_seconds, 0) : null;
+  for (const option of options) {
+    const detail = option.untimed ? "no time limit" : base != null ? minutes(base * option.multiplier) : "";
+    const button = h("button", { type: "button", class: "button button-secondary time-option", dataset: { timeOption: option.key } },
+      option.label, detail ? h("span", { class: "option-detail", text: ` (${detail})` }) : null);
+    button.addEventListener("click", () => start(option, button));
+    group.append(button);
+  }
+  const cancel = h("button", { type: "button", class: "button button-quiet", text: "Cancel" });
+  cancel.addEventListener("click", () => {
+    group.hidden = true;
+    startButton.hidden = false;
+    startButton.focus();
+  });
+  group.append(cancel);
+  startButton.addEventListener("click", () => {
+    group.hidden = false;
+    startButton.hidden = true;
+    group.querySelector("button").focus();
+  });
+  card.insertBefore(group, error);
+  return card;
+}
+
+function performanceSection(data) {
+  const section = h("section", { class: "block", attrs: { "aria-labelledby": "performance-heading" } },
+    h("h2", { id: "performance-heading", text: "My performance by skill" }));
+  if (!data.performance.length) {
+    section.append(h("p", { class: "muted", text: "Finish a test to see how you do in each skill." }));
+    return section;
+  }
+  section.append(
+    h("p", { class: "muted", text: "Weakest first. Practise a skill with its drill." }),
+    h("div", { id: "performance-chart", class: "chart" }),
+  );
+  return section;
+}

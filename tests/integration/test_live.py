@@ -1,0 +1,157 @@
+"""The live socket, in process, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import pytest
+from starlette.testclient import WebSocketTestSession
+from starlette.websockets import WebSocketDisconnect
+
+from tests.conftest import Api
+
+
+def connect(api: Api, session_id: str, after_seq: int = 0) -> Any:
+    token = api.headers["Authorization"].split(" ", 1)[1]
+    return api.client.websocket_connect(f"/api/v1/sessions/{session_id}/live?after_seq={after_seq}&token={token}")
+
+
+def read_until(socket: WebSocketTestSession, kind: str) -> list[dict[str, Any]]:
+    messages = []
+    while True:
+        message = socket.receive_json()
+        messages.append(message)
+        if message["type"] == kind:
+            return messages
+
+
+def events_in(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [m for m in messages if m["type"] == "event"]
+
+
+def wait_for_seq(socket: WebSocketTestSession, seq: int) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    while not any(m["type"] == "event" and m["seq"] == seq for m in messages):
+        messages.append(socket.receive_json())
+    return messages
+
+
+def test_a_change_on_one_device_is_pushed_to_the_other(student: Api) -> None:
+    state = student.start()
+    q1, q2 = state["sections"][0]["questions"]
+    student.send(state["id"], student.op("answer", question_id=q1["id"], answer="a"))
+    with connect(student, state["id"]) as socket:
+        first = read_until(socket, "ready")
+        assert [e["seq"] for e in events_in(first)] == [1]
+        assert first[-1] == {"type": "ready", "last_seq": 1}
+
+        student.send(state["id"], student.op("flag", question_id=q2["id"]))
+        pushed = wait_for_seq(socket, 2)
+        event = events_in(pushed)[-1]
+        assert (event["kind"], event["status"], event["question_id"]) == ("flag", "applied", q2["id"])
+        state_message = socket.receive_json()
+        assert state_message["type"] == "state" and state_message["flagged"] == 1 and state_message["last_seq"] == 2
+
+
+def test_ops_over_the_socket_are_acknowledged_exactly_once(student: Api) -> None:
+    state = student.start()
+    q1 = state["sections"][0]["questions"][0]
+    op = student.op("answer", question_id=q1["id"], answer="b")
+    with connect(student, state["id"]) as socket:
+        read_until(socket, "ready")
+        socket.send_json({"type": "ops", "id": "r1", "ops": [op], "device_id": "tablet", "sent_at": student.clock()})
+        ack = read_until(socket, "ack")[-1]
+        assert ack["id"] == "r1" and ack["results"][0]["status"] == "applied" and ack["last_seq"] == 1
+        socket.send_json({"type": "ops", "id": "r2", "ops": [op]})
+        again = read_until(socket, "ack")[-1]
+        assert again["results"][0]["status"] == "duplicate"
+        socket.send_json({"type": "heartbeat", "client_time": student.clock()})
+        beat = read_until(socket, "heartbeat")[-1]
+        assert beat["results"][0]["status"] == "applied" and beat["last_seq"] == 1
+        socket.send_json({"type": "ops", "ops": "nope"})
+        assert read_until(socket, "error")[-1]["error"]["code"] == "invalid_request"
+    history = student.get(f"/sessions/{state['id']}/history").json()
+    assert [h["op_id"] for h in history] == [op["op_id"]]
+
+
+def test_reconnecting_after_a_seq_while_changes_keep_coming_misses_nothing_and_repeats_nothing(student: Api) -> None:
+    state = student.start()
+    q1, q2 = state["sections"][0]["questions"]
+    for i in range(10):
+        student.send(state["id"], student.op("flag" if i % 2 else "unflag", question_id=q2["id"]))
+    total = 60
+    writer_done = threading.Event()
+
+    def keep_changing() -> None:
+        for i in range(10, total):
+            student.send(state["id"], student.op("answer", question_id=q1["id"], answer="ab"[i % 2]))
+        writer_done.set()
+
+    writer = threading.Thread(target=keep_changing)
+    writer.start()
+    with connect(student, state["id"], after_seq=4) as socket:
+        messages = wait_for_seq(socket, total)
+    writer.join()
+    seqs = [m["seq"] for m in messages if m["type"] == "event"]
+    assert seqs == list(range(5, total + 1))
+
+
+def test_another_students_session_and_bad_tokens_are_refused(student: Api, api: Api) -> None:
+    state = student.start()
+    other = api.signup()
+    with pytest.raises(WebSocketDisconnect) as refused:
+        with connect(other, state["id"]) as socket:
+            socket.receive_json()
+    assert refused.value.code == 4404
+    with pytest.raises(WebSocketDisconnect) as unauthorized:
+        with api.client.websocket_connect(f"/api/v1/sessions/{state['id']}/live?token=forged") as socket:
+            socket.receive_json()
+    assert unauthorized.value.code == 4401
+
+
+def test_staff_watch_every_session_of_a_test_live(student: Api, teacher: Api) -> None:
+    state = student.start()
+    q1 = state["sections"][0]["questions"][0]
+    token = teacher.headers["Authorization"].split(" ", 1)[1]
+    with teacher.client.websocket_connect(f"/api/v1/tests/{state['test_id']}/live?token={token}") as feed:
+        snapshot = feed.receive_json()
+        assert snapshot["type"] == "sessions" and [s["id"] for s in snapshot["sessions"]] == [state["id"]]
+        assert snapshot["sessions"][0]["connected_devices"] == 0
+        with connect(student, state["id"]) as device:
+            read_until(device, "ready")
+            presence = feed.receive_json()
+            assert presence["type"] == "session" and presence["connected_devices"] == 1
+            student.send(state["id"], student.op("answer", question_id=q1["id"], answer="a"))
+            update = feed.receive_json()
+            assert update["answered"] == 1 and update["time_remaining_ms"] is not None
+    student_token = student.headers["Authorization"].split(" ", 1)[1]
+    with pytest.raises(WebSocketDisconnect) as refused:
+        with student.client.websocket_connect(f"/api/v1/tests/{state['test_id']}/live?token={student_token}") as s:
+            s.receive_json()
+    assert refused.value.code == 4403
+
+
+def test_a_section_expiring_is_pushed(student: Api) -> None:
+    state = student.start()
+    q1 = state["sections"][0]["questions"][0]
+    student.send(state["id"], student.op("navigate", question_id=q1["id"]))
+    with connect(student, state["id"], after_seq=1) as socket:
+        read_until(socket, "ready")
+        student.clock.advance(601)
+        student.client.app.state.service.sweep_expired()  # type: ignore[attr-defined]
+        event = events_in(wait_for_seq(socket, 2))[-1]
+        assert event["kind"] == "section_expired"
+        state_message = socket.receive_json()
+        assert state_message["sections"][0]["status"] == "submitted"
+
+
+def test_unknown_messages_get_an_error_not_a_disconnect(student: Api) -> None:
+    state = student.start()
+    with connect(student, state["id"]) as socket:
+        read_until(socket, "ready")
+        socket.send_text("not json")
+        assert socket.receive_json()["error"]["code"] == "invalid_request"
+        socket.send_json({"type": "ping", "id": str(uuid.uuid4())})
+        assert socket.receive_json()["type"] == "pong"
