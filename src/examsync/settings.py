@@ -36,6 +36,7 @@ class Settings:
     rescue_key_file: str = setting("", "RSA private key (PEM) that decrypts the answers students download while offline. Empty: rescue_key.pem in the data directory, created on first use. Several instances must share one file.")
     broker_url: str = setting("", "Fan-out between several app instances: redis://host:6379/0 or postgresql://user@host/db (LISTEN/NOTIFY). Empty: a single instance, no broker.")
     live_mailbox_limit: int = setting(256, "Messages buffered for one live connection; a client that falls further behind is disconnected (close code 4008) and resumes by after_seq.")
+    live_window: int = setting(512, 'Events a live client may hold unacknowledged; past it the server waits for the client\'s {"type": "ack", "seq": N} while the client\'s mailbox fills.')
     pg_app_role: str = setting("examsync_app", "PostgreSQL role, without BYPASSRLS, that every transaction of the app runs as; row-level security applies to it.")
     pool_size: int = setting(10, "Database connections per app process (PostgreSQL).")
     load_sample_content: bool = setting(True, "`serve` loads the shipped sample tests into an empty database.")

@@ -78,10 +78,12 @@ class Watcher:
 
 
 class Live:
-    def __init__(self, service: SessionService, broker: Broker | None, *, mailbox_limit: int = 256) -> None:
+    def __init__(self, service: SessionService, broker: Broker | None, *, mailbox_limit: int = 256,
+                 window: int = 512) -> None:
         self.service = service
         self.broker = broker
         self.mailbox_limit = mailbox_limit
+        self.window = window
         self.instance = uuid.uuid4().hex[:12]
         self.devices: dict[str, set[Device]] = {}
         self.watchers: dict[str, set[Watcher]] = {}

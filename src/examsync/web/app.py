@@ -74,7 +74,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     database = Database.from_settings(settings)
     service = SessionService.from_settings(database, settings, clock)
     accounts = Accounts.from_settings(database, settings, clock)
-    live = Live(service, broker or broker_for(settings.broker_url), mailbox_limit=settings.live_mailbox_limit)
+    live = Live(service, broker or broker_for(settings.broker_url), mailbox_limit=settings.live_mailbox_limit,
+                window=settings.live_window)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -104,6 +104,7 @@ class _Connection(ABC):
     def _overflowed(self) -> None:
         # The client is not reading: stop buffering for it. It resumes by after_seq.
         self.too_slow = True
+        log.warning("a live client fell %d messages behind; disconnecting it", self.mailbox.limit)
         if self.sender is not None:
             self.sender.cancel()
 
@@ -121,10 +122,10 @@ class _Connection(ABC):
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
                 task.result() if task in done else await task
         if self.too_slow:
+            # The server's WebSocket layer bounds this: a peer that does not answer the
+            # close within its close timeout has its connection aborted.
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(
-                    self.websocket.close(CLOSE_TOO_SLOW, "too far behind; reconnect with after_seq"), timeout=2
-                )
+                await self.websocket.close(CLOSE_TOO_SLOW, "too far behind; reconnect with after_seq")
 
     @abstractmethod
     async def send_forever(self) -> None:
@@ -157,6 +158,9 @@ class _DeviceConnection(_Connection):
         super().__init__(websocket, service, live, actor)
         self.session_id = session_id
         self.delivered = after_seq
+        self.acked = after_seq
+        self.ack_received = asyncio.Event()
+        self.initial_state: dict[str, Any] = {}
 
     async def run(self, state: dict[str, Any], owner: tuple[str, str]) -> None:
         user_id, test_id = owner
@@ -164,10 +168,8 @@ class _DeviceConnection(_Connection):
         # Listen before reading the backlog, so nothing committed in between is missed;
         # anything seen twice is dropped by its seq.
         self.live.attach(device)
+        self.initial_state = state
         try:
-            await self.catch_up()
-            await self.send({"type": "state", **state})
-            await self.send({"type": "ready", "last_seq": self.delivered})
             await self._serve()
         finally:
             self.live.detach(device)
@@ -185,10 +187,19 @@ class _DeviceConnection(_Connection):
     async def send_event(self, entry: dict[str, Any]) -> None:
         if entry["seq"] != self.delivered + 1:
             return
+        # Flow control: at most `window` events in flight beyond the client's last ack.
+        # Transports buffer writes without limit, so this is what bounds a stalled client.
+        while self.delivered - self.acked >= self.live.window:
+            self.ack_received.clear()
+            await self.ack_received.wait()
         await self.send({"type": "event", **entry})
         self.delivered = entry["seq"]
 
     async def send_forever(self) -> None:
+        # The backlog first (acks may be needed for it, so the receiver is already running).
+        await self.catch_up()
+        await self.send({"type": "state", **self.initial_state})
+        await self.send({"type": "ready", "last_seq": self.delivered})
         while True:
             kind, item = await self.mailbox.next()
             if kind == "change":
@@ -207,6 +218,12 @@ class _DeviceConnection(_Connection):
 
     async def handle(self, request: dict[str, Any]) -> None:
         kind = request.get("type")
+        if kind == "ack":
+            seq = request.get("seq")
+            if isinstance(seq, int) and self.acked < seq <= self.delivered:
+                self.acked = seq
+                self.ack_received.set()
+            return
         if kind not in ("ops", "heartbeat"):
             return await super().handle(request)
         if kind == "ops":

@@ -24,6 +24,7 @@ let queue;
 let status;
 let loginMessage = "";
 let routedHash = null;
+const VOLATILE_NOTICE = "This browser does not let examsync store your changes on the device. Stay online while you work.";
 
 /** Ask a yes/no question in the shared <dialog>; resolves true when confirmed. */
 export function confirmDialog({ title, text, ok = "OK", cancel = "Cancel" }) {
@@ -149,6 +150,7 @@ async function route() {
   document.body.dataset.ready = "0";
   document.body.dataset.view = target.name;
   topbarTest.replaceChildren();
+  status.notice(store.volatile ? VOLATILE_NOTICE : "", { timeoutMs: 0 });
   main.replaceChildren();
   logoutButton.hidden = target.name === "login";
   status.setEnabled(target.name !== "login");
@@ -207,9 +209,6 @@ async function start() {
       : null,
   });
   status = createStatus({ queue, onDownload: rescue });
-  if (store.volatile) {
-    status.notice("This browser does not let examsync store your changes on the device. Stay online while you work.", { timeoutMs: 0 });
-  }
   setUnauthorizedHandler(() => {
     if (!getToken()) return;
     setToken(null);

@@ -153,7 +153,7 @@ export function buildModel(serverState, queuedOps = []) {
   return model;
 }
 
-/** What the student put in, in a canonical form: two models show the same work iff these are equal. */
+/** What the student put in (not where the test stands), canonically: equal strings mean the same work. */
 export function userData(model) {
   const out = {};
   for (const s of model.sections) {
@@ -165,7 +165,6 @@ export function userData(model) {
     const eliminated = {};
     for (const [qid, ids] of Object.entries(s.eliminated)) if (ids.length) eliminated[qid] = [...ids].sort();
     out[s.section_id] = {
-      status: s.status === "submitted" ? "submitted" : "open",
       answers: sortKeys(answers),
       flagged: [...s.flagged].sort(),
       eliminated: sortKeys(eliminated),

@@ -218,7 +218,8 @@ function testCard(test, activeSession, ctx) {
     button.setAttribute("aria-busy", "true");
     try {
       const state = await ctx.api.start(test.id, { untimed: option.untimed, timeMultiplier: option.multiplier });
-      await ctx.store.putSnapshot(`session:${state.id}`, { state, saved_at: Date.now() }).catch(() => {});
+      const me = ctx.user();
+      await ctx.store.putSnapshot(`session:${state.id}`, { state, saved_at: Date.now(), user_id: me ? me.user_id : null }).catch(() => {});
       ctx.navigate(`#/session/${encodeURIComponent(state.id)}`);
     } catch (err) {
       button.disabled = false;
@@ -236,31 +237,39 @@ function testCard(test, activeSession, ctx) {
     startButton.addEventListener("click", () => start(options[0], startButton));
     return card;
   }
+  // The time choices exist only while this card asks for them, so only one set is ever on the page.
   const legendId = `time-legend-${test.id}`;
-  const group = h("div", { class: "time-options", hidden: true, attrs: { role: "group", "aria-labelledby": legendId } },
-    h("p", { id: legendId, class: "time-options-label", text: "How much time do you want?" }));
   const base = test.sections.every((s) => s.time_limit_seconds != null)
     ? test.sections.reduce((n, s) => n + s.time_limit_seconds, 0) : null;
-  for (const option of options) {
-    const detail = option.untimed ? "no time limit" : base != null ? minutes(base * option.multiplier) : "";
-    const button = h("button", { type: "button", class: "button button-secondary time-option", dataset: { timeOption: option.key } },
-      option.label, detail ? h("span", { class: "option-detail", text: ` (${detail})` }) : null);
-    button.addEventListener("click", () => start(option, button));
-    group.append(button);
-  }
-  const cancel = h("button", { type: "button", class: "button button-quiet", text: "Cancel" });
-  cancel.addEventListener("click", () => {
-    group.hidden = true;
+  let group = null;
+  const close = () => {
+    if (!group) return;
+    group.remove();
+    group = null;
     startButton.hidden = false;
-    startButton.focus();
-  });
-  group.append(cancel);
+  };
   startButton.addEventListener("click", () => {
-    group.hidden = false;
+    for (const other of document.querySelectorAll(".time-options")) other.dispatchEvent(new CustomEvent("close-options"));
+    group = h("div", { class: "time-options", attrs: { role: "group", "aria-labelledby": legendId } },
+      h("p", { id: legendId, class: "time-options-label", text: "How much time do you want?" }));
+    for (const option of options) {
+      const detail = option.untimed ? "no time limit" : base != null ? minutes(base * option.multiplier) : "";
+      const button = h("button", { type: "button", class: "button button-secondary time-option", dataset: { timeOption: option.key } },
+        option.label, detail ? h("span", { class: "option-detail", text: ` (${detail})` }) : null);
+      button.addEventListener("click", () => start(option, button));
+      group.append(button);
+    }
+    const cancel = h("button", { type: "button", class: "button button-quiet", text: "Cancel" });
+    cancel.addEventListener("click", () => {
+      close();
+      startButton.focus();
+    });
+    group.append(cancel);
+    group.addEventListener("close-options", close);
+    card.insertBefore(group, error);
     startButton.hidden = true;
     group.querySelector("button").focus();
   });
-  card.insertBefore(group, error);
   return card;
 }
 

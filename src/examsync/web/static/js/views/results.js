@@ -51,7 +51,9 @@ export function mount(root, ctx, route) {
   };
 
   const load = async () => {
-    const cached = await ctx.store.getSnapshot(cacheKey).catch(() => null);
+    const me = ctx.user();
+    const stored = await ctx.store.getSnapshot(cacheKey).catch(() => null);
+    const cached = stored && stored.user_id === (me ? me.user_id : null) ? stored.results : null;
     if (disposed) return;
     if (cached) render(cached);
     const waiting = ctx.queue.queued(sessionId).length;
@@ -64,7 +66,7 @@ export function mount(root, ctx, route) {
       const results = await ctx.api.results(sessionId);
       if (disposed) return;
       say(results.status === "completed" ? "" : "This test is still in progress: only submitted sections are scored below.");
-      ctx.store.putSnapshot(cacheKey, results).catch(() => {});
+      ctx.store.putSnapshot(cacheKey, { results, user_id: me ? me.user_id : null }).catch(() => {});
       render(results);
     } catch (error) {
       if (disposed || error.status === 401) return;

@@ -58,6 +58,7 @@ export function mount(root, ctx, route) {
   let completedLeaving = false;
 
   const countdown = new Countdown();
+  const userId = () => (ctx.user() || {}).user_id || null;
   const drafts = { answer: null, note: null }; // pending debounced text: {questionId, value, timer}
 
   // ----- static structure ----------------------------------------------------
@@ -92,8 +93,10 @@ export function mount(root, ctx, route) {
 
   countdown.addEventListener("tick", (e) => {
     const ms = e.detail.remainingMs;
+    toggleTimer.hidden = ms == null;
     if (ms == null) {
       timerText.textContent = "Untimed";
+      timerText.removeAttribute("aria-label");
       timerBox.classList.remove("is-low");
       return;
     }
@@ -150,12 +153,15 @@ export function mount(root, ctx, route) {
   // ----- server state --------------------------------------------------------
   function persistSnapshot() {
     if (!serverState) return;
-    store.putSnapshot(snapshotKey, { state: serverState, saved_at: Date.now(), timer: timerAnchor }).catch(() => {});
+    store.putSnapshot(snapshotKey, { state: serverState, saved_at: Date.now(), timer: timerAnchor, user_id: userId() }).catch(() => {});
   }
 
-  function rebuild({ source }) {
-    const before = model;
-    model = buildModel(serverState, pendingOps());
+  // Compare server with server (each plus what is still queued here): our own ops that were
+  // refused do not count as changes from elsewhere; the page explains those separately.
+  function rebuild({ source, previousServer }) {
+    const pending = pendingOps();
+    const before = previousServer ? buildModel(previousServer, pending) : null;
+    model = buildModel(serverState, pending);
     if (before && !sameUserData(before, model)) {
       ctx.status.notice(source === "restore" ? "Restored from the server" : "Your answers were updated from another device");
     }
@@ -198,12 +204,13 @@ export function mount(root, ctx, route) {
     knownVersion = state.version;
     const previous = model;
     const firstServerState = serverState == null || basedOnSnapshot;
+    const previousServer = serverState;
     serverState = state;
     const current = state.sections.find((s) => s.status !== "submitted");
     timerAnchor = current ? { remainingMs: current.time_remaining_ms, receivedAt: Date.now(), policy: state.timer_policy } : null;
     persistSnapshot();
     const firstAnswerOnThisPage = previous == null || basedOnSnapshot;
-    rebuild({ source: basedOnSnapshot ? "restore" : "server" });
+    rebuild({ source: basedOnSnapshot ? "restore" : "server", previousServer });
     basedOnSnapshot = false;
     if (state.status === "completed" && !completedLeaving) {
       const finishedHere = previous && previous.status === "completed"; // the student submitted the last section here
@@ -413,7 +420,7 @@ export function mount(root, ctx, route) {
         const elim = h("button", {
           type: "button", class: "eliminate-button", dataset: { choiceId: choice.id },
           attrs: { "aria-pressed": "false", "aria-label": `Eliminate choice ${letter}`, title: `Eliminate choice ${letter}` },
-        }, icon("strike", { size: 18 }), h("span", { class: "eliminate-text", text: "Cross out" }));
+        }, h("span", { class: "strike-letter", attrs: { "aria-hidden": "true" }, text: letter }), h("span", { class: "eliminate-text", text: "Cross out" }));
         elim.addEventListener("click", () => toggleEliminate(choice.id));
         const row = h("div", { class: "choice", dataset: { choiceId: choice.id } }, input, label, elim);
         q.choiceEls.set(choice.id, { row, input, elim, struck });
@@ -492,7 +499,9 @@ export function mount(root, ctx, route) {
     const st = questionStatus(section, q.question.id);
     const disabled = locked || section.status === "submitted";
     if (q.shortAnswer) {
-      if (document.activeElement !== q.shortAnswer && !drafts.answer) q.shortAnswer.value = st.answer == null ? "" : String(st.answer);
+      // Never overwrite what the student is typing (a pending draft); otherwise show the model.
+      const shown = st.answer == null ? "" : String(st.answer);
+      if (!drafts.answer && q.shortAnswer.value !== shown) q.shortAnswer.value = shown;
       q.shortAnswer.disabled = disabled;
     }
     if (q.fieldset) q.fieldset.disabled = disabled;
@@ -510,7 +519,7 @@ export function mount(root, ctx, route) {
     q.flagButton.querySelector(".flag-text").textContent = st.flagged ? "Flagged for review" : "Flag for review";
     q.flagButton.disabled = disabled;
     q.flagBadge.hidden = !st.flagged;
-    if (document.activeElement !== q.note && !drafts.note) q.note.value = st.note;
+    if (!drafts.note && q.note.value !== st.note) q.note.value = st.note;
     q.note.disabled = disabled;
     q.prev.disabled = q.index === 0;
     q.next.disabled = q.index === section.questions.length - 1;
@@ -698,7 +707,7 @@ export function mount(root, ctx, route) {
     flushDrafts();
     q = null;
     const index = model.sections.indexOf(section);
-    const minutes = section.time_limit_ms == null ? null : Math.round(section.time_limit_ms / 60_000);
+    const limit = section.time_limit_ms;
     const begin = h("button", { type: "button", id: "begin-section", class: "button button-primary", text: "Begin section" });
     begin.addEventListener("click", () => {
       timeUp = null;
@@ -715,8 +724,8 @@ export function mount(root, ctx, route) {
       heading,
       h("ul", { class: "facts" },
         h("li", { text: plural(section.questions.length, "question") }),
-        h("li", { text: minutes == null ? "No time limit" : `Time limit: ${plural(minutes, "minute")}` })),
-      h("p", { text: minutes == null
+        h("li", { text: limit == null ? "No time limit" : `Time limit: ${formatSpoken(limit)}` })),
+      h("p", { text: limit == null
         ? "Work at your own pace."
         : "The clock starts when you begin. You cannot return to earlier sections." }),
       h("div", { class: "card-actions" }, begin)));
@@ -910,7 +919,8 @@ export function mount(root, ctx, route) {
     await queue.refresh().catch(() => {});
     const snap = await store.getSnapshot(snapshotKey).catch(() => null);
     if (disposed) return;
-    if (snap && snap.state && !serverState) {
+    const mine = snap && (snap.user_id == null || snap.user_id === userId()); // a shared computer: never show another student's work
+    if (mine && snap.state && !serverState) {
       serverState = copy(snap.state);
       timerAnchor = snap.timer || null;
       knownVersion = serverState.version;

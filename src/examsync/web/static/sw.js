@@ -1,0 +1,64 @@
+// The service worker: keeps the app shell (the page, its styles and scripts)
+// so that the test page loads, and renders from what IndexedDB holds, even
+// when the server cannot be reached. It never touches /api/: answers and
+// state always come from the server or from the page's own queue.
+//
+// Bump VERSION whenever a file of the shell changes: the new worker then
+// caches the new set whole, and removes the old cache once it takes over.
+
+const VERSION = "examsync-shell-v1";
+const SHELL = [
+  "/",
+  "/static/css/app.css",
+  "/static/js/app.js",
+  "/static/js/api.js",
+  "/static/js/db.js",
+  "/static/js/queue.js",
+  "/static/js/state.js",
+  "/static/js/timer.js",
+  "/static/js/download.js",
+  "/static/js/dom.js",
+  "/static/js/icons.js",
+  "/static/js/chart.js",
+  "/static/js/prefs.js",
+  "/static/js/status.js",
+  "/static/js/views/login.js",
+  "/static/js/views/dashboard.js",
+  "/static/js/views/test.js",
+  "/static/js/views/results.js",
+];
+const SHELL_PATHS = new Set(SHELL);
+
+self.addEventListener("install", (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(VERSION);
+    await cache.addAll(SHELL.map((path) => new Request(path, { cache: "reload" })));
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    const names = await caches.keys();
+    await Promise.all(names.filter((n) => n.startsWith("examsync-shell-") && n !== VERSION).map((n) => caches.delete(n)));
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith("/api/")) return; // never cached: always the network
+  const path = request.mode === "navigate" && url.pathname === "/" ? "/" : url.pathname;
+  if (!SHELL_PATHS.has(path)) return;
+  event.respondWith((async () => {
+    const cache = await caches.open(VERSION);
+    const hit = await cache.match(path);
+    if (hit) return hit;
+    const response = await fetch(request);
+    if (response.ok) cache.put(path, response.clone());
+    return response;
+  })());
+});
