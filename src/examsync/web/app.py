@@ -4,6 +4,7 @@
 import asyncio
 import contextlib
 import logging
+import re
 from pathlib import Path
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Callable
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        redact_tokens_in_server_logs()
         await live.start()
         sweeper = asyncio.create_task(_sweep_forever(service, settings.expiry_sweep_seconds)) if run_sweep else None
         try:
@@ -167,6 +169,29 @@ def _mount_front_end(app: FastAPI) -> None:
         # At the root so that it may control the whole app, including reloads while offline.
         return FileResponse(STATIC / "sw.js", media_type="text/javascript",
                             headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"})
+
+
+class _RedactTokens(logging.Filter):
+    """Browsers pass the live socket's token in the query string; it must never reach a log."""
+
+    PATTERN = re.compile(r"(token=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(
+                self.PATTERN.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                for a in (record.args if isinstance(record.args, tuple) else (record.args,))
+            )
+        if isinstance(record.msg, str):
+            record.msg = self.PATTERN.sub(r"\1[redacted]", record.msg)
+        return True
+
+
+def redact_tokens_in_server_logs() -> None:
+    for name in ("uvicorn.error", "uvicorn.access", "uvicorn"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _RedactTokens) for f in logger.filters):
+            logger.addFilter(_RedactTokens())
 
 
 async def _sweep_forever(service: SessionService, every_seconds: float) -> None:

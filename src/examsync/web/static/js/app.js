@@ -222,6 +222,10 @@ async function start() {
       navigate("#/login");
     }
   });
+  queue.addEventListener("batcherror", (e) => {
+    const n = e.detail.records.length;
+    status.notice(`The server refused ${n} ${n === 1 ? "change" : "changes"}: ${e.detail.error.message}`, { timeoutMs: 0 });
+  });
   window.addEventListener("online", () => {
     queue.wake();
     refreshKey();

@@ -856,8 +856,7 @@ export function mount(root, ctx, route) {
   function onBatchError(e) {
     const d = e.detail;
     if (d.sessionId !== sessionId) return;
-    forget(d.records.map((r) => r.op_id));
-    ctx.status.notice(`The server refused ${plural(d.records.length, "change")}: ${d.error.message}`);
+    forget(d.records.map((r) => r.op_id)); // the app says what was refused
     requestResume();
   }
 
