@@ -8,12 +8,7 @@ const PATHS = {
   cross: "M6 6l12 12M18 6L6 18",
   flag: "M6 21V4M6 4h11l-2.5 4L17 12H6",
   dot: "M12 12m-3.5 0a3.5 3.5 0 1 0 7 0a3.5 3.5 0 1 0 -7 0",
-  strike: "M4 12h16M8 7h8M8 17h8",
   clock: "M12 12m-8.5 0a8.5 8.5 0 1 0 17 0a8.5 8.5 0 1 0 -17 0M12 7v5l3 2",
-  cloud: "M7 18h10a4 4 0 0 0 .5-7.97A6 6 0 0 0 6.1 9.2 4.5 4.5 0 0 0 7 18z",
-  offline: "M3 3l18 18M7 18h10M6.1 9.2A4.5 4.5 0 0 0 7 18M12 5a6 6 0 0 1 5.5 5.03A4 4 0 0 1 20 17",
-  download: "M12 4v11M7 10l5 5 5-5M5 20h14",
-  warning: "M12 3l10 18H2zM12 10v5M12 18v.5",
 };
 
 export function icon(name, { size = 18, label = null } = {}) {

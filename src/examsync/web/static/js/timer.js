@@ -99,6 +99,14 @@ export class Countdown extends EventTarget {
     else this._stop();
   }
 
+  /** A new section: forget the old anchor, and take that section's already announced warnings. */
+  reset(announced = []) {
+    this.anchor = null;
+    this.announced = new Set(announced);
+    this._expiredSent = false;
+    this._lastShown = undefined;
+  }
+
   /** Milliseconds left now, or null when untimed. */
   remaining() {
     return remainingAt(this.anchor, this.now());

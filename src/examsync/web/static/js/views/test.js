@@ -59,6 +59,7 @@ export function mount(root, ctx, route) {
 
   const countdown = new Countdown();
   const userId = () => (ctx.user() || {}).user_id || null;
+  let timerSection = null; // the section the countdown belongs to
   const drafts = { answer: null, note: null }; // pending debounced text: {questionId, value, timer}
 
   // ----- static structure ----------------------------------------------------
@@ -299,7 +300,10 @@ export function mount(root, ctx, route) {
       return;
     }
     const key = `${sessionId}:${section.section_id}`;
-    for (const t of announcedWarnings(key)) countdown.announced.add(t);
+    if (timerSection !== section.section_id) {
+      timerSection = section.section_id;
+      countdown.reset(announcedWarnings(key));
+    }
     const serverSection = serverState.sections.find((s) => s.section_id === section.section_id);
     let remainingMs = section.time_limit_ms == null ? null : serverSection ? serverSection.time_remaining_ms : section.time_limit_ms;
     if (estimate && remainingMs != null && timerAnchor && serverSection && serverSection.status === "in_progress"
