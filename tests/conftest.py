@@ -19,9 +19,10 @@ from typing import Any
 
 import psycopg
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
-from examsync.content_import import import_files
+from examsync.content_import import import_files, parse_document
 from examsync.settings import Settings
 from examsync.store import migrate
 from examsync.store.database import Database
@@ -31,6 +32,19 @@ FIXTURES = Path(__file__).parent / "fixtures"
 MINI_CONTENT = FIXTURES / "mini.yaml"
 PG_URL = os.environ.get("EXAMSYNC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _content_by_test_id() -> dict[str, dict[str, Any]]:
+    _, tests = parse_document(MINI_CONTENT, yaml.safe_load(MINI_CONTENT.read_text()), set())
+    return {test["id"]: test for test in tests}
+
+
+MINI_TESTS = _content_by_test_id()
+
+
+def section_questions(state: dict[str, Any], index: int = 0) -> list[dict[str, Any]]:
+    """A section's questions as the content file defines them (the API shows them only once it starts)."""
+    return MINI_TESTS[state["test_id"]]["sections"][index]["questions"]
 
 
 class FakeClock:

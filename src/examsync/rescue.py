@@ -72,8 +72,10 @@ def key_id(key: rsa.RSAPrivateKey) -> str:
 
 def public_key_document(key: rsa.RSAPrivateKey) -> dict[str, Any]:
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    jwk.pop("key_ops", None)  # PyJWT marks it "verify"; WebCrypto must be allowed to encrypt
     kid = key_id(key)
-    return {"kid": kid, "alg": "RSA-OAEP-256", "jwk": {**jwk, "alg": "RSA-OAEP-256", "kid": kid, "use": "enc"}}
+    return {"kid": kid, "alg": "RSA-OAEP-256",
+            "jwk": {**jwk, "alg": "RSA-OAEP-256", "kid": kid, "use": "enc", "key_ops": ["encrypt"]}}
 
 
 def encrypt(payload: dict[str, Any], public_key: rsa.RSAPublicKey, kid: str) -> dict[str, Any]:

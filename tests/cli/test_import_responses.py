@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from examsync.cli import app
 from examsync.rescue import RescueKey, encrypt
 from examsync.settings import Settings
-from tests.conftest import Api
+from tests.conftest import Api, section_questions
 
 runner = CliRunner()
 
@@ -32,7 +32,7 @@ def test_an_offline_download_imports_once_and_matches_the_live_path(
 ) -> None:
     assert client.get("/api/v1/offline-key").json()["alg"] == "RSA-OAEP-256"
     state = student.start()
-    q1, q2 = state["sections"][0]["questions"]
+    q1, q2 = section_questions(state, 0)
     ops = [student.op("navigate", question_id=q1["id"]), student.op("answer", question_id=q1["id"], answer="b"),
            student.op("flag", question_id=q2["id"])]
     user_id = student.get("/me").json()["user_id"]

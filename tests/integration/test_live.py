@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
-from tests.conftest import Api
+from tests.conftest import Api, section_questions
 
 
 def connect(api: Api, session_id: str, after_seq: int = 0) -> Any:
@@ -40,7 +40,7 @@ def wait_for_seq(socket: WebSocketTestSession, seq: int) -> list[dict[str, Any]]
 
 def test_a_change_on_one_device_is_pushed_to_the_other(student: Api) -> None:
     state = student.start()
-    q1, q2 = state["sections"][0]["questions"]
+    q1, q2 = section_questions(state, 0)
     student.send(state["id"], student.op("answer", question_id=q1["id"], answer="a"))
     with connect(student, state["id"]) as socket:
         first = read_until(socket, "ready")
@@ -57,7 +57,7 @@ def test_a_change_on_one_device_is_pushed_to_the_other(student: Api) -> None:
 
 def test_ops_over_the_socket_are_acknowledged_exactly_once(student: Api) -> None:
     state = student.start()
-    q1 = state["sections"][0]["questions"][0]
+    q1 = section_questions(state, 0)[0]
     op = student.op("answer", question_id=q1["id"], answer="b")
     with connect(student, state["id"]) as socket:
         read_until(socket, "ready")
@@ -78,7 +78,7 @@ def test_ops_over_the_socket_are_acknowledged_exactly_once(student: Api) -> None
 
 def test_reconnecting_after_a_seq_while_changes_keep_coming_misses_nothing_and_repeats_nothing(student: Api) -> None:
     state = student.start()
-    q1, q2 = state["sections"][0]["questions"]
+    q1, q2 = section_questions(state, 0)
     for i in range(10):
         student.send(state["id"], student.op("flag" if i % 2 else "unflag", question_id=q2["id"]))
     total = 60
@@ -113,7 +113,7 @@ def test_another_students_session_and_bad_tokens_are_refused(student: Api, api: 
 
 def test_staff_watch_every_session_of_a_test_live(student: Api, teacher: Api) -> None:
     state = student.start()
-    q1 = state["sections"][0]["questions"][0]
+    q1 = section_questions(state, 0)[0]
     token = teacher.headers["Authorization"].split(" ", 1)[1]
     with teacher.client.websocket_connect(f"/api/v1/tests/{state['test_id']}/live?token={token}") as feed:
         snapshot = feed.receive_json()
@@ -135,7 +135,7 @@ def test_staff_watch_every_session_of_a_test_live(student: Api, teacher: Api) ->
 
 def test_a_section_expiring_is_pushed(student: Api) -> None:
     state = student.start()
-    q1 = state["sections"][0]["questions"][0]
+    q1 = section_questions(state, 0)[0]
     student.send(state["id"], student.op("navigate", question_id=q1["id"]))
     with connect(student, state["id"], after_seq=1) as socket:
         read_until(socket, "ready")

@@ -16,6 +16,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from tests.conftest import section_questions
 from tests.integration.server_process import ServerProcess
 from tests.integration.test_brokers import REDIS_URL, _redis_available
 
@@ -58,7 +59,7 @@ class Student:
         tests = httpx.get(f"{base}/api/v1/tests", headers=self.headers).json()
         test_id = next(t["id"] for t in tests if t["slug"] == "mini-diagnostic")
         self.state = httpx.post(f"{base}/api/v1/sessions", json={"test_id": test_id}, headers=self.headers).json()
-        self.question_id = self.state["sections"][0]["questions"][1]["id"]
+        self.question_id = section_questions(self.state)[1]["id"]
 
     def flag(self, base: str, i: int) -> None:
         op = {"op_id": str(uuid.uuid4()), "type": "flag" if i % 2 else "unflag",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from tests.conftest import Api
+from tests.conftest import Api, section_questions
 
 pytestmark = pytest.mark.postgres
 
@@ -22,7 +22,7 @@ def two_students_with_history(api: Api) -> tuple[str, str]:
     for _ in range(2):
         student = api.signup()
         state = student.start()
-        q1 = state["sections"][0]["questions"][0]
+        q1 = section_questions(state, 0)[0]
         student.send(state["id"], student.op("answer", question_id=q1["id"], answer="a"), student.op("complete"))
         ids.append(student.get("/me").json()["user_id"])
     return ids[0], ids[1]

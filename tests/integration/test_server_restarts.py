@@ -14,7 +14,7 @@ import pytest
 from examsync.content_import import import_files
 from examsync.store import migrate
 from examsync.store.database import Database
-from tests.conftest import MINI_CONTENT
+from tests.conftest import MINI_CONTENT, section_questions
 from tests.integration.server_process import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -63,7 +63,7 @@ def without_clock(state: dict) -> dict:
 def test_resume_after_a_restart_gives_exactly_the_same_state(server: ServerProcess) -> None:
     headers = login(server.url)
     state = start(server.url, headers)
-    q1, q2 = state["sections"][0]["questions"]
+    q1, q2 = section_questions(state)
     ops = [op("navigate", question_id=q2["id"]), op("answer", question_id=q1["id"], answer="b"),
            op("flag", question_id=q2["id"]), op("note", question_id=q1["id"], text="check")]
     httpx.post(f"{server.url}/api/v1/sessions/{state['id']}/ops", json={"ops": ops}, headers=headers).raise_for_status()
@@ -81,7 +81,7 @@ def test_resume_after_a_restart_gives_exactly_the_same_state(server: ServerProce
 def test_an_acknowledged_op_survives_sigkill(server: ServerProcess) -> None:
     headers = login(server.url)
     state = start(server.url, headers)
-    q1 = state["sections"][0]["questions"][0]
+    q1 = section_questions(state)[0]
     answer = op("answer", question_id=q1["id"], answer="c")
     ack = httpx.post(f"{server.url}/api/v1/sessions/{state['id']}/ops", json={"ops": [answer]}, headers=headers)
     assert ack.json()["results"][0]["status"] == "applied"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import uuid
 
-from tests.conftest import Api
+from tests.conftest import Api, section_questions
 
 
 def first_questions(state: dict) -> list[dict]:
-    return state["sections"][0]["questions"]
+    return section_questions(state, 0)
 
 
 def test_starting_again_returns_the_active_session(student: Api) -> None:
@@ -22,7 +22,7 @@ def test_starting_again_returns_the_active_session(student: Api) -> None:
 
 def test_answers_flags_and_tools_are_all_in_the_resume_state(student: Api) -> None:
     state = student.start()
-    q1, q2 = first_questions(state)
+    q1, q2 = section_questions(state)
     result = student.send(
         state["id"],
         student.op("navigate", question_id=q1["id"]),
@@ -53,7 +53,7 @@ def test_resume_state_carries_no_correct_answers(student: Api) -> None:
 
 def test_replaying_a_whole_batch_changes_nothing(student: Api) -> None:
     state = student.start()
-    q1, q2 = first_questions(state)
+    q1, q2 = section_questions(state)
     batch = [student.op("answer", question_id=q1["id"], answer="a"), student.op("flag", question_id=q2["id"])]
     first = student.send(state["id"], *batch)
     history_before = student.get(f"/sessions/{state['id']}/history").json()
@@ -68,7 +68,7 @@ def test_replaying_a_whole_batch_changes_nothing(student: Api) -> None:
 
 def test_an_op_id_reused_for_another_op_is_rejected(student: Api) -> None:
     state = student.start()
-    q1 = first_questions(state)[0]
+    q1 = section_questions(state)[0]
     op = student.op("answer", question_id=q1["id"], answer="a")
     student.send(state["id"], op)
     result = student.send(state["id"], {**op, "answer": "b"})["results"][0]
@@ -78,7 +78,7 @@ def test_an_op_id_reused_for_another_op_is_rejected(student: Api) -> None:
 
 def test_a_bad_op_is_rejected_while_the_others_apply(student: Api) -> None:
     state = student.start()
-    q1, q2 = first_questions(state)
+    q1, q2 = section_questions(state)
     results = student.send(
         state["id"],
         student.op("answer", question_id=q1["id"], answer="zz"),
@@ -96,7 +96,7 @@ def test_a_bad_op_is_rejected_while_the_others_apply(student: Api) -> None:
 
 def test_another_students_session_is_not_found(student: Api, api: Api) -> None:
     state = student.start()
-    q1 = first_questions(state)[0]
+    q1 = section_questions(state)[0]
     other = api.signup()
     missing = f"/sessions/{uuid.uuid4()}"
     for path in (f"/sessions/{state['id']}", f"/sessions/{state['id']}/history", f"/sessions/{state['id']}/results"):
@@ -111,7 +111,7 @@ def test_another_students_session_is_not_found(student: Api, api: Api) -> None:
 
 def test_an_expired_section_rejects_late_answers_and_shows_as_submitted(student: Api) -> None:
     state = student.start()
-    q1, q2 = first_questions(state)
+    q1, q2 = section_questions(state)
     student.send(state["id"], student.op("answer", question_id=q1["id"], answer="b"))
     student.clock.advance(601)
 
@@ -129,15 +129,14 @@ def test_an_expired_section_rejects_late_answers_and_shows_as_submitted(student:
 
 def test_results_and_sub_skill_performance(student: Api) -> None:
     state = student.start()
-    q1, q2 = first_questions(state)
+    q1, q2 = section_questions(state)
     student.send(
         state["id"],
         student.op("answer", question_id=q1["id"], answer="b"),
         student.op("answer", question_id=q2["id"], answer=["a"]),
         student.op("submit_section", section_id=state["sections"][0]["section_id"]),
     )
-    section_two = student.resume(state["id"])["sections"][1]
-    q3, q4 = section_two["questions"]
+    q3, q4 = section_questions(state, 1)
     done = student.send(
         state["id"],
         student.op("answer", question_id=q3["id"], answer=" 12 "),
@@ -174,7 +173,7 @@ def test_results_of_an_open_section_hide_its_answers(student: Api) -> None:
 
 def test_the_later_change_in_the_students_time_wins_whatever_the_arrival_order(student: Api) -> None:
     state = student.start()
-    q1 = first_questions(state)[0]
+    q1 = section_questions(state)[0]
     now = student.clock()
     # The phone's clock runs 60 s fast, the laptop's is right. The student answered
     # "a" on the laptop, then "b" on the phone 10 s later; the phone's op arrives first.
@@ -194,7 +193,7 @@ def test_the_later_change_in_the_students_time_wins_whatever_the_arrival_order(s
 
 def test_active_time_stops_while_no_client_is_there(student: Api) -> None:
     state = student.start("mini-practice")
-    q = first_questions(state)[0]
+    q = section_questions(state)[0]
     student.send(state["id"], student.op("navigate", question_id=q["id"]))
     student.clock.advance(10)
     student.send(state["id"], student.op("heartbeat"))
@@ -221,7 +220,7 @@ def test_extended_time_multiplies_the_limit(api: Api) -> None:
 
 def test_a_teacher_adds_time_to_a_section_in_progress(student: Api, teacher: Api) -> None:
     state = student.start()
-    q1 = first_questions(state)[0]
+    q1 = section_questions(state)[0]
     student.send(state["id"], student.op("navigate", question_id=q1["id"]))
     student.clock.advance(590)
     refused = student.put(f"/sessions/{state['id']}/time", {"extra_seconds": 300})
@@ -239,7 +238,7 @@ def test_a_teacher_adds_time_to_a_section_in_progress(student: Api, teacher: Api
 
 def test_a_teacher_gives_a_student_extra_time_on_every_session(student: Api, teacher: Api) -> None:
     state = student.start()
-    q1 = first_questions(state)[0]
+    q1 = section_questions(state)[0]
     student.send(state["id"], student.op("navigate", question_id=q1["id"]))
     user_id = student.get("/me").json()["user_id"]
     response = teacher.put(f"/users/{user_id}/time", {"time_multiplier": 1.5})
@@ -251,7 +250,7 @@ def test_a_teacher_gives_a_student_extra_time_on_every_session(student: Api, tea
 
 def test_batch_limits_have_their_own_error_codes(student: Api) -> None:
     state = student.start()
-    q3 = state["sections"][1]["questions"][0]
+    q3 = section_questions(state, 1)[0]
     too_many = student.post(f"/sessions/{state['id']}/ops", {"ops": [student.op("heartbeat") for _ in range(501)]})
     assert too_many.status_code == 413 and too_many.json()["error"]["code"] == "too_many_ops"
     huge = student.post(f"/sessions/{state['id']}/ops", {"ops": [student.op("note", question_id="x", text="a" * 2_000_000)]})
@@ -289,7 +288,7 @@ def test_an_email_can_sign_up_once(api: Api) -> None:
 
 def test_dashboard_lists_progress(student: Api) -> None:
     state = student.start()
-    q1, q2 = first_questions(state)
+    q1, q2 = section_questions(state)
     student.send(state["id"], student.op("answer", question_id=q1["id"], answer="a"), student.op("flag", question_id=q2["id"]))
     [row] = student.get("/sessions").json()
     assert (row["answered"], row["total"], row["flagged"], row["status"], row["resumable"]) == (1, 4, 1, "active", True)
@@ -298,7 +297,7 @@ def test_dashboard_lists_progress(student: Api) -> None:
 
 def test_the_sweep_submits_sections_whose_time_ran_out(student: Api) -> None:
     state = student.start()
-    q1 = first_questions(state)[0]
+    q1 = section_questions(state)[0]
     student.send(state["id"], student.op("navigate", question_id=q1["id"]))
     student.clock.advance(600)
     assert student.client.app.state.service.sweep_expired() == 1  # type: ignore[attr-defined]
@@ -308,8 +307,8 @@ def test_the_sweep_submits_sections_whose_time_ran_out(student: Api) -> None:
 
 def test_staff_export_attempts_with_correctness_only_for_submitted_sections(student: Api, teacher: Api) -> None:
     state = student.start()
-    q1, q2 = first_questions(state)
-    q3 = state["sections"][1]["questions"][0]
+    q1, q2 = section_questions(state)
+    q3 = section_questions(state, 1)[0]
     student.send(
         state["id"],
         student.op("answer", question_id=q1["id"], answer="b"),
@@ -326,7 +325,7 @@ def test_staff_export_attempts_with_correctness_only_for_submitted_sections(stud
 
 def test_history_resumes_after_a_sequence_number(student: Api) -> None:
     state = student.start()
-    q1, q2 = first_questions(state)
+    q1, q2 = section_questions(state)
     student.send(state["id"], *(student.op("flag" if i % 2 else "unflag", question_id=q2["id"]) for i in range(5)))
     tail = student.get(f"/sessions/{state['id']}/history", params={"after_seq": 3}).json()
     assert [h["seq"] for h in tail] == [4, 5]
@@ -362,3 +361,14 @@ def test_every_response_carries_the_security_headers(api: Api) -> None:
     assert "script-src 'self'" in headers["content-security-policy"]
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
     assert headers["x-content-type-options"] == "nosniff" and headers["referrer-policy"] == "no-referrer"
+
+
+def test_a_section_is_begun_by_navigating_to_its_first_question_and_only_then_shows_its_questions(student: Api) -> None:
+    state = student.start()
+    first, second = state["sections"]
+    assert first["questions"] == [] and second["questions"] == [] and first["question_count"] == 2
+    student.send(state["id"], student.op("navigate", question_id=first["first_question_id"]))
+    resumed = student.resume(state["id"])
+    assert [q["id"] for q in resumed["sections"][0]["questions"]] == [q["id"] for q in section_questions(state)]
+    assert resumed["sections"][0]["status"] == "in_progress" and resumed["sections"][1]["questions"] == []
+    assert resumed["heartbeat_interval_ms"] == 15_000

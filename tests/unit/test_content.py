@@ -289,7 +289,21 @@ def test_resume_view_never_contains_correct_answers_or_explanations(name):
     session = dict(session_in_each_state())[name]
     view = resume_view(session, T0 + MINUTE)
     assert_no_secrets(view)
-    assert [q["id"] for s in view["sections"] for q in s["questions"]] == [Q_SINGLE, Q_MULTI, Q_NUMERIC, Q_TEXT]
+    for section, shown in zip(TEST.sections, view["sections"]):
+        expected = [] if shown["status"] == "not_started" else [q.id for q in section.questions]
+        assert [q["id"] for q in shown["questions"]] == expected
+
+
+def test_a_sections_questions_are_withheld_until_its_clock_starts():
+    session = make_session(TEST)
+    view = resume_view(session, T0)
+    assert [s["questions"] for s in view["sections"]] == [[], []]
+    assert view["sections"][0]["first_question_id"] == Q_SINGLE
+    session.apply(op("navigate", T0, question_id=Q_SINGLE), T0)
+    started = resume_view(session, T0)
+    assert [q["id"] for q in started["sections"][0]["questions"]] == [Q_SINGLE, Q_MULTI]
+    assert started["sections"][0]["first_question_id"] is None
+    assert started["sections"][1]["questions"] == [] and started["sections"][1]["question_count"] == 2
 
 
 @pytest.mark.parametrize("name", ["fresh", "mid-section", "between sections", "completed"])

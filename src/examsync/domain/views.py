@@ -1,7 +1,8 @@
 """What a student sees of their session: resume state, progress and results.
 
 The one place that decides what leaves the server. Correct answers and
-explanations appear only in `results_view`, and only for submitted sections.
+explanations appear only in `results_view`, and only for submitted sections;
+a section's questions appear only once its clock has started.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ def resume_view(session: TestSession, now_ms: int) -> dict[str, Any]:
             "time_limit_ms": session.limit_ms(section),
             "time_remaining_ms": session.remaining_ms(section.id, now_ms),
             "deadline": session.deadline_ms(section.id) if state.status == "in_progress" else None,
+            "submit_reason": state.submit_reason,
+            "question_count": len(section.questions),
+            # Set while the section waits to begin: a navigate op to it starts its clock.
+            "first_question_id": section.questions[0].id if state.status == "not_started" else None,
             "answers": state.answers(),
             "flagged": state.flagged(),
             "eliminated": {
@@ -34,7 +39,9 @@ def resume_view(session: TestSession, now_ms: int) -> dict[str, Any]:
             },
             "notes": {qid: q.note.value for qid, q in state.questions.items() if q.note.value},
             "visited": [qid for qid, q in state.questions.items() if q.visited],
-            "questions": [public_question(q) for q in section.questions],
+            # A section's questions are shown only once its clock runs, so no one can read
+            # ahead in a section whose time has not started.
+            "questions": [public_question(q) for q in section.questions] if state.status != "not_started" else [],
         })
     return {
         "id": session.id,
@@ -47,6 +54,7 @@ def resume_view(session: TestSession, now_ms: int) -> dict[str, Any]:
         "last_seq": session.last_seq,
         "server_time": now_ms,
         "untimed": session.allowance.untimed,
+        "heartbeat_interval_ms": session.rules.heartbeat_credit_ms,
         "time_multiplier": session.allowance.multiplier * session.user_allowance.multiplier,
         "current_section_id": current.id if current else None,
         "current_question_id": session.current_question_id,

@@ -3,6 +3,7 @@
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import re
 from pathlib import Path
@@ -164,11 +165,23 @@ def _mount_front_end(app: FastAPI) -> None:
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
+    worker = service_worker_source()
+
     @app.get("/sw.js", include_in_schema=False)
-    def service_worker() -> FileResponse:
+    def service_worker() -> Response:
         # At the root so that it may control the whole app, including reloads while offline.
-        return FileResponse(STATIC / "sw.js", media_type="text/javascript",
-                            headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"})
+        return Response(worker, media_type="text/javascript",
+                        headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"})
+
+
+def service_worker_source() -> str:
+    """sw.js with its cache named after the shell's content, so any change to a file is picked up."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in STATIC.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(STATIC).as_posix().encode())
+        digest.update(path.read_bytes())
+    source = (STATIC / "sw.js").read_text()
+    return source.replace('"examsync-shell-v1"', f'"examsync-shell-{digest.hexdigest()[:16]}"')
 
 
 class _RedactTokens(logging.Filter):

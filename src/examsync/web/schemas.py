@@ -93,12 +93,17 @@ class SectionState(BaseModel):
     time_limit_ms: int | None
     time_remaining_ms: int | None
     deadline: int | None = Field(description="Server time (ms) at which the section runs out if nothing more happens")
+    submit_reason: Literal["student", "expired", "completed"] | None
+    question_count: int
+    first_question_id: str | None = Field(
+        description="While the section has not started: send a navigate op to this question to begin it"
+    )
     answers: dict[str, Answer]
     flagged: list[str]
     eliminated: dict[str, list[str]]
     notes: dict[str, str]
     visited: list[str]
-    questions: list[QuestionOut]
+    questions: list[QuestionOut] = Field(description="Empty until the section has started")
 
 
 class ResumeState(BaseModel):
@@ -112,6 +117,7 @@ class ResumeState(BaseModel):
     last_seq: int
     server_time: int
     untimed: bool
+    heartbeat_interval_ms: int
     time_multiplier: float
     current_section_id: str | None
     current_question_id: str | None

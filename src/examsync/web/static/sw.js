@@ -3,8 +3,9 @@
 // when the server cannot be reached. It never touches /api/: answers and
 // state always come from the server or from the page's own queue.
 //
-// Bump VERSION whenever a file of the shell changes: the new worker then
-// caches the new set whole, and removes the old cache once it takes over.
+// The server replaces VERSION with a digest of the shell's files when it serves
+// this file, so any change to the shell makes a new worker: it caches the new
+// set whole, and removes the old cache once it takes over.
 
 const VERSION = "examsync-shell-v1";
 const SHELL = [
