@@ -53,6 +53,10 @@ async def student_loop(a: str, b: str, rate: float, seconds: float, latencies: l
         headers = {"Authorization": f"Bearer {token}"}
         test_id = (await http.get(f"{a}/api/v1/tests", headers=headers)).json()[0]["id"]
         state = (await http.post(f"{a}/api/v1/sessions", json={"test_id": test_id}, headers=headers)).json()
+        begin = {"op_id": str(uuid.uuid4()), "type": "navigate", "client_time": time.time_ns() // 1_000_000,
+                 "question_id": state["sections"][0]["first_question_id"]}
+        await http.post(f"{a}/api/v1/sessions/{state['id']}/ops", json={"ops": [begin]}, headers=headers)
+        state = (await http.get(f"{a}/api/v1/sessions/{state['id']}", headers=headers)).json()
         question = state["sections"][0]["questions"][1]["id"]
         sent: dict[str, float] = {}
         acked: dict[str, float] = {}

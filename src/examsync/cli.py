@@ -75,6 +75,9 @@ def serve(
         raise _fail("set EXAMSYNC_SECRET_KEY: it is required on PostgreSQL or when listening beyond loopback")
     if settings.is_sqlite and workers != 1:
         raise _fail("the embedded SQLite default runs one worker; use PostgreSQL for several")
+    if workers > 1 and not settings.broker_url:
+        raise _fail("several workers need a broker for live sync: set EXAMSYNC_BROKER_URL "
+                    "(redis://127.0.0.1:6379/0 recommended, or the PostgreSQL URL)")
     database = Database.from_settings(settings)
     if settings.is_sqlite:
         migrations.upgrade(database)
