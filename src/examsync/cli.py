@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 
 from examsync.accounts import Accounts
 from examsync.content_import import ContentError, has_content, import_files, import_sample_content
@@ -84,8 +85,11 @@ def serve(
     elif migrations.pending(database):
         raise _fail("the database schema is not up to date: run `examsync migrate` first")
     if settings.load_sample_content and not has_content(database):
-        report = import_sample_content(database)
-        typer.echo(f"loaded sample content: {len(report.tests_created)} tests")
+        try:
+            report = import_sample_content(database)
+            typer.echo(f"loaded sample content: {len(report.tests_created)} tests")
+        except IntegrityError:
+            typer.echo("sample content was loaded by another instance")
     if settings.is_sqlite:
         accounts = Accounts.from_settings(database, settings, wall_clock_ms)
         try:

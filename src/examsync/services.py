@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -28,6 +28,7 @@ from examsync.domain.errors import (
     DomainError,
     ForbiddenError,
     InvalidOpError,
+    InvalidRequestError,
     InvalidTimeOptionError,
     NotFoundError,
     TooManyOpsError,
@@ -329,6 +330,8 @@ class SessionService:
         if target != actor.user_id and not actor.is_staff:
             raise NotFoundError("no such user")
         with self.db.transaction(actor, write=False) as connection:
+            if connection.execute(select(users.c.id).where(users.c.id == target)).first() is None:
+                raise NotFoundError("no such user")
             rows = connection.execute(
                 select(user_sub_skill_performance).where(user_sub_skill_performance.c.user_id == target)
             ).mappings().all()
@@ -352,28 +355,34 @@ class SessionService:
 
     # ----- staff ---------------------------------------------------------
 
-    def set_session_time(self, actor: Actor, session_id: str, allowance: TimeAllowance) -> dict[str, Any]:
+    def set_session_time(self, actor: Actor, session_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """A time accommodation for one session (fields left out keep their value); applies at once."""
         _require_staff(actor)
         now = self.clock()
         with self._writing(actor, now) as writer:
             session = self._load(writer.connection, actor, session_id, for_update=True)
-            session.adjust_time(allowance, now, by=actor.user_id)
+            session.adjust_time(replace(session.allowance, **changes), now, by=actor.user_id)
             writer.save(session)
         return resume_view(session, now)
 
-    def set_user_time(self, actor: Actor, user_id: str, allowance: TimeAllowance) -> dict[str, Any]:
+    def set_user_time(self, actor: Actor, user_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Accommodation for all of a student's sessions, applied at once to the active ones."""
         _require_staff(actor)
+        if changes.get("untimed"):
+            raise InvalidRequestError("untimed applies to one session, not to all of a student's sessions")
+        changes.pop("untimed", None)
         now = self.clock()
         with self._writing(actor, now) as writer:
             connection = writer.connection
-            updated = connection.execute(
+            current = store.user_allowance(connection, user_id)
+            if connection.execute(select(users.c.id).where(users.c.id == user_id)).first() is None:
+                raise NotFoundError("no such user")
+            allowance = replace(current, **changes)
+            connection.execute(
                 users.update().where(users.c.id == user_id).values(
                     time_multiplier=allowance.multiplier, extra_seconds=allowance.extra_ms // 1000
                 )
             )
-            if updated.rowcount == 0:
-                raise NotFoundError("no such user")
             active = connection.execute(
                 select(user_test_sessions.c.id).where(
                     user_test_sessions.c.user_id == user_id, user_test_sessions.c.status == "active"
@@ -393,6 +402,7 @@ class SessionService:
             if session_id is not None:
                 rows = [self._row(connection, actor, session_id)]
             else:
+                self._test(connection, test_id or "")
                 rows = connection.execute(
                     select(user_test_sessions).where(user_test_sessions.c.test_id == test_id)
                     .order_by(user_test_sessions.c.started_at)

@@ -38,6 +38,7 @@ class Settings:
     live_mailbox_limit: int = setting(256, "Messages buffered for one live connection; a client that falls further behind is disconnected (close code 4008) and resumes by after_seq.")
     live_window: int = setting(512, 'Events a live client may hold unacknowledged; past it the server waits for the client\'s {"type": "ack", "seq": N} while the client\'s mailbox fills.')
     pg_app_role: str = setting("examsync_app", "PostgreSQL role, without BYPASSRLS, that every transaction of the app runs as; row-level security applies to it.")
+    pg_prepared_statements: bool = setting(True, "Let psycopg prepare frequent statements on the server. Set false behind PgBouncer older than 1.21 in transaction pooling.")
     pool_size: int = setting(10, "Database connections per app process (PostgreSQL).")
     load_sample_content: bool = setting(True, "`serve` loads the shipped sample tests into an empty database.")
     log_level: str = setting("info", "Log level: debug, info, warning, error.")

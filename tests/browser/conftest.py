@@ -99,7 +99,7 @@ class Student:
         page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
 
     def wait_ready(self) -> None:
-        self.page.wait_for_function("document.body.dataset.ready === '1'")
+        self.page.wait_for_function("() => document.body.dataset.ready === '1'")
 
     def open(self, path: str = "/") -> None:
         self.page.goto(path)

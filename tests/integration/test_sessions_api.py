@@ -372,3 +372,19 @@ def test_a_section_is_begun_by_navigating_to_its_first_question_and_only_then_sh
     assert [q["id"] for q in resumed["sections"][0]["questions"]] == [q["id"] for q in section_questions(state)]
     assert resumed["sections"][0]["status"] == "in_progress" and resumed["sections"][1]["questions"] == []
     assert resumed["heartbeat_interval_ms"] == 15_000
+
+
+def test_an_accommodation_changes_only_the_fields_it_names(api: Api, teacher: Api) -> None:
+    student = api.signup()
+    state = student.start("mini-practice", time_multiplier=1.5)
+    adjusted = teacher.put(f"/sessions/{state['id']}/time", {"extra_seconds": 60}).json()
+    assert adjusted["sections"][0]["time_limit_ms"] == 180_000 + 60_000
+    assert student.put(f"/users/{student.get('/me').json()['user_id']}/time", {"untimed": True}).status_code == 403
+    refused = teacher.put(f"/users/{student.get('/me').json()['user_id']}/time", {"untimed": True})
+    assert refused.status_code == 422
+
+
+def test_staff_lookups_of_unknown_users_and_tests_are_not_found(teacher: Api) -> None:
+    assert teacher.get(f"/users/{uuid.uuid4()}/performance").status_code == 404
+    assert teacher.put(f"/users/{uuid.uuid4()}/time", {"extra_seconds": 5}).status_code == 404
+    assert teacher.get("/export?test_id=nope").json()["error"]["code"] == "not_found"

@@ -56,18 +56,23 @@ def normalise_url(url: str) -> str:
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10, app_role: str = "examsync_app") -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, app_role: str = "examsync_app",
+                 prepared_statements: bool = True) -> None:
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self.app_role = app_role
         self._write_lock = threading.Lock() if self.is_sqlite else None
         self.engine = _sqlite_engine(self.url) if self.is_sqlite else create_engine(
-            self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+            # Server-side prepared statements do not survive PgBouncer's transaction pooling
+            # before its version 1.21; they can be switched off.
+            connect_args={} if prepared_statements else {"prepare_threshold": None},
         )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Database":
-        return cls(settings.resolved_database_url, pool_size=settings.pool_size, app_role=settings.pg_app_role)
+        return cls(settings.resolved_database_url, pool_size=settings.pool_size, app_role=settings.pg_app_role,
+                   prepared_statements=settings.pg_prepared_statements)
 
     @contextmanager
     def transaction(self, actor: Actor | None, *, write: bool) -> Iterator[Connection]:
@@ -87,7 +92,9 @@ class Database:
             text(
                 "SELECT set_config('role', :role, true),"
                 " set_config('examsync.user_id', :user_id, true),"
-                " set_config('examsync.actor_role', :actor_role, true)"
+                " set_config('examsync.actor_role', :actor_role, true),"
+                # Acknowledged means durable, whatever the server's default says.
+                " set_config('synchronous_commit', 'on', true)"
             ),
             {
                 "role": self.app_role,

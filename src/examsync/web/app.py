@@ -24,7 +24,6 @@ from examsync.live.brokers import Broker, broker_for
 from examsync.live.hub import Live
 from examsync.rescue import RescueKey
 from examsync.domain.errors import BodyTooLargeError, InvalidRequestError, NotAuthenticatedError
-from examsync.domain.timing import TimeAllowance
 from examsync.services import SessionService, wall_clock_ms
 from examsync.settings import Settings
 from examsync.store.database import SYSTEM, Actor, Database
@@ -322,16 +321,13 @@ def _routes(service: SessionService, accounts: Accounts, database: Database,
                 responses={**common, 403: {"model": schemas.ErrorOut}})
     def set_session_time(session_id: str, body: schemas.TimeIn, actor: ActorDep) -> dict[str, Any]:
         """Teacher or admin: a time accommodation for one session; applies at once."""
-        allowance = TimeAllowance(body.time_multiplier, body.extra_seconds * 1000, body.untimed)
-        return service.set_session_time(actor, session_id, allowance)
+        return service.set_session_time(actor, session_id, body.changes())
 
     @router.put(f"{API}/users/{{user_id}}/time", response_model=schemas.UserTimeOut, tags=["staff"],
                 responses={**common, 403: {"model": schemas.ErrorOut}})
     def set_user_time(user_id: str, body: schemas.TimeIn, actor: ActorDep) -> dict[str, Any]:
         """Teacher or admin: a time accommodation for all of a student's sessions."""
-        if body.untimed:
-            raise InvalidRequestError("untimed applies to one session, not to all of a student's sessions")
-        return service.set_user_time(actor, user_id, TimeAllowance(body.time_multiplier, body.extra_seconds * 1000))
+        return service.set_user_time(actor, user_id, body.changes())
 
     @router.get(f"{API}/export", tags=["staff"], responses={**common, 403: {"model": schemas.ErrorOut}})
     def export(

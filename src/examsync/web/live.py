@@ -49,12 +49,12 @@ def live_routes(service: SessionService, accounts: Accounts, live: Live) -> APIR
         header = websocket.headers.get("authorization", "")
         token = header[7:] if header.lower().startswith("bearer ") else websocket.query_params.get("token")
         if not token:
-            await websocket.close(CLOSE_UNAUTHORIZED, "send a bearer token")
+            await refuse(websocket, CLOSE_UNAUTHORIZED, "send a bearer token")
             return None
         try:
             return await run_in_threadpool(accounts.authenticate, token)
         except DomainError as error:
-            await websocket.close(CLOSE_UNAUTHORIZED, error.message[:120])
+            await refuse(websocket, CLOSE_UNAUTHORIZED, error.message)
             return None
 
     @router.websocket(f"{API}/sessions/{{session_id}}/live")
@@ -66,7 +66,7 @@ def live_routes(service: SessionService, accounts: Accounts, live: Live) -> APIR
             state = await run_in_threadpool(service.live_state, actor, session_id)
             overview = await run_in_threadpool(service.owner_and_test, actor, session_id)
         except NotFoundError:
-            await websocket.close(CLOSE_NOT_FOUND, "no such session")
+            await refuse(websocket, CLOSE_NOT_FOUND, "no such session")
             return
         await websocket.accept()
         connection = _DeviceConnection(websocket, service, live, actor, session_id, max(0, after_seq))
@@ -78,17 +78,23 @@ def live_routes(service: SessionService, accounts: Accounts, live: Live) -> APIR
         if actor is None:
             return
         if not actor.is_staff:
-            await websocket.close(CLOSE_FORBIDDEN, "only teachers and admins can watch a test")
+            await refuse(websocket, CLOSE_FORBIDDEN, "only teachers and admins can watch a test")
             return
         try:
             sessions = await run_in_threadpool(service.overview, actor, test_id)
         except NotFoundError:
-            await websocket.close(CLOSE_NOT_FOUND, "no such test")
+            await refuse(websocket, CLOSE_NOT_FOUND, "no such test")
             return
         await websocket.accept()
         await _WatcherConnection(websocket, service, live, actor, test_id).run(sessions)
 
     return router
+
+
+async def refuse(websocket: WebSocket, code: int, reason: str) -> None:
+    """Accept, then close with a code: a close before accepting reaches browsers only as a failed handshake."""
+    await websocket.accept()
+    await websocket.close(code, reason[:120])
 
 
 class _Connection(ABC):

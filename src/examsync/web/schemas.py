@@ -226,9 +226,16 @@ class PerformanceOut(BaseModel):
 
 
 class TimeIn(BaseModel):
-    time_multiplier: float = Field(default=1.0, ge=0.5, le=10)
-    extra_seconds: int = Field(default=0, ge=0, le=86_400)
-    untimed: bool = False
+    """A time accommodation; a field left out keeps its current value."""
+
+    time_multiplier: float | None = Field(default=None, ge=0.5, le=10)
+    extra_seconds: int | None = Field(default=None, ge=0, le=86_400)
+    untimed: bool | None = None
+
+    def changes(self) -> dict[str, Any]:
+        given = {"multiplier": self.time_multiplier, "untimed": self.untimed,
+                 "extra_ms": None if self.extra_seconds is None else self.extra_seconds * 1000}
+        return {k: v for k, v in given.items() if v is not None}
 
 
 class UserTimeOut(BaseModel):

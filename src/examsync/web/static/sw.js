@@ -23,9 +23,18 @@ const SHELL = [
   "/static/js/chart.js",
   "/static/js/prefs.js",
   "/static/js/status.js",
+  "/static/js/live.js",
+  "/static/js/session.js",
   "/static/js/views/login.js",
   "/static/js/views/dashboard.js",
   "/static/js/views/test.js",
+  "/static/js/views/test/controller.js",
+  "/static/js/views/test/question.js",
+  "/static/js/views/test/palette.js",
+  "/static/js/views/test/screens.js",
+  "/static/js/views/test/submit-dialog.js",
+  "/static/js/views/test/timer-box.js",
+  "/static/js/views/test/keyboard.js",
   "/static/js/views/results.js",
 ];
 const SHELL_PATHS = new Set(SHELL);

@@ -5,6 +5,7 @@
 import { api, getToken, setToken, setUnauthorizedHandler } from "./api.js";
 import { openStore } from "./db.js";
 import { OpQueue } from "./queue.js";
+import { createTransport } from "./live.js";
 import { createStatus } from "./status.js";
 import { cachedUser, setCachedUser, deviceId } from "./prefs.js";
 import { refreshOfflineKey, downloadQueued } from "./download.js";
@@ -22,8 +23,10 @@ let current = null; // {name, unmount}
 let store;
 let queue;
 let status;
+let transport;
 let loginMessage = "";
 let routedHash = null;
+const EXPIRED_LOGIN = "Your login has expired. Log in again: your work is kept on this device and will be sent.";
 const VOLATILE_NOTICE = "This browser does not let examsync store your changes on the device. Stay online while you work.";
 
 /** Ask a yes/no question in the shared <dialog>; resolves true when confirmed. */
@@ -124,6 +127,10 @@ function context() {
     },
     loginMessage: () => loginMessage,
     deviceId,
+    transport,
+    token: getToken,
+    /** The server refused our login (the live socket said so): log in again. */
+    unauthorized,
   };
 }
 
@@ -157,6 +164,13 @@ async function route() {
   const views = { login: loginView, dashboard: dashboardView, session: testView, results: resultsView };
   const unmount = views[target.name].mount(main, context(), target);
   current = { name: target.name, unmount: typeof unmount === "function" ? unmount : () => {} };
+}
+
+function unauthorized() {
+  if (!getToken()) return;
+  setToken(null);
+  loginMessage = EXPIRED_LOGIN;
+  if (!location.hash.startsWith("#/login")) navigate("#/login");
 }
 
 async function logout() {
@@ -198,9 +212,11 @@ async function rescue() {
 
 async function start() {
   store = await openStore();
+  // Op batches go over a session's live socket while it is up, else over HTTP.
+  transport = createTransport((sessionId, body) => api.postOps(sessionId, body));
   queue = new OpQueue({
     store,
-    send: (sessionId, body) => api.postOps(sessionId, body),
+    send: (sessionId, body) => transport.send(sessionId, body),
     deviceId,
     userId: () => (cachedUser() || {}).user_id || null,
     isOnline: () => navigator.onLine,
@@ -209,19 +225,8 @@ async function start() {
       : null,
   });
   status = createStatus({ queue, onDownload: rescue });
-  setUnauthorizedHandler(() => {
-    if (!getToken()) return;
-    setToken(null);
-    loginMessage = "Your login has expired. Log in again: your work is kept on this device and will be sent.";
-    if (!location.hash.startsWith("#/login")) navigate("#/login");
-  });
-  queue.addEventListener("unauthorized", () => {
-    if (getToken()) {
-      setToken(null);
-      loginMessage = "Your login has expired. Log in again: your work is kept on this device and will be sent.";
-      navigate("#/login");
-    }
-  });
+  setUnauthorizedHandler(unauthorized);
+  queue.addEventListener("unauthorized", unauthorized);
   queue.addEventListener("batcherror", (e) => {
     const n = e.detail.records.length;
     status.notice(`The server refused ${n} ${n === 1 ? "change" : "changes"}: ${e.detail.error.message}`, { timeoutMs: 0 });

@@ -6,6 +6,10 @@
 // JSON, and that key is encrypted with RSA-OAEP (SHA-256) to the server's
 // public key (GET /api/v1/offline-key, cached so it is there when offline).
 // Only the server can read it; the student cannot alter it unnoticed.
+// The file holds the student's changes (answers, flags, notes, submissions):
+// navigation is where they were, not their work, and is sent later as usual.
+
+import { isStudentChange } from "./queue.js";
 
 export const FORMAT = "examsync-rescue-1";
 export const ALG = "RSA-OAEP-256+A256GCM";
@@ -44,10 +48,9 @@ export async function cachedOfflineKey(store) {
   }
 }
 
-/** Import the public key for encryption only (whatever else the JWK says it is for). */
+/** Import the server's public key (its JWK says key_ops ["encrypt"]). */
 async function importPublicKey(jwk, subtle) {
-  const clean = { kty: "RSA", n: jwk.n, e: jwk.e, alg: "RSA-OAEP-256", ext: true };
-  return subtle.importKey("jwk", clean, { name: "RSA-OAEP", hash: "SHA-256" }, false, ["encrypt"]);
+  return subtle.importKey("jwk", jwk, { name: "RSA-OAEP", hash: "SHA-256" }, false, ["encrypt"]);
 }
 
 /**
@@ -101,6 +104,7 @@ export async function downloadQueued({ queue, store, userId, deviceId, sessionId
   const bySession = new Map();
   for (const record of queue.queued()) {
     if (sessionIds && !sessionIds.includes(record.session_id)) continue;
+    if (!isStudentChange(record.op)) continue;
     if (!bySession.has(record.session_id)) bySession.set(record.session_id, []);
     bySession.get(record.session_id).push(record.op);
   }

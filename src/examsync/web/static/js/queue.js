@@ -7,8 +7,14 @@
 // ops and retries the very same op_ids later, with exponential backoff and
 // full jitter. A 401 keeps them until the student logs in again.
 //
+// `count` is the student's changes still waiting (answers, flags, notes, ...):
+// navigate ops are queued and sent the same way, but are not "changes".
+//
+// Where a batch goes is up to `send` (the app routes it over the live socket
+// when that is open, else over HTTP); the settlement rules are the same.
+//
 // Events (all CustomEvents, `detail` as listed):
-//   change      {count, state, retryAt, lastSavedAt, oldestCreatedAt, bySession}
+//   change      {count, total, state, retryAt, lastSavedAt, oldestCreatedAt, bySession}
 //   synced      {sessionId, results, version, last_seq, records}    one answered batch
 //   rejected    {sessionId, record, result}                         one op refused by the server
 //   batcherror  {sessionId, error, records}                         a whole batch refused (4xx)
@@ -34,6 +40,15 @@ export function isRetryable(error) {
 }
 
 const SETTLED = new Set(["applied", "duplicate", "superseded", "rejected"]);
+
+/** The op types that are the student's own work (what "N changes queued" counts). */
+export const STUDENT_CHANGES = new Set([
+  "answer", "flag", "unflag", "eliminate", "uneliminate", "note", "submit_section", "complete",
+]);
+
+export function isStudentChange(op) {
+  return Boolean(op) && STUDENT_CHANGES.has(op.type);
+}
 
 let lastOrder = 0;
 function nextOrder(now) {
@@ -89,8 +104,9 @@ export class OpQueue extends EventTarget {
     );
   }
 
+  /** The student's changes still waiting (navigate ops are queued too, but not counted). */
   get count() {
-    return this.queued().length;
+    return this.queued().filter((r) => isStudentChange(r.op)).length;
   }
 
   /** The ops still waiting, as sent to the server: what the page re-applies on top of the server's state. */
@@ -99,11 +115,13 @@ export class OpQueue extends EventTarget {
   }
 
   snapshot() {
-    const queued = this.queued();
+    const all = this.queued();
+    const queued = all.filter((r) => isStudentChange(r.op));
     const bySession = {};
     for (const r of queued) bySession[r.session_id] = (bySession[r.session_id] || 0) + 1;
     return {
       count: queued.length,
+      total: all.length,
       state: this.state,
       retryAt: this.retryAt,
       lastSavedAt: this.lastSavedAt,

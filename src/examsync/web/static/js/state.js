@@ -4,6 +4,10 @@
 //
 // Pure functions over plain JSON (the shape of GET /api/v1/sessions/{id}):
 // no DOM, no storage, no clock. Safe to import anywhere, and to unit-test.
+//
+// `applyOp` predicts what an op of this page will do; `applyEntry` applies an
+// entry of the server's ordered log (pushed over the live socket, or known
+// from an op's result) to the server's state, in seq order.
 
 export const OP_TYPES = [
   "answer", "flag", "unflag", "eliminate", "uneliminate", "note", "navigate", "heartbeat", "submit_section", "complete",
@@ -15,13 +19,14 @@ const copy = (value) => JSON.parse(JSON.stringify(value));
 export function isAnswered(answer) {
   if (answer == null) return false;
   if (Array.isArray(answer)) return answer.length > 0;
-  return String(answer) !== "";
+  return String(answer).trim() !== "";
 }
 
-/** The answer in the form the server stores it (lists sorted, empty means cleared). */
+/** The answer in the form the server stores it (lists sorted, empty or blank means cleared). */
 export function canonicalAnswer(answer) {
   if (Array.isArray(answer)) return answer.length ? [...new Set(answer)].sort() : null;
-  if (answer === "" || answer === undefined) return null;
+  if (answer === undefined || answer === null) return null;
+  if (typeof answer === "string" && answer.trim() === "") return null;
   return answer;
 }
 
@@ -87,27 +92,19 @@ function open(model, section) {
 const addTo = (list, value) => (list.includes(value) ? list : [...list, value]);
 const removeFrom = (list, value) => list.filter((v) => v !== value);
 
-/** Apply one op to the model in place (the model must be the page's own copy). Returns the model. */
-export function applyOp(model, op) {
-  if (model.status !== "active") return model;
-  if (op.type === "heartbeat") return model;
-  if (op.type === "complete") {
-    for (const section of model.sections) if (section.status !== "submitted") section.status = "submitted";
-    model.status = "completed";
-    refreshDerived(model);
-    return model;
-  }
-  if (op.type === "submit_section") {
-    const section = sectionById(model, op.section_id);
-    if (section && open(model, section)) {
-      section.status = "submitted";
-      refreshDerived(model);
-    }
-    return model;
-  }
-  const found = findQuestion(model, op.question_id);
-  if (!found || !open(model, found.section)) return model;
-  const { section } = found;
+function submit(section, reason) {
+  if (section.status === "submitted") return;
+  section.status = "submitted";
+  section.submit_reason = reason;
+  section.first_question_id = null;
+  if (section.time_limit_ms != null) section.time_remaining_ms = 0;
+  section.deadline = null;
+}
+
+/** The ops that change one question (and so need the question to be known). */
+export const QUESTION_OPS = new Set(["answer", "flag", "unflag", "eliminate", "uneliminate", "note", "navigate"]);
+
+function applyToQuestion(model, section, op, { moveCurrent }) {
   const qid = op.question_id;
   switch (op.type) {
     case "answer": {
@@ -136,13 +133,92 @@ export function applyOp(model, op) {
       break;
     case "navigate":
       section.visited = addTo(section.visited, qid);
-      model.current_question_id = qid;
+      if (moveCurrent) model.current_question_id = qid;
       break;
     default:
       break;
   }
+}
+
+/** Apply one op of this page to the model in place (the model must be the page's own copy). Returns the model. */
+export function applyOp(model, op) {
+  if (model.status !== "active") return model;
+  if (op.type === "heartbeat") return model;
+  if (op.type === "complete") {
+    for (const section of model.sections) submit(section, "completed");
+    model.status = "completed";
+    refreshDerived(model);
+    return model;
+  }
+  if (op.type === "submit_section") {
+    const section = sectionById(model, op.section_id);
+    if (section && open(model, section)) {
+      submit(section, "student");
+      refreshDerived(model);
+    }
+    return model;
+  }
+  const found = findQuestion(model, op.question_id);
+  if (!found || !open(model, found.section)) return model;
+  applyToQuestion(model, found.section, op, { moveCurrent: true });
   refreshDerived(model);
   return model;
+}
+
+/** The op an entry of the server's log stands for (its payload is the op as it was sent). */
+export function entryOp(entry) {
+  const payload = entry.payload || {};
+  return {
+    ...payload,
+    type: entry.kind,
+    op_id: entry.op_id ?? payload.op_id ?? null,
+    question_id: entry.question_id ?? payload.question_id ?? null,
+    section_id: entry.section_id ?? payload.section_id ?? null,
+  };
+}
+
+/**
+ * Apply one entry of the server's log to the server's state, in place, in seq
+ * order (the caller keeps the order). Superseded and rejected entries change
+ * nothing but the cursor. `moveCurrent`: a navigate moves the current question
+ * (only this device's own; another device's marks the question visited).
+ * Returns {needsResume}: true when only a fresh resume state can show the
+ * result (a section began whose questions this page does not have, time was
+ * adjusted, or the entry is of a kind this page does not know).
+ */
+export function applyEntry(state, entry, { moveCurrent = false } = {}) {
+  if (entry.seq != null) state.last_seq = Math.max(state.last_seq || 0, entry.seq);
+  if (entry.status !== "applied") return { needsResume: false };
+  const op = entryOp(entry);
+  const bySection = op.section_id ? sectionById(state, op.section_id) : null;
+  let needsResume = false;
+  if (entry.kind === "section_expired") {
+    if (bySection) submit(bySection, "expired");
+    else needsResume = true;
+  } else if (entry.kind === "submit_section") {
+    if (bySection) submit(bySection, "student");
+    else needsResume = true;
+  } else if (entry.kind === "complete") {
+    for (const section of state.sections) submit(section, "completed");
+    state.status = "completed";
+  } else if (QUESTION_OPS.has(entry.kind)) {
+    const found = findQuestion(state, op.question_id);
+    if (found) {
+      if (found.section.status === "not_started") found.section.status = "in_progress";
+      applyToQuestion(state, found.section, op, { moveCurrent });
+    } else {
+      // A question this page has not been given: its section has just begun.
+      if (bySection && bySection.status === "not_started") {
+        bySection.status = "in_progress";
+        bySection.first_question_id = null;
+      }
+      needsResume = true;
+    }
+  } else if (entry.kind !== "heartbeat" && entry.kind !== "invalid") {
+    needsResume = true; // time_adjusted, or something newer than this page
+  }
+  refreshDerived(state);
+  return { needsResume };
 }
 
 /** The server's state with the queued ops re-applied on top, as a new object. */
@@ -183,14 +259,13 @@ export function sameUserData(a, b) {
   return userData(a) === userData(b);
 }
 
-/** Only the answers, for the "updated from another device" notice. */
-export function answersOf(model) {
-  const out = {};
-  for (const s of model.sections) for (const [qid, a] of Object.entries(s.answers)) {
-    const c = canonicalAnswer(a);
-    if (c != null) out[qid] = c;
-  }
-  return JSON.stringify(sortKeys(out));
+/** The ids of the sections whose student's work differs between two models. */
+export function changedSections(a, b) {
+  if (!a || !b) return new Set();
+  const before = JSON.parse(userData(a));
+  const after = JSON.parse(userData(b));
+  const ids = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return new Set([...ids].filter((id) => JSON.stringify(before[id]) !== JSON.stringify(after[id])));
 }
 
 /** A new op. `fields` holds the op's own fields (question_id, answer, ...). */

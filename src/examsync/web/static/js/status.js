@@ -2,6 +2,9 @@
 // download, and notices. #sync-status says exactly one of:
 //   "Saving…" | "All changes saved at HH:MM:SS" |
 //   "Offline — N changes queued" | "Sync failed — retrying in N s"
+// N counts the student's changes (answers, flags, notes, ...), not navigation.
+// On the test page, #live-status says whether the live connection is up:
+//   "Live" | "Reconnecting…"
 
 import { formatTime } from "./dom.js";
 import { rescueAfterMs } from "./prefs.js";
@@ -31,6 +34,7 @@ export function createStatus({ queue, onDownload }) {
     connectionText: document.getElementById("connection-text"),
     download: document.getElementById("download-answers"),
     notice: document.getElementById("notice"),
+    live: document.getElementById("live-status"),
   };
   const loadedAt = Date.now();
   let noticeTimer = null;
@@ -63,6 +67,12 @@ export function createStatus({ queue, onDownload }) {
     setEnabled(on) {
       enabled = on;
       render();
+    },
+    /** The live connection's state in words, or null to hide it (off the test page). */
+    live(text) {
+      el.live.hidden = text == null;
+      el.live.dataset.state = text === "Live" ? "live" : "down";
+      if (el.live.textContent !== (text || "")) el.live.textContent = text || "";
     },
     notice(text, { timeoutMs = 30_000 } = {}) {
       clearTimeout(noticeTimer);

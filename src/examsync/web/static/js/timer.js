@@ -24,6 +24,28 @@ export function anchorTime(sentAt, receivedAt) {
   return sentAt + (receivedAt - sentAt) / 2;
 }
 
+/**
+ * How far the server's clock is ahead of this device's wall clock (ms), from one
+ * answer: the server read its clock somewhere between sending and receiving.
+ */
+export function clockOffset(serverTime, sentWall, receivedWall) {
+  if (serverTime == null || sentWall == null || receivedWall == null) return null;
+  return serverTime - (sentWall + receivedWall) / 2;
+}
+
+/**
+ * Milliseconds left now, from a server message that said `remainingMs` at its
+ * own time `serverTime`. The message's age is measured on the server's clock
+ * (our wall clock plus the offset); a clock standing still does not age.
+ * Without a known offset, the message is taken as fresh.
+ */
+export function remainingFromServer({ remainingMs, serverTime, running = true }, { offsetMs = null, wallNow = Date.now() } = {}) {
+  if (remainingMs == null) return null;
+  if (!running || offsetMs == null || serverTime == null) return remainingMs;
+  const age = Math.max(0, wallNow + offsetMs - serverTime);
+  return Math.max(0, remainingMs - age);
+}
+
 /** Thresholds now crossed that were not announced yet, largest first. */
 export function dueWarnings(remainingMs, announced, thresholds = WARNING_THRESHOLDS_MS) {
   if (remainingMs == null) return [];

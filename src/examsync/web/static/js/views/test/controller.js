@@ -1,0 +1,366 @@
+// The test page's link to its session, without any DOM: it keeps the server's
+// state current (resume states, live events, the answers to our ops), makes
+// this page's ops, sends heartbeats, and says where the section clock stands.
+//
+// Loading: the snapshot stored on this device first (with the queued ops
+// re-applied), then GET the resume state; once that is applied, the live
+// socket opens from its last_seq. Afterwards the page re-fetches the resume
+// state only when the log cannot say what happened (a section began and its
+// questions are needed, time was adjusted, a gap while the socket is down, a
+// refused op), on reconnect, and when the tab becomes visible again.
+//
+// Events (CustomEvents):
+//   change   {previous, model, reason, first, foreign}   the model changed; `foreign`: ids of the
+//            sections whose questions another device changed ("snapshot" | "resume" | "event" | "synced" | "refused")
+//   anchor   {sectionId, remainingMs, running, at, sentAt} the server's latest word on the section clock
+//   live     {ready, state}                             the live connection came up or went down
+//   loaderror {error}                                   a resume request failed
+//   rejected {record, result}                           one of our ops was refused
+//   unauthorized {}
+
+import { SessionLog } from "../../session.js";
+import { applyOp, changedSections, currentSection, findQuestion, makeOp, sectionById } from "../../state.js";
+import { clockOffset, remainingFromServer } from "../../timer.js";
+
+const STALE_RETRIES = 3;
+const EXPIRY_POLL_MS = 3000;
+const EVENT_BATCH_MS = 20;
+const PERSIST_DELAY_MS = 150;
+const DEFAULT_HEARTBEAT_MS = 15_000;
+
+export class SessionController extends EventTarget {
+  constructor({
+    sessionId, api, queue, store, deviceId, userId, isOnline = () => true, createLive = null, transport = null,
+    wantHeartbeat = () => true, perfNow = () => performance.now(), wallNow = () => Date.now(),
+  }) {
+    super();
+    Object.assign(this, { sessionId, api, queue, store, deviceId, userId, isOnline, createLive, transport, wantHeartbeat, perfNow, wallNow });
+    this.log = new SessionLog({ deviceId });
+    this.model = null;
+    this.anchor = null;
+    this.offsetMs = null; // the server's clock minus ours
+    this.live = null;
+    this.disposed = false;
+    this.lastResumeAt = -Infinity;
+    this._resume = { inFlight: null, again: false, stale: 0 };
+    this._events = null; // {timer, needsResume, foreign}
+    this._timers = { persist: null, expiry: null, heartbeat: null };
+    this._heartbeatMs = null;
+    this._queueFailing = false;
+    this._ownRefused = false;
+    this._listeners = [
+      ["synced", (e) => this._onSynced(e.detail)],
+      ["rejected", (e) => this._onRejected(e.detail)],
+      ["batcherror", (e) => this._onBatchError(e.detail)],
+      ["change", (e) => this._onQueueChange(e.detail)],
+    ];
+    for (const [type, fn] of this._listeners) queue.addEventListener(type, fn);
+  }
+
+  get server() {
+    return this.log.server;
+  }
+
+  get liveReady() {
+    return Boolean(this.live && this.live.ready);
+  }
+
+  _emit(type, detail = {}) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  pendingOps() {
+    return this.log.pendingOps(this.queue.pendingOps(this.sessionId));
+  }
+
+  // ----- loading and resuming ---------------------------------------------------------
+
+  async load() {
+    await this.queue.refresh().catch(() => {});
+    const snap = await this.store.getSnapshot(`session:${this.sessionId}`).catch(() => null);
+    if (this.disposed) return;
+    const mine = snap && snap.state && (snap.user_id == null || snap.user_id === this.userId()); // a shared computer: never show another student's work
+    if (mine && !this.log.server) {
+      this.log.restore(snap.state);
+      this.offsetMs = snap.offset_ms ?? null;
+      this._rebuild("snapshot", { first: true, estimate: snap.timer || null });
+    }
+    await this.requestResume();
+  }
+
+  requestResume() {
+    if (this.disposed) return Promise.resolve();
+    const r = this._resume;
+    if (r.inFlight) {
+      r.again = true;
+      return r.inFlight;
+    }
+    r.inFlight = (async () => {
+      try {
+        do {
+          r.again = false;
+          const answeredElsewhere = this.log.answeredElsewhere(this.queue.pendingOps(this.sessionId));
+          const sentAt = this.perfNow();
+          const sentWall = this.wallNow();
+          this.lastResumeAt = sentAt;
+          let state;
+          try {
+            state = await this.api.resume(this.sessionId);
+          } catch (error) {
+            if (!this.disposed) this._emit("loaderror", { error });
+            return;
+          }
+          if (this.disposed) return;
+          this._takeResume(state, { sentAt, receivedAt: this.perfNow(), sentWall, receivedWall: this.wallNow(), answeredElsewhere });
+        } while (r.again && !this.disposed);
+      } finally {
+        r.inFlight = null;
+      }
+    })();
+    return r.inFlight;
+  }
+
+  _takeResume(state, t) {
+    const first = !this.log.server || this.log.provisional;
+    const effect = this.log.takeResume(state, { answeredElsewhere: t.answeredElsewhere });
+    if (!effect.accepted) {
+      // Read before some entries we already hold were committed: ask again rather than go back.
+      if (this._resume.stale < STALE_RETRIES) {
+        this._resume.stale += 1;
+        this._resume.again = true;
+      }
+      return;
+    }
+    this._resume.stale = 0;
+    this.offsetMs = clockOffset(state.server_time, t.sentWall, t.receivedWall) ?? this.offsetMs;
+    const refused = this._ownRefused;
+    this._ownRefused = false;
+    this._rebuild("resume", { first, fresh: { at: t.receivedAt, sentAt: t.sentAt }, diffForeign: !first && !refused });
+    this._persist();
+    if (effect.needsResume) this._resume.again = true;
+    this._setHeartbeat(state.heartbeat_interval_ms);
+    this._startLive();
+  }
+
+  // ----- the model -------------------------------------------------------------
+
+  _rebuild(reason, { first = false, fresh = null, estimate = null, foreign = null, diffForeign = false } = {}) {
+    const previous = this.model;
+    this.model = this.log.model(this.queue.pendingOps(this.sessionId));
+    const changed = previous && this.model ? changedSections(previous, this.model) : new Set();
+    let shown = new Set();
+    if (diffForeign) shown = changed;
+    else if (foreign) shown = new Set([...foreign].filter((id) => changed.has(id)));
+    this._refreshAnchor({ fresh, estimate });
+    this._emit("change", { previous, model: this.model, reason, first, foreign: shown });
+  }
+
+  /** A new op of this page: in the model at once, then stored (before it is sent). */
+  act(type, fields = {}) {
+    if (!this.model || this.model.status !== "active") return null;
+    const op = makeOp(type, fields);
+    this.log.add(op);
+    applyOp(this.model, op);
+    this.queue.enqueue(this.sessionId, op).then(
+      () => this.log.stored(op.op_id),
+      (error) => this._emit("storefailed", { error, op }),
+    );
+    return op;
+  }
+
+  // ----- the section clock ------------------------------------------------------------
+
+  _refreshAnchor({ fresh = null, estimate = null } = {}) {
+    const section = this.model && this.model.status === "active" ? currentSection(this.model) : null;
+    const server = section && this.log.server ? sectionById(this.log.server, section.section_id) : null;
+    const running = Boolean(server && server.status === "in_progress");
+    const sectionId = section ? section.section_id : null;
+    const a = this.anchor;
+    if (!fresh && !estimate && a && a.sectionId === sectionId && a.running === running) return;
+    let remainingMs = !section || section.time_limit_ms == null ? null : server ? server.time_remaining_ms : section.time_limit_ms;
+    if (estimate && running && remainingMs != null && estimate.section_id === sectionId && this.log.server.timer_policy === "wall_clock") {
+      remainingMs = Math.max(0, estimate.remaining_ms - Math.max(0, this.wallNow() - estimate.at_wall));
+    }
+    if (fresh && fresh.age && running && remainingMs != null) remainingMs = Math.max(0, remainingMs - fresh.age);
+    this.anchor = { sectionId, remainingMs, running, at: fresh ? fresh.at : this.perfNow(), sentAt: fresh ? fresh.sentAt ?? null : null };
+    this._emit("anchor", this.anchor);
+  }
+
+  /** The local clock reached zero: ask the server, and again every few seconds until it decides. */
+  watchExpiry(on) {
+    clearTimeout(this._timers.expiry);
+    this._timers.expiry = null;
+    if (!on || this.disposed) return;
+    if (this.perfNow() - this.lastResumeAt >= EXPIRY_POLL_MS) this.requestResume();
+    this._timers.expiry = setTimeout(() => this.watchExpiry(true), EXPIRY_POLL_MS);
+  }
+
+  // ----- the live connection ---------------------------------------------------------------
+
+  _startLive() {
+    if (this.live || !this.createLive || this.disposed) return;
+    const live = this.createLive({ cursor: () => this.log.lastSeq });
+    this.live = live;
+    live.addEventListener("event", (e) => this._onLiveEvent(e.detail));
+    live.addEventListener("state", (e) => this._onLiveState(e.detail.state));
+    live.addEventListener("status", (e) => this._emit("live", { ready: live.ready, state: e.detail.state }));
+    live.addEventListener("ready", () => {
+      this._flushEvents();
+      this.queue.wake(); // anything waiting goes now, over the socket
+    });
+    live.addEventListener("unauthorized", () => this._emit("unauthorized", {}));
+    live.addEventListener("notfound", () => this.requestResume());
+    live.addEventListener("connectfailed", () => this.requestResume()); // the HTTP answer says why (401, 404, or down)
+    if (this.transport) this.transport.attach(this.sessionId, live);
+    this._emit("live", { ready: false, state: live.state });
+    live.start();
+  }
+
+  _onLiveEvent(event) {
+    const effect = this.log.takeEntry(event);
+    const batch = this._events || (this._events = { timer: null, needsResume: false, foreign: new Set() });
+    if (effect.needsResume) batch.needsResume = true;
+    for (const id of effect.foreign) batch.foreign.add(id);
+    if (batch.timer == null) batch.timer = setTimeout(() => this._flushEvents(), EVENT_BATCH_MS);
+  }
+
+  _flushEvents() {
+    const batch = this._events;
+    if (!batch || this.disposed) return;
+    clearTimeout(batch.timer);
+    this._events = null;
+    this._rebuild("event", { foreign: batch.foreign });
+    this._persist();
+    if (batch.needsResume) this.requestResume();
+  }
+
+  _onLiveState(state) {
+    this._flushEvents();
+    const effect = this.log.takeLiveState(state);
+    if (effect.taken) {
+      const section = this.model && currentSection(this.model);
+      const server = section ? sectionById(this.log.server, section.section_id) : null;
+      if (server && server.time_remaining_ms != null) {
+        const now = remainingFromServer(
+          { remainingMs: server.time_remaining_ms, serverTime: state.server_time, running: server.status === "in_progress" },
+          { offsetMs: this.offsetMs, wallNow: this.wallNow() },
+        );
+        this._refreshAnchor({ fresh: { at: this.perfNow(), age: server.time_remaining_ms - now } });
+      }
+      this._persist();
+    }
+    if (effect.needsResume) this.requestResume();
+  }
+
+  online() {
+    if (this.live) this.live.resume();
+    this.requestResume();
+  }
+
+  offline() {
+    if (this.live) this.live.pause();
+  }
+
+  // ----- the queue's answers ------------------------------------------------------------
+
+  _onSynced(d) {
+    if (d.sessionId !== this.sessionId || this.disposed) return;
+    const byId = new Map(d.results.map((r) => [r.op_id, r]));
+    const pairs = d.records.map((r) => ({ op: r.op, result: byId.get(r.op_id) })).filter((p) => p.result);
+    const effect = this.log.takeResults(pairs);
+    const superseded = new Set();
+    for (const { op, result } of pairs) {
+      const found = result.status === "superseded" && this.log.server ? findQuestion(this.log.server, op.question_id) : null;
+      if (found) superseded.add(found.section.section_id);
+    }
+    let needsResume = effect.needsResume || this._queueFailing;
+    if (!this.liveReady && d.last_seq != null && d.last_seq > this.log.lastSeq) needsResume = true; // entries we have not seen
+    this._queueFailing = false;
+    if (!this.log.server) return;
+    this._rebuild("synced", { foreign: superseded });
+    this._persist();
+    if (needsResume) this.requestResume();
+  }
+
+  _onRejected(d) {
+    if (d.sessionId !== this.sessionId || this.disposed) return;
+    this._ownRefused = true;
+    this._emit("rejected", { record: d.record, result: d.result });
+    this.requestResume();
+  }
+
+  _onBatchError(d) {
+    if (d.sessionId !== this.sessionId || this.disposed) return;
+    this.log.forget(d.records.map((r) => r.op_id)); // the app says what was refused
+    this._ownRefused = true;
+    if (this.log.server) this._rebuild("refused");
+    this.requestResume();
+  }
+
+  _onQueueChange(snap) {
+    if (snap.state === "retrying" || snap.state === "offline") this._queueFailing = true;
+  }
+
+  // ----- heartbeats -------------------------------------------------------------------
+
+  _setHeartbeat(ms) {
+    const every = ms > 0 ? ms : DEFAULT_HEARTBEAT_MS;
+    if (every === this._heartbeatMs || this.disposed) return;
+    this._heartbeatMs = every;
+    clearInterval(this._timers.heartbeat);
+    this._timers.heartbeat = setInterval(() => this.heartbeat(), every);
+  }
+
+  /** Tell the server the student is here (it credits active time); over the socket when it is up. */
+  async heartbeat() {
+    if (this.disposed || !this.isOnline() || !this.wantHeartbeat()) return;
+    if (!this.model || this.model.status !== "active") return;
+    try {
+      if (this.liveReady) {
+        await this.live.heartbeat(Math.round(this.wallNow()));
+        return;
+      }
+      const answer = await this.api.postOps(this.sessionId, {
+        ops: [makeOp("heartbeat")], device_id: this.deviceId(), sent_at: Math.round(this.wallNow()),
+      });
+      if (this.disposed || !answer) return;
+      if (answer.last_seq > this.log.lastSeq && !this.queue.queued(this.sessionId).length) this.requestResume();
+    } catch {
+      /* a missed heartbeat is not an error: the next one will do */
+    }
+  }
+
+  // ----- storage and leaving -------------------------------------------------------------
+
+  _persist({ now = false } = {}) {
+    clearTimeout(this._timers.persist);
+    this._timers.persist = null;
+    const write = () => {
+      const server = this.log.server;
+      if (!server || this.log.provisional) return;
+      const a = this.anchor;
+      const timer = a && a.remainingMs != null
+        ? { section_id: a.sectionId, remaining_ms: a.remainingMs, at_wall: this.wallNow() - (this.perfNow() - a.at) }
+        : null;
+      this.store.putSnapshot(`session:${this.sessionId}`, {
+        state: server, saved_at: this.wallNow(), user_id: this.userId(), timer, offset_ms: this.offsetMs,
+      }).catch(() => {});
+    };
+    if (now) write();
+    else this._timers.persist = setTimeout(write, PERSIST_DELAY_MS);
+  }
+
+  dispose() {
+    if (this.disposed) return;
+    if (this._timers.persist != null) this._persist({ now: true });
+    this.disposed = true;
+    clearTimeout(this._timers.expiry);
+    clearInterval(this._timers.heartbeat);
+    if (this._events) clearTimeout(this._events.timer);
+    for (const [type, fn] of this._listeners) this.queue.removeEventListener(type, fn);
+    if (this.live) {
+      if (this.transport) this.transport.detach(this.sessionId, this.live);
+      this.live.stop();
+    }
+  }
+}
