@@ -22,7 +22,7 @@ from typing import Any
 from examsync.live.brokers import Broker, Notice
 from examsync.services import SessionChange, SessionService
 
-# WebSocket close codes of the live endpoints (docs/live.md).
+# WebSocket close codes of the live endpoints (docs/api.md, "Live updates").
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_NOT_FOUND = 4404
 CLOSE_FORBIDDEN = 4403

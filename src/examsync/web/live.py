@@ -1,4 +1,4 @@
-"""The live WebSocket endpoints (protocol: docs/live.md).
+"""The live WebSocket endpoints (protocol: docs/api.md, "Live updates").
 
 `/api/v1/sessions/{id}/live?after_seq=N` — a student's device: first every
 event after N read from the database, then live events, each exactly once and
