@@ -177,6 +177,7 @@ class SessionService:
                 allowance=TimeAllowance(multiplier=time_multiplier, untimed=untimed),
                 user_allowance=store.user_allowance(connection, actor.user_id),
             )
+            session.begin(now)
             writer.create(session)
         return resume_view(session, now), True
 

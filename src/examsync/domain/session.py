@@ -221,6 +221,14 @@ class TestSession:
 
     # ----- server changes ------------------------------------------------
 
+    def begin(self, now_ms: int) -> None:
+        """A new session starts its first section's clock: starting the test is beginning it."""
+        first = self.test.sections[0]
+        state = self.sections[first.id]
+        if state.status == "not_started":
+            state.status = "in_progress"
+            state.clock.start(now_ms)
+
     def expire_due(self, now_ms: int) -> list[LogEntry]:
         """Submit the sections whose time (plus grace) has run out by now."""
         entries = []

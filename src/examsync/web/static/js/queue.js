@@ -89,6 +89,7 @@ export class OpQueue extends EventTarget {
     this.lastSavedAt = null;
     this.lastError = null;
     this.records = []; // queued records (state "queued") of every user, oldest first
+    this.storing = new Map(); // op_id -> record being written: counted at once, sent only once stored
     this._timer = null;
     this._flushing = null;
     this._again = false;
@@ -99,7 +100,9 @@ export class OpQueue extends EventTarget {
   /** Queued (unanswered) records of the current user, oldest first; `sessionId` narrows. */
   queued(sessionId = null) {
     const user = this.userId();
-    return this.records.filter(
+    const known = new Set(this.records.map((r) => r.op_id));
+    const all = [...this.records, ...[...this.storing.values()].filter((r) => !known.has(r.op_id))];
+    return all.filter(
       (r) => (sessionId == null || r.session_id === sessionId) && (r.user_id == null || user == null || r.user_id === user),
     );
   }
@@ -161,7 +164,13 @@ export class OpQueue extends EventTarget {
       state: "queued",
       op,
     };
-    await this.store.putOp(record);
+    this.storing.set(record.op_id, record);
+    this._changed();
+    try {
+      await this.store.putOp(record);
+    } finally {
+      this.storing.delete(record.op_id);
+    }
     if (!this.records.some((r) => r.op_id === record.op_id)) this.records.push(record);
     this._changed();
     this.flush();
@@ -214,7 +223,7 @@ export class OpQueue extends EventTarget {
     if (this.state === "unauthorized") return;
     await this.refresh();
     if (this.userId() == null) return; // whose ops these are is not known yet
-    const queued = this.queued();
+    const queued = this.queued().filter((r) => !this.storing.has(r.op_id));
     if (!queued.length) {
       this.attempt = 0;
       this._setState("idle");
@@ -233,8 +242,9 @@ export class OpQueue extends EventTarget {
       if (outcome === "stop") return;
       if (outcome === "progress") progressed = true;
     }
-    if (progressed && this.queued().length) this._again = true;
-    if (!this.queued().length) this._setState("idle");
+    const left = this.queued().filter((r) => !this.storing.has(r.op_id)).length;
+    if (progressed && left) this._again = true;
+    if (!left) this._setState("idle");
   }
 
   async _sendBatch(sessionId, batch) {
