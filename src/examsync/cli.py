@@ -26,6 +26,7 @@ from examsync.settings import Settings
 from examsync.store import migrate as migrations
 from examsync.store.database import SYSTEM, Database
 from examsync.store.tables import tests
+from examsync.verify import verify_history
 
 app = typer.Typer(help="examsync: loss-proof online test sessions.", no_args_is_help=True, add_completion=False)
 users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
@@ -214,3 +215,25 @@ def _test_id(database: Database, id_or_slug: str) -> str:
 
 def main() -> None:
     app()
+
+
+@app.command("verify-history")
+def verify_history_command(
+    session: Annotated[Optional[str], typer.Option(help="Check one session.")] = None,
+    test: Annotated[Optional[str], typer.Option(help="Check every session of a test (id or slug).")] = None,
+) -> None:
+    """Check that no session log row was edited, deleted or reordered; name the first bad row of each session."""
+    settings = Settings.from_env()
+    with _database(settings) as database:
+        test_id = _test_id(database, test) if test else None
+        checked = broken = 0
+        for session_id, finding in verify_history(database, session_id=session, test_id=test_id):
+            checked += 1
+            if finding is not None:
+                broken += 1
+                typer.secho(f"session {session_id}: {finding.problem}", fg=typer.colors.RED)
+    if session is not None and checked == 0:
+        raise _fail(f"no session {session!r}")
+    typer.echo(f"checked {checked} session(s): {broken} with a broken history")
+    if broken:
+        raise typer.Exit(code=1)

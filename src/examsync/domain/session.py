@@ -14,9 +14,10 @@ never overwrite a newer change.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from examsync.domain.chain import GENESIS, entry_hash
 from examsync.domain.content import Test, Section, validate_answer
 from examsync.domain.errors import (
     DomainError,
@@ -134,6 +135,7 @@ class LogEntry:
     client_time: int | None = None
     effective_time: int | None = None
     device_id: str | None = None
+    hash: str | None = None  # chained to the previous entry: domain/chain.py
 
 
 @dataclass
@@ -171,6 +173,7 @@ class TestSession:
     current_question: Register = field(default_factory=Register)
     sections: dict[str, SectionState] = field(default_factory=dict)
     score: dict[str, Any] | None = None
+    last_hash: str = GENESIS
     log: list[LogEntry] = field(default_factory=list)  # entries made since load
     completed_since_load: bool = False
 
@@ -395,6 +398,7 @@ class TestSession:
     def _record(self, kind: str, status: str, now_ms: int, **fields: Any) -> LogEntry:
         self.last_seq += 1
         entry = LogEntry(seq=self.last_seq, kind=kind, status=status, server_time=now_ms, **fields)
+        entry.hash = self.last_hash = entry_hash(self.last_hash, self.id, self.user_id, asdict(entry))
         self.log.append(entry)
         return entry
 

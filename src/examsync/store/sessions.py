@@ -79,6 +79,7 @@ def load(connection: Connection, row: Any, test: Test, rules: Rules) -> TestSess
         current_question=Register.load(row["current_question"]),
         sections=sections,
         score=row["score"],
+        last_hash=row["last_hash"],
     )
 
 
@@ -103,6 +104,7 @@ def _session_values(session: TestSession) -> dict[str, Any]:
         "answered_count": session.answered_count,
         "flagged_count": session.flagged_count,
         "score": session.score,
+        "last_hash": session.last_hash,
     }
 
 

@@ -133,6 +133,8 @@ user_test_sessions = Table(
     Column("answered_count", Integer, nullable=False, server_default="0"),
     Column("flagged_count", Integer, nullable=False, server_default="0"),
     Column("score", Json),
+    # Hash of the newest log entry: the end of the session's tamper-evident chain.
+    Column("last_hash", String(64), nullable=False, server_default=""),
     Index("ix_user_test_sessions_user_id_last_activity_at", "user_id", "last_activity_at"),
     Index(
         "uq_user_test_sessions_one_active",
@@ -183,6 +185,7 @@ question_attempt_history = Table(
     Column("effective_time", BigInteger),
     Column("server_time", BigInteger, nullable=False),
     Column("device_id", String(64)),
+    Column("hash", String(64), nullable=False, server_default=""),
     UniqueConstraint("session_id", "op_id"),
 )
 

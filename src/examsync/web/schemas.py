@@ -191,6 +191,7 @@ class HistoryEntry(BaseModel):
     effective_time: int | None
     server_time: int
     device_id: str | None
+    hash: str | None = Field(default=None, description="Chained to the previous entry (tamper evidence)")
 
 
 class SubSkillResult(BaseModel):

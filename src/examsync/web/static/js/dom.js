@@ -29,6 +29,7 @@ function applyProps(el, props) {
     else if (key === "serverHtml") el.innerHTML = value; // sanitized by the server (nh3) before it was stored
     else if (key === "on") for (const [event, fn] of Object.entries(value)) el.addEventListener(event, fn);
     else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (key === "for") el.htmlFor = value; // a label's `for` is the htmlFor property
     else if (key === "attrs") for (const [a, v] of Object.entries(value)) {
       if (v != null && v !== false) el.setAttribute(a, v === true ? "" : String(v));
     }

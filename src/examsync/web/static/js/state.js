@@ -190,7 +190,9 @@ export function applyEntry(state, entry, { moveCurrent = false } = {}) {
   if (entry.seq != null) state.last_seq = Math.max(state.last_seq || 0, entry.seq);
   if (entry.status !== "applied") return { needsResume: false };
   const op = entryOp(entry);
-  const bySection = op.section_id ? sectionById(state, op.section_id) : null;
+  // A section is named by its id, or (before its questions are known) by its first question.
+  const bySection = (op.section_id && sectionById(state, op.section_id))
+    || (op.question_id && state.sections.find((s) => s.first_question_id === op.question_id)) || null;
   let needsResume = false;
   if (entry.kind === "section_expired") {
     if (bySection) submit(bySection, "expired");

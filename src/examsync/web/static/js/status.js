@@ -9,17 +9,23 @@
 import { formatTime } from "./dom.js";
 import { rescueAfterMs } from "./prefs.js";
 
-/** The status line for a queue snapshot (pure; exported for tests). */
+/**
+ * The status line for a queue snapshot (pure; exported for tests). `count` is the
+ * student's changes waiting, `total` every op waiting (navigation included):
+ * "All changes saved" only once nothing at all is waiting.
+ */
 export function syncText(snap, { online, now, savedAt }) {
+  const total = snap.total ?? snap.count;
+  const saved = `All changes saved at ${formatTime(snap.lastSavedAt || savedAt)}`;
   if (!online || snap.state === "offline") {
     if (snap.count > 0) return `Offline — ${snap.count} ${snap.count === 1 ? "change" : "changes"} queued`;
-    return `All changes saved at ${formatTime(snap.lastSavedAt || savedAt)}`;
+    return saved;
   }
-  if (snap.state === "retrying" && snap.retryAt != null && snap.count > 0) {
+  if (snap.state === "retrying" && snap.retryAt != null && total > 0) {
     return `Sync failed — retrying in ${Math.max(1, Math.ceil((snap.retryAt - now) / 1000))} s`;
   }
-  if (snap.count > 0 || snap.state === "sending") return "Saving…";
-  return `All changes saved at ${formatTime(snap.lastSavedAt || savedAt)}`;
+  if (total > 0 || snap.state === "sending") return "Saving…";
+  return saved;
 }
 
 /** Should the "Download my answers" button show? Changes waiting too long. */

@@ -6,14 +6,15 @@
 // shows (a question, a section's start, the end, an error), turns the
 // student's actions into ops, and says what happened (time up, a change from
 // another device). Screens live in ./test/: question.js (with palette.js),
-// screens.js, submit-dialog.js, timer-box.js, keyboard.js.
+// screens.js, submit-dialog.js, timer-box.js, keyboard.js, actions.js; the
+// decisions themselves are pure functions in flow.js.
 //
 // A section's questions come only once its clock runs: Begin sends a navigate
 // op to its first question, and the questions arrive with the next resume
 // state. The first section begins by itself when the page opens online.
 
 import { h } from "../dom.js";
-import { answerWithChoice, canonicalAnswer, currentSection, findQuestion, isChosen, questionStatus } from "../state.js";
+import { currentSection, isChosen, questionStatus } from "../state.js";
 import { LiveClient, liveUrl } from "../live.js";
 import { SessionController } from "./test/controller.js";
 import { createTimerBox } from "./test/timer-box.js";
@@ -21,9 +22,9 @@ import { renderQuestion } from "./test/question.js";
 import { createSubmitDialog } from "./test/submit-dialog.js";
 import { renderSectionStart, renderFinished, renderError, renderLoading } from "./test/screens.js";
 import { installShortcuts } from "./test/keyboard.js";
+import { createActions } from "./test/actions.js";
+import { beginPending, decideScreen, interpretChange, startMode } from "./test/flow.js";
 
-const ANSWER_DEBOUNCE_MS = 500;
-const NOTE_DEBOUNCE_MS = 800;
 const FINISH_WAIT_MS = 8000;
 
 const sectionOf = (model, id) => (model && id ? model.sections.find((s) => s.section_id === id) || null : null);
@@ -36,6 +37,7 @@ export function mount(root, ctx, route) {
   let screenKey = null;
   let view = null; // the shown screen's object
   let viewQuestionId = null;
+  let viewChosen = false; // the student picked a question on this page (else the server's current one shows)
   let displayedSectionId = null;
   let timeUp = null; // {title} of a section whose time ran out, said on the next screen
   let expiredCode = false; // the server refused one of our ops with time_expired
@@ -43,7 +45,6 @@ export function mount(root, ctx, route) {
   let leaving = false;
   const submittedHere = new Set();
   const autoBegun = new Set(); // the first section begins by itself, once
-  const drafts = { answer: null, note: null }; // text being typed: {questionId, value, timer}
 
   const title = h("h1", { class: "test-title", text: "Loading your test…", attrs: { tabindex: "-1" } });
   const sectionLine = h("p", { class: "section-line" });
@@ -74,24 +75,19 @@ export function mount(root, ctx, route) {
     const { previous, model, reason, first, foreign } = e.detail;
     if (!model) return;
     if (reason === "resume") expiredCode = false;
-    const shown = sectionOf(model, displayedSectionId);
-    const before = sectionOf(previous, displayedSectionId);
-    const justSubmitted = shown && before && before.status !== "submitted" && shown.status === "submitted"
-      && !submittedHere.has(displayedSectionId);
-    if (justSubmitted && (shown.submit_reason === "expired" || expiredCode)) timeUp = { title: shown.title };
-    if (model.status === "completed") {
-      const doneHere = timeUp || (displayedSectionId && submittedHere.has(displayedSectionId)) || screen === "finished";
-      const serverDone = controller.server && controller.server.status === "completed";
-      if ((first && serverDone) || (!doneHere && serverDone)) {
-        // Completed before this page opened, or on another device: the results are what is left to see.
-        leaving = true;
-        ctx.navigate(`#/results/${encodeURIComponent(sessionId)}`, { replace: true });
-        return;
-      }
-    } else if (justSubmitted && !timeUp) {
-      ctx.status.notice(`The section “${shown.title}” was submitted on another device.`);
+    if (reason === "resume" && first && !viewChosen) viewQuestionId = null; // where the student last was, as the server says
+    const outcome = interpretChange({
+      previous, model, first, foreign, serverCompleted: Boolean(controller.server && controller.server.status === "completed"),
+      shownId: displayedSectionId, submittedHere, expiredCode, screen, timeUpPending: Boolean(timeUp),
+    });
+    if (outcome.timeUp) timeUp = { title: sectionOf(model, displayedSectionId).title };
+    if (outcome.leave) {
+      // Completed before this page opened, or on another device: the results are what is left to see.
+      leaving = true;
+      ctx.navigate(`#/results/${encodeURIComponent(sessionId)}`, { replace: true });
+      return;
     }
-    if (displayedSectionId && foreign.has(displayedSectionId) && screen === "question") ctx.status.notice("Updated from another device");
+    if (outcome.notice) ctx.status.notice(outcome.notice, { timeoutMs: 10_000 });
     maybeAutoBegin(model);
     render();
     if (reason !== "snapshot") markReady();
@@ -143,30 +139,16 @@ export function mount(root, ctx, route) {
   }
 
   // ----- screens -----------------------------------------------------------------------
-  function decideScreen(model) {
-    if (!model) return { screen: "loading" };
-    const section = currentSection(model);
-    if (model.status !== "active" || !section) return { screen: "finished" };
-    if (!section.questions.length) return { screen: "section-start", section };
-    return { screen: "question", section };
-  }
-
   const isFirst = (section) => controller.model && controller.model.sections[0].section_id === section.section_id;
-
-  function startMode(section) {
-    const online = navigator.onLine;
-    if (section.status !== "not_started") return online ? "loading" : "offline-started";
-    if (!online) return "offline";
-    const begun = controller.pendingOps().some((op) => op.type === "navigate" && op.question_id === section.first_question_id);
-    if (begun || (isFirst(section) && !autoBegun.has(section.section_id))) return "beginning";
-    return "ready";
-  }
+  const modeOf = (section) => startMode(section, {
+    online: navigator.onLine, pendingOps: controller.pendingOps(), autoBegin: isFirst(section) && !autoBegun.has(section.section_id),
+  });
 
   function maybeAutoBegin(model) {
     const section = currentSection(model);
     if (!section || model.status !== "active" || !isFirst(section) || autoBegun.has(section.section_id)) return;
     if (section.status !== "not_started" || controller.log.provisional || !navigator.onLine) return;
-    if (controller.pendingOps().some((op) => op.type === "navigate" && op.question_id === section.first_question_id)) return;
+    if (beginPending(section, controller.pendingOps())) return;
     autoBegun.add(section.section_id);
     begin(section); // the student chose Start on the dashboard: the first section begins at once
   }
@@ -196,7 +178,7 @@ export function mount(root, ctx, route) {
     timerBox.show(decided.screen === "question");
     if (key === screenKey && screen !== "error") {
       if (screen === "question") updateQuestion();
-      else if (screen === "section-start") view.update(startMode(section));
+      else if (screen === "section-start") view.update(modeOf(section));
       return;
     }
     flushDrafts();
@@ -212,7 +194,7 @@ export function mount(root, ctx, route) {
       });
       updateQuestion();
     } else if (screen === "section-start") {
-      view = renderSectionStart(content, { section, index, count, timeUp, mode: startMode(section), onBegin: () => begin(section) });
+      view = renderSectionStart(content, { section, index, count, timeUp, mode: modeOf(section), onBegin: () => begin(section) });
     } else if (screen === "finished") {
       view = renderFinished(content, { timeUp, onFinish: finish });
     } else {
@@ -225,77 +207,14 @@ export function mount(root, ctx, route) {
   function updateQuestion() {
     if (screen !== "question" || !view || !controller.model) return;
     const section = sectionOf(controller.model, view.section.section_id) || view.section;
-    view.update({ section, locked, online: navigator.onLine, typing: { answer: Boolean(drafts.answer), note: Boolean(drafts.note) } });
+    view.update({ section, locked, online: navigator.onLine, typing: actions.typing() });
   }
 
   // ----- the student's actions ---------------------------------------------------------------
   const current = () => (screen === "question" && view ? { section: view.section, question: view.question } : null);
 
-  function choose(choiceId, checked) {
-    const q = current();
-    if (!q || locked) return updateQuestion();
-    const st = questionStatus(q.section, q.question.id);
-    const answer = answerWithChoice(q.question.kind, st.answer, choiceId, checked);
-    if (checked && st.eliminated.includes(choiceId)) controller.act("uneliminate", { question_id: q.question.id, choice_id: choiceId });
-    if (JSON.stringify(canonicalAnswer(answer)) !== JSON.stringify(canonicalAnswer(st.answer))) {
-      controller.act("answer", { question_id: q.question.id, answer });
-    }
-    updateQuestion();
-  }
-
-  function toggleEliminate(choiceId) {
-    const q = current();
-    if (!q || locked) return;
-    const st = questionStatus(q.section, q.question.id);
-    if (st.eliminated.includes(choiceId)) {
-      controller.act("uneliminate", { question_id: q.question.id, choice_id: choiceId });
-    } else {
-      controller.act("eliminate", { question_id: q.question.id, choice_id: choiceId });
-      if (isChosen(st.answer, choiceId)) {
-        // A crossed-out choice is not an answer (as in Bluebook and TAO).
-        controller.act("answer", { question_id: q.question.id, answer: answerWithChoice(q.question.kind, st.answer, choiceId, false) });
-      }
-    }
-    updateQuestion();
-  }
-
-  function toggleFlag() {
-    const q = current();
-    if (!q || locked) return;
-    controller.act(questionStatus(q.section, q.question.id).flagged ? "unflag" : "flag", { question_id: q.question.id });
-    updateQuestion();
-  }
-
-  // Text is saved after a pause in typing, on leaving the field, and before anything else happens.
-  function draft(kind, value, delay) {
-    const q = current();
-    if (!q) return;
-    if (drafts[kind]) clearTimeout(drafts[kind].timer);
-    drafts[kind] = { questionId: q.question.id, value, timer: setTimeout(() => commit(kind), delay) };
-  }
-
-  function commit(kind) {
-    const d = drafts[kind];
-    if (!d) return;
-    clearTimeout(d.timer);
-    drafts[kind] = null;
-    const found = controller.model && findQuestion(controller.model, d.questionId);
-    if (!found || locked) return;
-    if (kind === "answer") {
-      const answer = canonicalAnswer(d.value);
-      if (JSON.stringify(canonicalAnswer(found.section.answers[d.questionId])) !== JSON.stringify(answer)) {
-        controller.act("answer", { question_id: d.questionId, answer: answer == null ? null : d.value });
-      }
-    } else if ((found.section.notes[d.questionId] || "") !== d.value) {
-      controller.act("note", { question_id: d.questionId, text: d.value });
-    }
-    updateQuestion();
-  }
-
-  function flushDrafts() {
-    commit("answer");
-    commit("note");
-  }
+  const actions = createActions({ controller, current, locked: () => locked, updated: () => updateQuestion() });
+  const { choose, toggleFlag, flushDrafts } = actions;
 
   function showQuestion(questionId) {
     if (screen !== "question" || !view) return;
@@ -305,6 +224,7 @@ export function mount(root, ctx, route) {
     }
     flushDrafts();
     viewQuestionId = questionId;
+    viewChosen = true;
     controller.act("navigate", { question_id: questionId });
     render();
     window.scrollTo({ top: 0 });
@@ -342,9 +262,7 @@ export function mount(root, ctx, route) {
   }
 
   const handlers = {
-    choose, eliminate: toggleEliminate, flag: toggleFlag, go, select: showQuestion, submit: openSubmit,
-    draftAnswer: (value) => draft("answer", value, ANSWER_DEBOUNCE_MS), commitAnswer: () => commit("answer"),
-    draftNote: (value) => draft("note", value, NOTE_DEBOUNCE_MS), commitNote: () => commit("note"),
+    ...actions.handlers, go, select: showQuestion, submit: openSubmit,
   };
 
   const removeShortcuts = installShortcuts({
@@ -374,7 +292,7 @@ export function mount(root, ctx, route) {
   };
   const onVisibility = () => {
     if (document.visibilityState === "visible") {
-      controller.heartbeat();
+      controller.link.heartbeat();
       controller.requestResume();
     } else {
       flushDrafts();

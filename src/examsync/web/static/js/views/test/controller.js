@@ -1,6 +1,7 @@
 // The test page's link to its session, without any DOM: it keeps the server's
 // state current (resume states, live events, the answers to our ops), makes
-// this page's ops, sends heartbeats, and says where the section clock stands.
+// this page's ops, and says where the section clock stands. The live socket
+// and the heartbeats are live-link.js's.
 //
 // Loading: the snapshot stored on this device first (with the queued ops
 // re-applied), then GET the resume state; once that is applied, the live
@@ -21,12 +22,11 @@
 import { SessionLog } from "../../session.js";
 import { applyOp, changedSections, currentSection, findQuestion, makeOp, sectionById } from "../../state.js";
 import { clockOffset, remainingFromServer } from "../../timer.js";
+import { LiveLink } from "./live-link.js";
 
 const STALE_RETRIES = 3;
 const EXPIRY_POLL_MS = 3000;
-const EVENT_BATCH_MS = 20;
 const PERSIST_DELAY_MS = 150;
-const DEFAULT_HEARTBEAT_MS = 15_000;
 
 export class SessionController extends EventTarget {
   constructor({
@@ -34,18 +34,16 @@ export class SessionController extends EventTarget {
     wantHeartbeat = () => true, perfNow = () => performance.now(), wallNow = () => Date.now(),
   }) {
     super();
-    Object.assign(this, { sessionId, api, queue, store, deviceId, userId, isOnline, createLive, transport, wantHeartbeat, perfNow, wallNow });
+    Object.assign(this, { sessionId, api, queue, store, deviceId, userId, isOnline, perfNow, wallNow });
     this.log = new SessionLog({ deviceId });
     this.model = null;
     this.anchor = null;
     this.offsetMs = null; // the server's clock minus ours
-    this.live = null;
+    this.link = new LiveLink(this, { createLive, transport, wantHeartbeat });
     this.disposed = false;
     this.lastResumeAt = -Infinity;
     this._resume = { inFlight: null, again: false, stale: 0 };
-    this._events = null; // {timer, needsResume, foreign}
-    this._timers = { persist: null, expiry: null, heartbeat: null };
-    this._heartbeatMs = null;
+    this._timers = { persist: null, expiry: null };
     this._queueFailing = false;
     this._ownRefused = false;
     this._listeners = [
@@ -62,7 +60,7 @@ export class SessionController extends EventTarget {
   }
 
   get liveReady() {
-    return Boolean(this.live && this.live.ready);
+    return this.link.ready;
   }
 
   _emit(type, detail = {}) {
@@ -138,8 +136,8 @@ export class SessionController extends EventTarget {
     this._rebuild("resume", { first, fresh: { at: t.receivedAt, sentAt: t.sentAt }, diffForeign: !first && !refused });
     this._persist();
     if (effect.needsResume) this._resume.again = true;
-    this._setHeartbeat(state.heartbeat_interval_ms);
-    this._startLive();
+    this.link.setHeartbeat(state.heartbeat_interval_ms);
+    this.link.start(); // from this state's last_seq on
   }
 
   // ----- the model -------------------------------------------------------------
@@ -191,51 +189,22 @@ export class SessionController extends EventTarget {
     clearTimeout(this._timers.expiry);
     this._timers.expiry = null;
     if (!on || this.disposed) return;
-    if (this.perfNow() - this.lastResumeAt >= EXPIRY_POLL_MS) this.requestResume();
+    if (this.isOnline() && this.perfNow() - this.lastResumeAt >= EXPIRY_POLL_MS) this.requestResume();
     this._timers.expiry = setTimeout(() => this.watchExpiry(true), EXPIRY_POLL_MS);
   }
 
-  // ----- the live connection ---------------------------------------------------------------
+  // ----- what the live socket said (see live-link.js) ---------------------------------------
 
-  _startLive() {
-    if (this.live || !this.createLive || this.disposed) return;
-    const live = this.createLive({ cursor: () => this.log.lastSeq });
-    this.live = live;
-    live.addEventListener("event", (e) => this._onLiveEvent(e.detail));
-    live.addEventListener("state", (e) => this._onLiveState(e.detail.state));
-    live.addEventListener("status", (e) => this._emit("live", { ready: live.ready, state: e.detail.state }));
-    live.addEventListener("ready", () => {
-      this._flushEvents();
-      this.queue.wake(); // anything waiting goes now, over the socket
-    });
-    live.addEventListener("unauthorized", () => this._emit("unauthorized", {}));
-    live.addEventListener("notfound", () => this.requestResume());
-    live.addEventListener("connectfailed", () => this.requestResume()); // the HTTP answer says why (401, 404, or down)
-    if (this.transport) this.transport.attach(this.sessionId, live);
-    this._emit("live", { ready: false, state: live.state });
-    live.start();
+  /** A burst of log entries has been taken: show them. */
+  eventsApplied({ needsResume, foreign }) {
+    if (this.disposed) return;
+    this._rebuild("event", { foreign });
+    this._persist({ soon: true });
+    if (needsResume) this.requestResume();
   }
 
-  _onLiveEvent(event) {
-    const effect = this.log.takeEntry(event);
-    const batch = this._events || (this._events = { timer: null, needsResume: false, foreign: new Set() });
-    if (effect.needsResume) batch.needsResume = true;
-    for (const id of effect.foreign) batch.foreign.add(id);
-    if (batch.timer == null) batch.timer = setTimeout(() => this._flushEvents(), EVENT_BATCH_MS);
-  }
-
-  _flushEvents() {
-    const batch = this._events;
-    if (!batch || this.disposed) return;
-    clearTimeout(batch.timer);
-    this._events = null;
-    this._rebuild("event", { foreign: batch.foreign });
-    this._persist();
-    if (batch.needsResume) this.requestResume();
-  }
-
-  _onLiveState(state) {
-    this._flushEvents();
+  /** A live `state` message: the clock as of the server's time. */
+  takeLiveState(state) {
     const effect = this.log.takeLiveState(state);
     if (effect.taken) {
       const section = this.model && currentSection(this.model);
@@ -247,18 +216,18 @@ export class SessionController extends EventTarget {
         );
         this._refreshAnchor({ fresh: { at: this.perfNow(), age: server.time_remaining_ms - now } });
       }
-      this._persist();
+      this._persist({ soon: true });
     }
     if (effect.needsResume) this.requestResume();
   }
 
   online() {
-    if (this.live) this.live.resume();
+    this.link.online();
     this.requestResume();
   }
 
   offline() {
-    if (this.live) this.live.pause();
+    this.link.offline();
   }
 
   // ----- the queue's answers ------------------------------------------------------------
@@ -301,38 +270,10 @@ export class SessionController extends EventTarget {
     if (snap.state === "retrying" || snap.state === "offline") this._queueFailing = true;
   }
 
-  // ----- heartbeats -------------------------------------------------------------------
-
-  _setHeartbeat(ms) {
-    const every = ms > 0 ? ms : DEFAULT_HEARTBEAT_MS;
-    if (every === this._heartbeatMs || this.disposed) return;
-    this._heartbeatMs = every;
-    clearInterval(this._timers.heartbeat);
-    this._timers.heartbeat = setInterval(() => this.heartbeat(), every);
-  }
-
-  /** Tell the server the student is here (it credits active time); over the socket when it is up. */
-  async heartbeat() {
-    if (this.disposed || !this.isOnline() || !this.wantHeartbeat()) return;
-    if (!this.model || this.model.status !== "active") return;
-    try {
-      if (this.liveReady) {
-        await this.live.heartbeat(Math.round(this.wallNow()));
-        return;
-      }
-      const answer = await this.api.postOps(this.sessionId, {
-        ops: [makeOp("heartbeat")], device_id: this.deviceId(), sent_at: Math.round(this.wallNow()),
-      });
-      if (this.disposed || !answer) return;
-      if (answer.last_seq > this.log.lastSeq && !this.queue.queued(this.sessionId).length) this.requestResume();
-    } catch {
-      /* a missed heartbeat is not an error: the next one will do */
-    }
-  }
-
   // ----- storage and leaving -------------------------------------------------------------
 
-  _persist({ now = false } = {}) {
+  /** Keep the server state on this device (at once; `soon`: within a moment, for bursts of events). */
+  _persist({ soon = false } = {}) {
     clearTimeout(this._timers.persist);
     this._timers.persist = null;
     const write = () => {
@@ -346,21 +287,16 @@ export class SessionController extends EventTarget {
         state: server, saved_at: this.wallNow(), user_id: this.userId(), timer, offset_ms: this.offsetMs,
       }).catch(() => {});
     };
-    if (now) write();
-    else this._timers.persist = setTimeout(write, PERSIST_DELAY_MS);
+    if (soon) this._timers.persist = setTimeout(write, PERSIST_DELAY_MS);
+    else write();
   }
 
   dispose() {
     if (this.disposed) return;
-    if (this._timers.persist != null) this._persist({ now: true });
+    if (this._timers.persist != null) this._persist();
     this.disposed = true;
     clearTimeout(this._timers.expiry);
-    clearInterval(this._timers.heartbeat);
-    if (this._events) clearTimeout(this._events.timer);
     for (const [type, fn] of this._listeners) this.queue.removeEventListener(type, fn);
-    if (this.live) {
-      if (this.transport) this.transport.detach(this.sessionId, this.live);
-      this.live.stop();
-    }
+    this.link.dispose();
   }
 }

@@ -1,0 +1,36 @@
+"""Checking the tamper-evident chain of session logs (`examsync verify-history`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import select
+
+from examsync.domain.chain import first_break
+from examsync.store import sessions as store
+from examsync.store.database import SYSTEM, Database
+from examsync.store.tables import user_test_sessions
+
+
+@dataclass(frozen=True)
+class Finding:
+    session_id: str
+    problem: str
+
+
+def verify_history(database: Database, *, session_id: str | None = None,
+                   test_id: str | None = None) -> Iterator[tuple[str, Finding | None]]:
+    """Yield (session_id, the first break of its chain or None) for each session asked for."""
+    query = select(user_test_sessions.c.id, user_test_sessions.c.user_id, user_test_sessions.c.last_hash)
+    if session_id is not None:
+        query = query.where(user_test_sessions.c.id == session_id)
+    if test_id is not None:
+        query = query.where(user_test_sessions.c.test_id == test_id)
+    with database.transaction(SYSTEM, write=False) as connection:
+        rows = connection.execute(query.order_by(user_test_sessions.c.started_at)).all()
+    for sid, user_id, last_hash in rows:
+        with database.transaction(SYSTEM, write=False) as connection:
+            entries = [asdict(e) for e in store.history(connection, sid, None)]
+        problem = first_break(sid, user_id, entries, last_hash)
+        yield sid, Finding(sid, problem) if problem else None
