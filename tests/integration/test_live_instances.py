@@ -16,7 +16,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.conftest import section_questions
+from tests.conftest import IN_CI, section_questions
 from tests.integration.server_process import ServerProcess
 from tests.integration.test_brokers import REDIS_URL, _redis_available
 
@@ -29,7 +29,9 @@ SECRET = "instances-test-secret-0123456789abcdef"
 def broker_url(request: pytest.FixtureRequest, database_url: str) -> str:
     if request.param == "redis":
         if not _redis_available():
-            pytest.fail(f"Redis is not reachable at {REDIS_URL}")
+            if IN_CI:
+                pytest.fail(f"Redis is not reachable at {REDIS_URL}; under CI=true the Redis tests must run")
+            pytest.skip(f"Redis not reachable at {REDIS_URL}")
         return REDIS_URL
     return database_url
 

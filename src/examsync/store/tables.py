@@ -152,7 +152,7 @@ test_section_states = Table(
     Column("session_id", Id, ForeignKey("user_test_sessions.id", ondelete="CASCADE"), primary_key=True),
     Column("section_id", Id, ForeignKey("test_sections.id"), primary_key=True),
     Column("user_id", Id, nullable=False, index=True),
-    Column("status", String(16), nullable=False),
+    Column("status", String(16), nullable=False, index=True),  # the expiry sweep looks for in_progress
     Column("started_at", BigInteger),
     Column("submitted_at", BigInteger),
     Column("submit_reason", String(16)),
