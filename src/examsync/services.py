@@ -238,10 +238,7 @@ class SessionService:
             connection = writer.connection
             session = self._load(connection, actor, session_id, for_update=True, owner_only=True)
             before = _snapshot(session)
-            offsets = store.devices(connection, session_id)
-            if device_id is not None and sent_at is not None:
-                offsets[device_id] = now - sent_at
-            offset = offsets.get(device_id or "", now - sent_at if sent_at is not None else 0)
+            offset = session.clock_offset(device_id, sent_at, now)
 
             session.expire_due(now)
             parsed = [self._parse(raw) for raw in raw_ops]
@@ -273,8 +270,7 @@ class SessionService:
                     fingerprints[op_id] = fingerprint
                     seen[op_id] = (fingerprint, result.seq)
             changed = [sid for sid, dump in _snapshot(session).items() if dump != before.get(sid)]
-            writer.save(session, changed_sections=changed, fingerprints=fingerprints,
-                        device_offsets=offsets if device_id is not None and sent_at is not None else None)
+            writer.save(session, changed_sections=changed, fingerprints=fingerprints)
         return {"results": [r.as_dict() for r in results], "version": session.version, "last_seq": session.last_seq}
 
     def _parse(self, raw: Any) -> tuple[str | None, Any, Any]:

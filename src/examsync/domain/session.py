@@ -174,6 +174,8 @@ class TestSession:
     sections: dict[str, SectionState] = field(default_factory=dict)
     score: dict[str, Any] | None = None
     last_hash: str = GENESIS
+    # How far each device's clock is behind the server's (ms), as last observed.
+    device_offsets: dict[str, int] = field(default_factory=dict)
     log: list[LogEntry] = field(default_factory=list)  # entries made since load
     completed_since_load: bool = False
 
@@ -266,6 +268,15 @@ class TestSession:
         })
 
     # ----- ops -----------------------------------------------------------
+
+    def clock_offset(self, device_id: str | None, sent_at: int | None, now_ms: int) -> int:
+        """The correction for a batch's client times: observed from its `sent_at`, else the device's last."""
+        if sent_at is not None:
+            offset = now_ms - sent_at
+            if device_id is not None:
+                self.device_offsets[device_id] = offset
+            return offset
+        return self.device_offsets.get(device_id or "", 0)
 
     def apply(self, op: Op, now_ms: int, *, clock_offset_ms: int = 0, device_id: str | None = None) -> OpResult:
         """Apply one new op (receipts are checked by the caller) and log it."""

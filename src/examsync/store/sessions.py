@@ -30,11 +30,17 @@ def user_allowance(connection: Connection, user_id: str) -> TimeAllowance:
 
 def session_row(connection: Connection, session_id: str, user_id: str | None, *, for_update: bool = False) -> Any:
     """The session's row, if it exists and (unless user_id is None: staff) belongs to the user."""
-    query = select(user_test_sessions).where(user_test_sessions.c.id == session_id)
+    # The student's own accommodation comes along, saving a query on the hot path.
+    query = (
+        select(user_test_sessions, users.c.time_multiplier.label("user_time_multiplier"),
+               users.c.extra_seconds.label("user_extra_seconds"))
+        .join(users, users.c.id == user_test_sessions.c.user_id)
+        .where(user_test_sessions.c.id == session_id)
+    )
     if user_id is not None:
         query = query.where(user_test_sessions.c.user_id == user_id)
     if for_update and connection.dialect.name == "postgresql":
-        query = query.with_for_update()
+        query = query.with_for_update(of=user_test_sessions)
     return connection.execute(query).mappings().first()
 
 
@@ -75,19 +81,13 @@ def load(connection: Connection, row: Any, test: Test, rules: Rules) -> TestSess
         completed_at=row["completed_at"],
         last_activity_at=row["last_activity_at"],
         allowance=TimeAllowance(row["time_multiplier"], row["extra_ms"], row["untimed"]),
-        user_allowance=user_allowance(connection, row["user_id"]),
+        user_allowance=TimeAllowance(row["user_time_multiplier"], row["user_extra_seconds"] * 1000),
         current_question=Register.load(row["current_question"]),
         sections=sections,
         score=row["score"],
         last_hash=row["last_hash"],
+        device_offsets=dict(row["devices"] or {}),
     )
-
-
-def devices(connection: Connection, session_id: str) -> dict[str, int]:
-    value = connection.execute(
-        select(user_test_sessions.c.devices).where(user_test_sessions.c.id == session_id)
-    ).scalar()
-    return dict(value or {})
 
 
 def _session_values(session: TestSession) -> dict[str, Any]:
@@ -105,6 +105,7 @@ def _session_values(session: TestSession) -> dict[str, Any]:
         "flagged_count": session.flagged_count,
         "score": session.score,
         "last_hash": session.last_hash,
+        "devices": session.device_offsets,
     }
 
 
@@ -121,14 +122,13 @@ def section_values(state: SectionState) -> dict[str, Any]:
     }
 
 
-def create(connection: Connection, session: TestSession, device_offsets: dict[str, int] | None = None) -> None:
+def create(connection: Connection, session: TestSession) -> None:
     connection.execute(
         insert(user_test_sessions).values(
             id=session.id,
             user_id=session.user_id,
             test_id=session.test.id,
             started_at=session.started_at,
-            devices=device_offsets or {},
             **_session_values(session),
         )
     )
@@ -148,12 +148,9 @@ def save(
     *,
     changed_sections: Iterable[str],
     fingerprints: dict[str, str] | None = None,
-    device_offsets: dict[str, int] | None = None,
 ) -> list[LogEntry]:
     """Write what changed: the session row, the touched sections, the new log entries (returned)."""
     values = _session_values(session)
-    if device_offsets is not None:
-        values["devices"] = device_offsets
     connection.execute(
         update(user_test_sessions)
         .where(user_test_sessions.c.id == session.id, user_test_sessions.c.user_id == session.user_id)
