@@ -35,6 +35,9 @@ const SHELL = [
   "/static/js/views/test/submit-dialog.js",
   "/static/js/views/test/timer-box.js",
   "/static/js/views/test/keyboard.js",
+  "/static/js/views/test/actions.js",
+  "/static/js/views/test/flow.js",
+  "/static/js/views/test/live-link.js",
   "/static/js/views/results.js",
 ];
 const SHELL_PATHS = new Set(SHELL);

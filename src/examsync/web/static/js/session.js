@@ -131,8 +131,9 @@ export class SessionLog {
   }
 
   /**
-   * A live `state` message: the clocks and statuses as of its last_seq. Taken
-   * only when it describes exactly the state this page has reached.
+   * A live `state` message: the clocks, statuses and progress as of its last_seq.
+   * Taken only when it describes exactly the state this page has reached; if its
+   * statuses or counts disagree with that state, a fresh resume state is needed.
    * Returns {taken, needsResume}.
    */
   takeLiveState(state) {
@@ -150,6 +151,10 @@ export class SessionLog {
       Object.assign(mine, { time_limit_ms: s.time_limit_ms, time_remaining_ms: s.time_remaining_ms, deadline: s.deadline });
     }
     if (state.status && state.status !== this.server.status) needsResume = true;
+    // The progress the server counts must be what this state holds; if not, something was missed.
+    const answered = this.server.sections.reduce((n, x) => n + Object.keys(x.answers).length, 0);
+    const flagged = this.server.sections.reduce((n, x) => n + x.flagged.length, 0);
+    if ((state.answered != null && state.answered !== answered) || (state.flagged != null && state.flagged !== flagged)) needsResume = true;
     if (state.version != null) this.server.version = state.version;
     if (state.server_time != null) this.server.server_time = state.server_time;
     return { taken: true, needsResume };

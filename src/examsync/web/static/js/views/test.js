@@ -14,7 +14,7 @@
 // state. The first section begins by itself when the page opens online.
 
 import { h } from "../dom.js";
-import { currentSection, isChosen, questionStatus } from "../state.js";
+import { currentSection } from "../state.js";
 import { LiveClient, liveUrl } from "../live.js";
 import { SessionController } from "./test/controller.js";
 import { createTimerBox } from "./test/timer-box.js";
@@ -23,7 +23,7 @@ import { createSubmitDialog } from "./test/submit-dialog.js";
 import { renderSectionStart, renderFinished, renderError, renderLoading } from "./test/screens.js";
 import { installShortcuts } from "./test/keyboard.js";
 import { createActions } from "./test/actions.js";
-import { beginPending, decideScreen, interpretChange, startMode } from "./test/flow.js";
+import { beginPending, decideScreen, expiredBefore, interpretChange, loadErrorMessage, startMode } from "./test/flow.js";
 
 const FINISH_WAIT_MS = 8000;
 
@@ -40,7 +40,6 @@ export function mount(root, ctx, route) {
   let viewChosen = false; // the student picked a question on this page (else the server's current one shows)
   let displayedSectionId = null;
   let timeUp = null; // {title} of a section whose time ran out, said on the next screen
-  let expiredCode = false; // the server refused one of our ops with time_expired
   let locked = false; // the local clock reached zero: wait for the server's word
   let leaving = false;
   const submittedHere = new Set();
@@ -74,11 +73,10 @@ export function mount(root, ctx, route) {
     if (disposed || leaving) return;
     const { previous, model, reason, first, foreign } = e.detail;
     if (!model) return;
-    if (reason === "resume") expiredCode = false;
     if (reason === "resume" && first && !viewChosen) viewQuestionId = null; // where the student last was, as the server says
     const outcome = interpretChange({
       previous, model, first, foreign, serverCompleted: Boolean(controller.server && controller.server.status === "completed"),
-      shownId: displayedSectionId, submittedHere, expiredCode, screen, timeUpPending: Boolean(timeUp),
+      shownId: displayedSectionId, submittedHere, screen, timeUpPending: Boolean(timeUp),
     });
     if (outcome.timeUp) timeUp = { title: sectionOf(model, displayedSectionId).title };
     if (outcome.leave) {
@@ -93,14 +91,10 @@ export function mount(root, ctx, route) {
     if (reason !== "snapshot") markReady();
   });
   controller.addEventListener("loaderror", (e) => {
-    const error = e.detail.error;
-    if (disposed || error.status === 401) return; // the app goes to the login page
-    if (error.status === 404) showError("This test session was not found. It may belong to another account.");
-    else if (!controller.model) {
-      showError(error.network || error.status >= 500
-        ? "You are offline, and this test has not been opened on this device yet. It will load when you are back online."
-        : `The test could not load: ${error.message}`, { retry: true });
-    } else render();
+    if (disposed || e.detail.error.status === 401) return;
+    const message = loadErrorMessage(e.detail.error, { hasModel: Boolean(controller.model) });
+    if (message) showError(message.text, { retry: message.retry });
+    else render();
     markReady();
   });
   controller.addEventListener("anchor", (e) => {
@@ -113,9 +107,6 @@ export function mount(root, ctx, route) {
     }
   });
   controller.addEventListener("live", (e) => ctx.status.live(e.detail.ready ? "Live" : "Reconnecting…"));
-  controller.addEventListener("rejected", (e) => {
-    if (e.detail.result.code === "time_expired") expiredCode = true;
-  });
   controller.addEventListener("unauthorized", () => ctx.unauthorized());
   controller.addEventListener("storefailed", (e) => ctx.status.notice(`This change could not be stored on this device: ${e.detail.error.message}`));
   timerBox.countdown.addEventListener("expired", () => {
@@ -194,9 +185,11 @@ export function mount(root, ctx, route) {
       });
       updateQuestion();
     } else if (screen === "section-start") {
-      view = renderSectionStart(content, { section, index, count, timeUp, mode: modeOf(section), onBegin: () => begin(section) });
+      view = renderSectionStart(content, {
+        section, index, count, timeUp, ranOut: expiredBefore(model, section), mode: modeOf(section), onBegin: () => begin(section),
+      });
     } else if (screen === "finished") {
-      view = renderFinished(content, { timeUp, onFinish: finish });
+      view = renderFinished(content, { timeUp, ranOut: expiredBefore(model, null), onFinish: finish });
     } else {
       view = null;
       renderLoading(content);
@@ -214,7 +207,7 @@ export function mount(root, ctx, route) {
   const current = () => (screen === "question" && view ? { section: view.section, question: view.question } : null);
 
   const actions = createActions({ controller, current, locked: () => locked, updated: () => updateQuestion() });
-  const { choose, toggleFlag, flushDrafts } = actions;
+  const { flushDrafts } = actions;
 
   function showQuestion(questionId) {
     if (screen !== "question" || !view) return;
@@ -261,49 +254,28 @@ export function mount(root, ctx, route) {
     ctx.navigate(`#/results/${encodeURIComponent(sessionId)}`);
   }
 
-  const handlers = {
-    ...actions.handlers, go, select: showQuestion, submit: openSubmit,
-  };
-
+  const handlers = { ...actions.handlers, go, select: showQuestion, submit: openSubmit };
   const removeShortcuts = installShortcuts({
     active: () => screen === "question" && Boolean(view),
     choiceCount: () => (view ? view.choiceCount : 0),
     onGo: go,
-    onFlag: toggleFlag,
-    onChoose: (index) => {
-      const q = current();
-      const choice = q.question.choices[index];
-      const st = questionStatus(q.section, q.question.id);
-      choose(choice.id, q.question.kind === "multiple_choice" ? !isChosen(st.answer, choice.id) : true);
-    },
+    onFlag: actions.toggleFlag,
+    onChoose: actions.chooseByIndex,
   });
 
   // ----- the browser ---------------------------------------------------------------------
-  const onOnline = () => {
-    controller.online();
-    render();
-  };
-  const onOffline = () => {
-    controller.offline();
-    render();
-  };
-  const onQueueChange = () => {
-    if (screen === "section-start" || locked) render();
-  };
-  const onVisibility = () => {
-    if (document.visibilityState === "visible") {
+  const listeners = [
+    [window, "online", () => (controller.online(), render())],
+    [window, "offline", () => (controller.offline(), render())],
+    [queue, "change", () => (screen === "section-start" || locked) && render()],
+    [document, "visibilitychange", () => {
+      if (document.visibilityState !== "visible") return flushDrafts();
       controller.link.heartbeat();
       controller.requestResume();
-    } else {
-      flushDrafts();
-    }
-  };
-  const onPageHide = () => flushDrafts();
-  window.addEventListener("online", onOnline);
-  window.addEventListener("offline", onOffline);
-  queue.addEventListener("change", onQueueChange);
-  document.addEventListener("visibilitychange", onVisibility);
-  window.addEventListener("pagehide", onPageHide);
+    }],
+    [window, "pagehide", () => flushDrafts()],
+  ];
+  for (const [target, type, fn] of listeners) target.addEventListener(type, fn);
 
   render();
   controller.load();
@@ -315,11 +287,7 @@ export function mount(root, ctx, route) {
     timerBox.dispose();
     removeShortcuts();
     dialog.close();
-    window.removeEventListener("online", onOnline);
-    window.removeEventListener("offline", onOffline);
-    queue.removeEventListener("change", onQueueChange);
-    document.removeEventListener("visibilitychange", onVisibility);
-    window.removeEventListener("pagehide", onPageHide);
+    for (const [target, type, fn] of listeners) target.removeEventListener(type, fn);
     ctx.status.live(null);
   };
 }

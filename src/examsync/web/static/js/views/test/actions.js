@@ -76,6 +76,14 @@ export function createActions({ controller, current, locked, updated }) {
   return {
     choose,
     toggleFlag,
+    /** A shortcut key's choice (1–9, A–D): multiple choice toggles it, single choice takes it. */
+    chooseByIndex(index) {
+      const q = current();
+      const choice = q && q.question.choices[index];
+      if (!choice) return;
+      const st = questionStatus(q.section, q.question.id);
+      choose(choice.id, q.question.kind === "multiple_choice" ? !isChosen(st.answer, choice.id) : true);
+    },
     flushDrafts() {
       commit("answer");
       commit("note");

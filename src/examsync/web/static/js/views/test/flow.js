@@ -35,19 +35,20 @@ export function startMode(section, { online, pendingOps = [], autoBegin = false 
 /**
  * What a new model means. Input: the change's {previous, model, first}, whether the
  * server's own state is completed, the section on screen, the sections the student
- * submitted here, whether the server refused an op for lack of time, the screen, and
- * whether a time-up message is already pending. Output: {timeUp, leave, notice}:
- *   timeUp  the section on screen ran out of time (say so on the next screen)
+ * submitted here, the screen, and whether a time-up message is already pending.
+ * Output: {timeUp, leave, notice}:
+ *   timeUp  the section on screen ran out of time: the server submitted it with
+ *           submit_reason "expired" (say so on the next screen)
  *   leave   the test was completed before this page opened, or on another device
  *   notice  what to tell the student, or null
  */
 export function interpretChange({ previous, model, first, foreign = new Set(), serverCompleted, shownId, submittedHere,
-  expiredCode = false, screen, timeUpPending = false }) {
+  screen, timeUpPending = false }) {
   const shown = sectionOf(model, shownId);
   const before = sectionOf(previous, shownId);
   const justSubmitted = Boolean(shown && before && before.status !== "submitted" && shown.status === "submitted"
     && !submittedHere.has(shownId));
-  const timeUp = justSubmitted && (shown.submit_reason === "expired" || expiredCode);
+  const timeUp = justSubmitted && shown.submit_reason === "expired";
   let notice = null;
   if (model.status === "completed") {
     const doneHere = timeUp || timeUpPending || submittedHere.has(shownId) || screen === "finished";
@@ -57,4 +58,22 @@ export function interpretChange({ previous, model, first, foreign = new Set(), s
   }
   if (!notice && shownId && screen === "question" && foreign.has(shownId)) notice = "Updated from another device";
   return { timeUp, leave: false, notice };
+}
+
+/** The title of the section before `section` if its time ran out (it was submitted for the student), else null. */
+export function expiredBefore(model, section) {
+  const index = model.sections.indexOf(section);
+  const before = index > 0 ? model.sections[index - 1] : index < 0 ? model.sections[model.sections.length - 1] : null;
+  return before && before.status === "submitted" && before.submit_reason === "expired" ? before.title : null;
+}
+
+/** What to say when the resume state could not be fetched: {text, retry}, or null (carry on). */
+export function loadErrorMessage(error, { hasModel }) {
+  if (error.status === 401) return null; // the app goes to the login page
+  if (error.status === 404) return { text: "This test session was not found. It may belong to another account.", retry: false };
+  if (hasModel) return null; // what this device holds stays on screen
+  if (error.network || error.status >= 500) {
+    return { text: "You are offline, and this test has not been opened on this device yet. It will load when you are back online.", retry: true };
+  }
+  return { text: `The test could not load: ${error.message}`, retry: true };
 }

@@ -7,11 +7,17 @@ import { h, clear, focusElement, plural } from "../../dom.js";
 import { icon } from "../../icons.js";
 import { formatSpoken } from "../../timer.js";
 
-/** "Time is up — this section was submitted." (or nothing) */
-export function timeUpMessage(timeUp) {
-  if (!timeUp) return null;
-  return h("p", { id: "time-up", class: "callout time-up", attrs: { role: "status", tabindex: "-1" } },
-    icon("clock"), " Time is up — this section was submitted.");
+/**
+ * "Time is up — this section was submitted." when it just happened (or nothing);
+ * when the page opens later, a quieter line naming the section that ran out.
+ */
+export function timeUpMessage(timeUp, ranOut = null) {
+  if (timeUp) {
+    return h("p", { id: "time-up", class: "callout time-up", attrs: { role: "status", tabindex: "-1" } },
+      icon("clock"), " Time is up — this section was submitted.");
+  }
+  if (ranOut) return h("p", { class: "muted ran-out", text: `“${ranOut}” was submitted when its time ran out.` });
+  return null;
 }
 
 const START_TEXT = {
@@ -26,7 +32,7 @@ const START_TEXT = {
  * The start of a section. `mode`: ready (Begin) | beginning | loading | offline | offline-started.
  * Returns {update(mode), focus()}.
  */
-export function renderSectionStart(content, { section, index, count, timeUp, mode, onBegin }) {
+export function renderSectionStart(content, { section, index, count, timeUp, ranOut = null, mode, onBegin }) {
   const limit = section.time_limit_ms;
   const questions = section.question_count ?? section.questions.length;
   const heading = h("h2", { id: "section-start-title", text: section.title, attrs: { tabindex: "-1" } });
@@ -35,7 +41,7 @@ export function renderSectionStart(content, { section, index, count, timeUp, mod
   begin.addEventListener("click", () => {
     if (!begin.disabled) onBegin();
   });
-  const timeUpEl = timeUpMessage(timeUp);
+  const timeUpEl = timeUpMessage(timeUp, ranOut);
   clear(content).append(h("section", { id: "section-start", class: "card section-start", attrs: { "aria-labelledby": "section-start-title" } },
     timeUpEl,
     h("p", { class: "eyebrow", text: `Section ${index + 1} of ${count}` }),
@@ -68,7 +74,7 @@ export function renderSectionStart(content, { section, index, count, timeUp, mod
       if (hadFocus && begin.hidden) focusElement(state);
     },
     focus() {
-      focusElement(timeUpEl || heading);
+      focusElement(timeUp ? timeUpEl : heading);
     },
   };
   screen.update(mode);
@@ -76,20 +82,20 @@ export function renderSectionStart(content, { section, index, count, timeUp, mod
 }
 
 /** All sections are submitted: Finish (the results come next). */
-export function renderFinished(content, { timeUp, onFinish }) {
+export function renderFinished(content, { timeUp, ranOut = null, onFinish }) {
   const finish = h("button", { type: "button", id: "finish-button", class: "button button-primary", text: "Finish test" });
   finish.addEventListener("click", async () => {
     finish.disabled = true;
     await onFinish();
   });
   const heading = h("h2", { id: "finish-title", text: "All sections are done", attrs: { tabindex: "-1" } });
-  const timeUpEl = timeUpMessage(timeUp);
+  const timeUpEl = timeUpMessage(timeUp, ranOut);
   clear(content).append(h("section", { id: "finish-screen", class: "card finish-screen", attrs: { "aria-labelledby": "finish-title" } },
     timeUpEl,
     heading,
     h("p", { text: "Your answers are saved. Finish the test to see your score and review the questions." }),
     h("div", { class: "card-actions" }, finish)));
-  return { focus: () => focusElement(timeUpEl || heading) };
+  return { focus: () => focusElement(timeUp ? timeUpEl : heading) };
 }
 
 export function renderError(content, { text, onRetry = null }) {
