@@ -9,8 +9,10 @@ use, so a deployment that already has accounts keeps its users.
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,29 +38,56 @@ from examsync.store.tables import users
 ROLES = ("student", "teacher", "admin")
 MIN_PASSWORD_LENGTH = 8
 ISSUER = "examsync"
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
 _hasher = PasswordHasher()
 # Verifying against this keeps a login for an unknown email as slow as a real one.
 _DUMMY_HASH = _hasher.hash("not a password" + secrets.token_hex(8))
 
 
 def load_or_create_secret(settings: Settings) -> str:
-    """The signing key: configured, or generated once and kept in the data directory (embedded default only)."""
+    """The signing key: configured, or generated once and kept in the data directory (embedded default only).
+
+    The file is created with mode 600 in one step (never readable by others, not even for an instant), and
+    exclusively, so two processes starting at once agree on one key.
+    """
     if settings.secret_key:
         return settings.secret_key
     path = settings.data_path / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_key(path)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(key)
     return key
+
+
+def _read_key(path: Path) -> str:
+    # A key being written by another process that won the race: wait for its content.
+    for _ in range(100):
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.01)
+    raise RuntimeError(f"{path} is empty: delete it or set EXAMSYNC_SECRET_KEY")
+
+
+def is_text(value: str) -> bool:
+    """Text that can be stored and hashed: no NUL character, no unpaired surrogate."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def normalise_email(email: str) -> str:
     email = email.strip().lower()
-    if not _EMAIL.match(email) or len(email) > 320:
+    if not _EMAIL.match(email) or len(email) > 320 or not is_text(email):
         raise InvalidRequestError("that is not an email address", field="email")
     return email
 
@@ -95,6 +124,11 @@ class Accounts:
             raise WeakPasswordError(f"a password has at least {MIN_PASSWORD_LENGTH} characters", field="password")
         if len(password) > 1024:
             raise WeakPasswordError("a password has at most 1024 characters", field="password")
+        if not is_text(password):
+            raise InvalidRequestError("a password cannot hold NUL characters or unpaired surrogates", field="password")
+        if not is_text(display_name):
+            raise InvalidRequestError("a display name cannot hold NUL characters or unpaired surrogates",
+                                      field="display_name")
         email = normalise_email(email)
         user_id = str(uuid.uuid4())
         with self.db.transaction(SYSTEM, write=True) as connection:
@@ -111,6 +145,8 @@ class Accounts:
             email = normalise_email(email)
         except InvalidRequestError:
             raise InvalidCredentialsError("wrong email or password") from None
+        if not is_text(password):
+            password = ""  # matches no account's password, and is checked as slowly as any other
         with self.db.transaction(SYSTEM, write=False) as connection:
             row = connection.execute(select(users).where(users.c.email == email)).mappings().first()
         try:

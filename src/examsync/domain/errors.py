@@ -109,3 +109,14 @@ class BodyTooLargeError(DomainError):
 
 class InvalidRequestError(DomainError):
     code = "invalid_request"
+
+
+# Abuse limits (raised by the web layer's limiters; src/examsync/web/limits.py).
+
+
+class RateLimitedError(DomainError):
+    code = "rate_limited"
+
+
+class TooManyLoginAttemptsError(DomainError):
+    code = "too_many_login_attempts"

@@ -21,22 +21,34 @@ from sqlalchemy import select, text
 from examsync.accounts import Accounts
 from examsync.export import attempts_csv
 from examsync.live.brokers import Broker, broker_for
-from examsync.live.hub import Live
+from examsync.live.hub import CLOSE_NOT_FOUND, Live
 from examsync.rescue import RescueKey
-from examsync.domain.errors import BodyTooLargeError, InvalidRequestError, NotAuthenticatedError
+from examsync.domain.errors import (
+    ForbiddenError,
+    InvalidCredentialsError,
+    InvalidRequestError,
+    NotAuthenticatedError,
+    TooManyLoginAttemptsError,
+)
 from examsync.services import SessionService, wall_clock_ms
 from examsync.settings import Settings
 from examsync.store.database import SYSTEM, Actor, Database
 from examsync.store.tables import users
 from examsync.web import errors, schemas
+from examsync.web.limits import Limits, retry_after_seconds
 from examsync.web.live import live_routes
+from examsync.web.render import safe_markup
 
 log = logging.getLogger("examsync")
 API = "/api/v1"
 
 
 class BodyLimit:
-    """Refuse request bodies over the limit before they are buffered whole."""
+    """Refuse request bodies over the limit before any of it reaches the app (and before it is all buffered).
+
+    The body is read here, at most `max_bytes` of it, then handed on: a body over the limit is answered 413
+    `body_too_large` whether it declared its length or came in chunks.
+    """
 
     def __init__(self, app: Any, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
@@ -47,26 +59,49 @@ class BodyLimit:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             return await self._refuse(scope, receive, send)
+        messages: list[Any] = []
         seen = 0
-
-        async def limited_receive() -> Any:
-            nonlocal seen
+        while True:
             message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break  # the client went away; let the app see it
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                raise BodyTooLargeError(f"the request body is larger than {self.max_bytes} bytes", limit=self.max_bytes)
-            return message
+                return await self._refuse(scope, receive, send)
+            if not message.get("more_body", False):
+                break
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except BodyTooLargeError:
-            await self._refuse(scope, receive, send)
+        async def replay() -> Any:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Any, receive: Any, send: Any) -> None:
         response = errors.error_response(
             "body_too_large", f"the request body is larger than {self.max_bytes} bytes", limit=self.max_bytes
         )
         await response(scope, receive, send)
+
+
+class NulInUrl:
+    """A NUL character in the path or query names nothing (and no database can store it): 404, or 4404."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket") and (
+            "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"")
+            or b"\x00" in scope.get("query_string", b"")
+        ):
+            if scope["type"] == "websocket":
+                await receive()  # websocket.connect
+                await send({"type": "websocket.accept"})
+                await send({"type": "websocket.close", "code": CLOSE_NOT_FOUND, "reason": "not found"})
+                return None
+            return await errors.error_response("not_found", "no such resource")(scope, receive, send)
+        return await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = wall_clock_ms,
@@ -77,6 +112,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     accounts = Accounts.from_settings(database, settings, clock)
     live = Live(service, broker or broker_for(settings.broker_url), mailbox_limit=settings.live_mailbox_limit,
                 window=settings.live_window)
+    limits = Limits.from_settings(settings, clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -102,15 +138,17 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
         docs_url=None,  # served below from local files, so it works offline and under the CSP
         redoc_url=None,
         lifespan=lifespan,
-        responses={422: {"model": schemas.ErrorOut}},
+        # Every route may answer these two: a body over the size limit, a body or query off its schema.
+        responses={413: {"model": schemas.ErrorOut}, 422: {"model": schemas.ErrorOut}},
     )
     app.state.settings, app.state.service, app.state.accounts, app.state.database = settings, service, accounts, database
-    app.state.live = live
+    app.state.live, app.state.limits = live, limits
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(NulInUrl)
     app.add_middleware(SecurityHeaders)
-    app.include_router(_routes(service, accounts, database, RescueKey(settings.rescue_key_path)))
-    app.include_router(live_routes(service, accounts, live))
+    app.include_router(_routes(service, accounts, database, RescueKey(settings.rescue_key_path), limits))
+    app.include_router(live_routes(service, accounts, live, limits, max_message_bytes=settings.max_body_bytes))
     _mount_front_end(app)
     return app
 
@@ -119,7 +157,7 @@ STATIC = Path(__file__).with_name("static")
 API_DOCS = Path(__file__).with_name("apidocs")
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 
 
@@ -133,16 +171,22 @@ class SecurityHeaders:
         (b"x-frame-options", b"DENY"),
     ]
 
+    # API answers hold a student's work: never kept in a browser's or a proxy's cache (shared computers).
+    NO_STORE = (b"cache-control", b"no-store")
+
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        path = scope.get("path", "")
+        private = path.startswith(f"{API}/") and not path.startswith(f"{API}/docs")
 
         async def with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *self.HEADERS]
+                headers = [h for h in message.get("headers", []) if not (private and h[0].lower() == b"cache-control")]
+                message["headers"] = [*headers, *self.HEADERS, *([self.NO_STORE] if private else [])]
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -183,27 +227,49 @@ def service_worker_source() -> str:
     return source.replace('"examsync-shell-v1"', f'"examsync-shell-{digest.hexdigest()[:16]}"')
 
 
-class _RedactTokens(logging.Filter):
-    """Browsers pass the live socket's token in the query string; it must never reach a log."""
+class RedactSecrets(logging.Filter):
+    """No token or password reaches a log, whichever logger wrote the line.
 
-    PATTERN = re.compile(r"(token=)[^&\s\"']+")
+    Browsers pass the live socket's token in the query string (`token=…`); headers (`Bearer …`) and JSON bodies
+    (`"password": "…"`, `"access_token": "…"`) could reach a debug log of some library. The record's message is
+    formatted, redacted and frozen, so no argument carries the secret past this filter.
+    """
+
+    PATTERNS = [
+        (re.compile(r"((?:token|password)=)[^&\s\"']+", re.IGNORECASE), r"\1[redacted]"),
+        (re.compile(r"((?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE), r"\1[redacted]"),
+        (re.compile(r"""(["']?(?:password|access_token|secret_key|token)["']?\s*[:=]\s*)(["'])(?:\\.|(?!\2).)*\2""",
+                    re.IGNORECASE), r"\1\2[redacted]\2"),
+        # A JWT anywhere: three base64url parts, the first one a JSON header ("eyJ…").
+        (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), "[redacted-jwt]"),
+    ]
+
+    @classmethod
+    def redact(cls, text: str) -> str:
+        for pattern, replacement in cls.PATTERNS:
+            text = pattern.sub(replacement, text)
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.args = tuple(
-                self.PATTERN.sub(r"\1[redacted]", a) if isinstance(a, str) else a
-                for a in (record.args if isinstance(record.args, tuple) else (record.args,))
-            )
-        if isinstance(record.msg, str):
-            record.msg = self.PATTERN.sub(r"\1[redacted]", record.msg)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is left to the logging module's own error handling
+            return True
+        redacted = self.redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
         return True
 
 
 def redact_tokens_in_server_logs() -> None:
-    for name in ("uvicorn.error", "uvicorn.access", "uvicorn"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _RedactTokens) for f in logger.filters):
-            logger.addFilter(_RedactTokens())
+    """Install the redaction on the server's loggers and on every handler of the root logger."""
+    targets: list[logging.Filterer] = [logging.getLogger(name) for name in (
+        "uvicorn.error", "uvicorn.access", "uvicorn", "examsync", "websockets", "sqlalchemy")]
+    for logger in [logging.getLogger(), *[t for t in targets if isinstance(t, logging.Logger)]]:
+        targets.extend(logger.handlers)
+    for target in targets:
+        if not any(isinstance(f, RedactSecrets) for f in target.filters):
+            target.addFilter(RedactSecrets())
 
 
 async def _sweep_forever(service: SessionService, every_seconds: float) -> None:
@@ -215,10 +281,16 @@ async def _sweep_forever(service: SessionService, every_seconds: float) -> None:
             log.exception("expiry sweep failed")
 
 
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route can answer (every one in the error shape)."""
+    return {status: {"model": schemas.ErrorOut} for status in statuses}
+
+
 def _routes(service: SessionService, accounts: Accounts, database: Database,
-            rescue_key: RescueKey) -> APIRouter:
+            rescue_key: RescueKey, limits: Limits) -> APIRouter:
     router = APIRouter()
     bearer = HTTPBearer(auto_error=False)
+    max_ops = service.max_ops_per_batch
 
     async def current_actor(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -227,18 +299,24 @@ def _routes(service: SessionService, accounts: Accounts, database: Database,
             raise NotAuthenticatedError("send a bearer token: Authorization: Bearer <access_token>")
         return await run_in_threadpool(accounts.authenticate, credentials.credentials)
 
+    async def staff_actor(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+        # Resolved before the body is validated: a student gets 403 whatever they sent.
+        if not actor.is_staff:
+            raise ForbiddenError("only teachers and admins can do this")
+        return actor
+
     ActorDep = Annotated[Actor, Depends(current_actor)]
-    common: dict[int | str, dict[str, Any]] = {
-        401: {"model": schemas.ErrorOut}, 404: {"model": schemas.ErrorOut}, 413: {"model": schemas.ErrorOut},
-    }
+    StaffDep = Annotated[Actor, Depends(staff_actor)]
+    signed_in = _errors(401)
+    a_session = _errors(401, 404)
+    staff = _errors(401, 403, 404)
 
     @router.get("/healthz", response_model=schemas.Health, response_model_exclude_none=True, tags=["operations"])
     def healthz() -> dict[str, Any]:
         """The process is up."""
         return {"status": "ok"}
 
-    @router.get("/readyz", response_model=schemas.Health, tags=["operations"],
-                responses={503: {"model": schemas.ErrorOut}})
+    @router.get("/readyz", response_model=schemas.Health, tags=["operations"], responses=_errors(503))
     def readyz() -> Any:
         """The process can reach its database."""
         try:
@@ -250,90 +328,123 @@ def _routes(service: SessionService, accounts: Accounts, database: Database,
         return {"status": "ok", "database": "sqlite" if database.is_sqlite else "postgresql"}
 
     @router.post(f"{API}/auth/signup", status_code=201, response_model=schemas.SignupOut, tags=["accounts"],
-                 responses={409: {"model": schemas.ErrorOut}})
+                 responses=_errors(409))
     def signup(body: schemas.SignupIn) -> dict[str, Any]:
         """Create a student account."""
         return {"user_id": accounts.add_user(body.email, body.password, display_name=body.display_name)}
 
     @router.post(f"{API}/auth/token", response_model=schemas.TokenOut, tags=["accounts"],
-                 responses={401: {"model": schemas.ErrorOut}})
-    def token(body: schemas.TokenIn) -> dict[str, Any]:
-        """Log in: exchange email and password for a bearer token."""
-        return accounts.login(body.email, body.password)
+                 responses={**_errors(401), 429: {"model": schemas.ErrorOut, "headers": RETRY_AFTER}})
+    def token(body: schemas.TokenIn, request: Request) -> dict[str, Any]:
+        """Log in: exchange email and password for a bearer token. Failed logins are throttled per account and
+        per address (429 `too_many_login_attempts`)."""
+        account = body.email.strip().lower()
+        address = request.client.host if request.client else ""
+        by_account, by_address = limits.login_by_account, limits.login_by_address
+        # Each attempt holds a token while it runs, so parallel guesses cannot slip past the limit.
+        wait = by_address.take(address)
+        if not wait:
+            wait = by_account.take(account)
+            if wait:
+                by_address.refund(address)
+        if wait:
+            raise TooManyLoginAttemptsError("too many failed logins; wait before trying again",
+                                            retry_after=retry_after_seconds(wait))
+        try:
+            issued = accounts.login(body.email, body.password)
+        except InvalidCredentialsError:
+            raise  # the tokens stay taken: a failure counts
+        except Exception:
+            by_address.refund(address)
+            by_account.refund(account)
+            raise
+        by_address.refund(address)
+        by_account.reset(account)
+        return issued
 
-    @router.get(f"{API}/me", response_model=schemas.MeOut, tags=["accounts"], responses=common)
+    @router.get(f"{API}/me", response_model=schemas.MeOut, tags=["accounts"], responses=signed_in)
     def me(actor: ActorDep) -> dict[str, Any]:
         with database.transaction(SYSTEM, write=False) as connection:
             row = connection.execute(select(users).where(users.c.id == actor.user_id)).mappings().one()
         return {"user_id": row["id"], "email": row["email"], "display_name": row["display_name"], "role": row["role"]}
 
-    @router.get(f"{API}/tests", response_model=list[schemas.TestOut], tags=["content"], responses=common)
+    @router.get(f"{API}/tests", response_model=list[schemas.TestOut], tags=["content"], responses=signed_in)
     def list_tests(actor: ActorDep) -> list[dict[str, Any]]:
         return service.tests(actor)
 
     @router.post(f"{API}/sessions", response_model=schemas.ResumeState, status_code=201, tags=["sessions"],
-                 responses={**common, 200: {"model": schemas.ResumeState, "description": "The active session of this test"}})
+                 responses={**a_session, 200: {"model": schemas.ResumeState, "description": "The active session of this test"}})
     def start_session(body: schemas.StartIn, actor: ActorDep, response: Response) -> dict[str, Any]:
         """Start a session, or get the active one (200) if this test already has one."""
         state, created = service.start(actor, body.test_id, untimed=body.untimed, time_multiplier=body.time_multiplier)
         response.status_code = 201 if created else 200
-        return state
+        return safe_markup(state)
 
-    @router.get(f"{API}/sessions", response_model=list[schemas.SessionProgress], tags=["sessions"], responses=common)
+    @router.get(f"{API}/sessions", response_model=list[schemas.SessionProgress], tags=["sessions"], responses=signed_in)
     def my_sessions(actor: ActorDep) -> list[dict[str, Any]]:
         """My sessions with progress, most recent activity first."""
         return service.list_mine(actor)
 
-    @router.get(f"{API}/sessions/{{session_id}}", response_model=schemas.ResumeState, tags=["sessions"], responses=common)
-    def resume(session_id: str, actor: ActorDep) -> dict[str, Any]:
+    @router.get(f"{API}/sessions/{{session_id}}", response_model=schemas.ResumeState, tags=["sessions"],
+                responses=a_session)
+    def resume(session_id: schemas.PathId, actor: ActorDep) -> dict[str, Any]:
         """Everything needed to continue, without correct answers."""
-        return service.resume(actor, session_id)
+        return safe_markup(service.resume(actor, session_id))
 
-    @router.post(f"{API}/sessions/{{session_id}}/ops", response_model=schemas.OpsOut, tags=["sessions"], responses=common)
-    def apply_ops(session_id: str, body: schemas.OpsIn, actor: ActorDep) -> dict[str, Any]:
-        """Apply a batch of ops in one transaction; each op gets its own result (see schema OpIn)."""
+    @router.post(f"{API}/sessions/{{session_id}}/ops", response_model=schemas.OpsOut, tags=["sessions"],
+                 responses={**a_session, 429: {"model": schemas.ErrorOut, "headers": RETRY_AFTER}})
+    def apply_ops(session_id: schemas.PathId, body: schemas.OpsIn, actor: ActorDep) -> dict[str, Any]:
+        """Apply a batch of ops in one transaction; each op gets its own result (see schema OpIn).
+        A user sending more ops per second than allowed gets 429 `rate_limited` with `Retry-After`."""
+        limits.check_ops(actor.user_id, len(body.ops), max_ops)
         return service.apply_ops(actor, session_id, body.ops, device_id=body.device_id, sent_at=body.sent_at)
 
     @router.get(f"{API}/sessions/{{session_id}}/history", response_model=list[schemas.HistoryEntry],
-                tags=["sessions"], responses=common)
-    def history(session_id: str, actor: ActorDep, after_seq: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
+                tags=["sessions"], responses=a_session)
+    def history(session_id: schemas.PathId, actor: ActorDep,
+                after_seq: Annotated[int, Query(ge=0, le=schemas.MAX_SEQ)] = 0) -> list[dict[str, Any]]:
         """The session's ordered log: every applied or rejected op and every server change."""
         return service.history(actor, session_id, after_seq)
 
     @router.get(f"{API}/sessions/{{session_id}}/results", response_model=schemas.ResultsOut, tags=["sessions"],
-                responses=common)
-    def results(session_id: str, actor: ActorDep) -> dict[str, Any]:
+                responses=a_session)
+    def results(session_id: schemas.PathId, actor: ActorDep) -> dict[str, Any]:
         """Scores by section and sub-skill; question review only for submitted sections."""
-        return service.results(actor, session_id)
+        return safe_markup(service.results(actor, session_id))
 
     @router.get(f"{API}/me/performance", response_model=list[schemas.PerformanceOut], tags=["sessions"],
-                responses=common)
+                responses=signed_in)
     def my_performance(actor: ActorDep) -> list[dict[str, Any]]:
         """My accuracy per sub-skill over completed sessions, weakest first."""
         return service.performance(actor)
 
     @router.get(f"{API}/users/{{user_id}}/performance", response_model=list[schemas.PerformanceOut],
-                tags=["staff"], responses={**common, 403: {"model": schemas.ErrorOut}})
-    def user_performance(user_id: str, actor: ActorDep) -> list[dict[str, Any]]:
+                tags=["staff"], responses=a_session)
+    def user_performance(user_id: schemas.PathId, actor: ActorDep) -> list[dict[str, Any]]:
+        """Staff, or the user themself: accuracy per sub-skill. Another user's answers 404 for a student."""
         return service.performance(actor, user_id)
 
     @router.put(f"{API}/sessions/{{session_id}}/time", response_model=schemas.ResumeState, tags=["staff"],
-                responses={**common, 403: {"model": schemas.ErrorOut}})
-    def set_session_time(session_id: str, body: schemas.TimeIn, actor: ActorDep) -> dict[str, Any]:
+                responses=staff)
+    def set_session_time(session_id: schemas.PathId, body: schemas.TimeIn, actor: StaffDep) -> dict[str, Any]:
         """Teacher or admin: a time accommodation for one session; applies at once."""
-        return service.set_session_time(actor, session_id, body.changes())
+        return safe_markup(service.set_session_time(actor, session_id, body.changes()))
 
     @router.put(f"{API}/users/{{user_id}}/time", response_model=schemas.UserTimeOut, tags=["staff"],
-                responses={**common, 403: {"model": schemas.ErrorOut}})
-    def set_user_time(user_id: str, body: schemas.TimeIn, actor: ActorDep) -> dict[str, Any]:
+                responses=staff)
+    def set_user_time(user_id: schemas.PathId, body: schemas.UserTimeIn, actor: StaffDep) -> dict[str, Any]:
         """Teacher or admin: a time accommodation for all of a student's sessions."""
         return service.set_user_time(actor, user_id, body.changes())
 
-    @router.get(f"{API}/export", tags=["staff"], responses={**common, 403: {"model": schemas.ErrorOut}})
+    @router.get(f"{API}/export", tags=["staff"], responses={
+        **staff,
+        200: {"model": list[schemas.ExportRow], "description": "The answer attempts, oldest session first",
+              "content": {"text/csv": {"schema": {"type": "string"}}}},
+    })
     def export(
-        actor: ActorDep,
-        session_id: str | None = None,
-        test_id: str | None = None,
+        actor: StaffDep,
+        session_id: schemas.QueryId | None = None,
+        test_id: schemas.QueryId | None = None,
         format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
     ) -> Response:
         """Teacher or admin: answer attempts of a session or a test, as JSON or CSV."""
@@ -350,3 +461,8 @@ def _routes(service: SessionService, accounts: Accounts, database: Database,
         return rescue_key.public_document()
 
     return router
+
+
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying the same request",
+                               "schema": {"type": "integer", "minimum": 1}}}
+

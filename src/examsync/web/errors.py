@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from examsync.domain.errors import DomainError
 
@@ -47,6 +48,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "method_not_allowed": 405,
     "too_many_ops": 413,
     "body_too_large": 413,
+    "rate_limited": 429,
+    "too_many_login_attempts": 429,
     "internal_error": 500,
     "not_ready": 503,
 }
@@ -60,8 +63,12 @@ def error_body(code: str, message: str, **data: Any) -> dict[str, Any]:
 
 
 def error_response(code: str, message: str, **data: Any) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if STATUS_BY_CODE[code] == 401 else None
-    return JSONResponse(error_body(code, message, **data), status_code=STATUS_BY_CODE[code], headers=headers)
+    headers: dict[str, str] = {}
+    if STATUS_BY_CODE[code] == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(data.get("retry_after"), int):
+        headers["Retry-After"] = str(data["retry_after"])
+    return JSONResponse(error_body(code, message, **data), status_code=STATUS_BY_CODE[code], headers=headers or None)
 
 
 def install(app: FastAPI) -> None:
@@ -81,14 +88,32 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body("invalid_request", message, problems=problems), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def on_http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated", 403: "forbidden"}.get(
             error.status_code, "invalid_request"
         )
-        return JSONResponse(error_body(code, str(error.detail)), status_code=error.status_code,
-                            headers=getattr(error, "headers", None))
+        # Every code has one status: a body that cannot be parsed (FastAPI's 400) is an invalid_request, 422.
+        status = STATUS_BY_CODE[code] if code == "invalid_request" else error.status_code
+        headers = dict(getattr(error, "headers", None) or {})
+        if status == 405:
+            # Starlette names only the first route of the path; several routes may share it (GET and POST).
+            headers["Allow"] = ", ".join(sorted(_allowed_methods(request.app.routes, request.scope)))
+        return JSONResponse(error_body(code, str(error.detail)), status_code=status, headers=headers or None)
 
     @app.exception_handler(Exception)
     async def on_unexpected(_request: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=error)
         return error_response("internal_error", "something went wrong on the server; retry the same request")
+
+
+def _allowed_methods(routes: Any, scope: Any) -> set[str]:
+    """Every method some route of this path answers."""
+    methods: set[str] = set()
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            methods |= _allowed_methods(inner.routes, scope)
+            continue
+        if getattr(route, "methods", None) and route.matches(scope)[0] != Match.NONE:
+            methods |= set(route.methods)
+    return methods

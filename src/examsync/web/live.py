@@ -6,6 +6,12 @@ in `seq` order; ops and heartbeats can be sent over the same socket.
 
 `/api/v1/tests/{id}/live` — a teacher or admin: every session of the test,
 with who is connected, progress and time remaining.
+
+Limits (docs/api.md, "Live updates"): at most `live_max_connections_per_user`
+sockets per user (one more is closed with 4409), messages at most
+`max_body_bytes` long (a longer one is answered `body_too_large`), at most
+`live_messages_per_second` messages per socket (a faster client is closed with
+4429), and ops count against the user's op rate like `POST …/ops`.
 """
 
 from __future__ import annotations
@@ -36,14 +42,23 @@ from examsync.live.hub import (
 )
 from examsync.services import SessionChange, SessionService
 from examsync.store.database import Actor
+from examsync.settings import Settings
+from examsync.web import schemas
+from examsync.web.limits import Limits, RateLimiter
+
+# Close codes of the limits (the others are in examsync.live.hub).
+CLOSE_TOO_MANY_CONNECTIONS = 4409
+CLOSE_TOO_MANY_MESSAGES = 4429
 
 log = logging.getLogger("examsync.live")
 API = "/api/v1"
 HISTORY_PAGE = 500
 
 
-def live_routes(service: SessionService, accounts: Accounts, live: Live) -> APIRouter:
+def live_routes(service: SessionService, accounts: Accounts, live: Live, limits: Limits | None = None, *,
+                max_message_bytes: int = 1_048_576) -> APIRouter:
     router = APIRouter()
+    limits = limits or Limits.from_settings(Settings(), service.clock)
 
     async def authenticate(websocket: WebSocket) -> Actor | None:
         header = websocket.headers.get("authorization", "")
@@ -68,9 +83,17 @@ def live_routes(service: SessionService, accounts: Accounts, live: Live) -> APIR
         except NotFoundError:
             await refuse(websocket, CLOSE_NOT_FOUND, "no such session")
             return
-        await websocket.accept()
-        connection = _DeviceConnection(websocket, service, live, actor, session_id, max(0, after_seq))
-        await connection.run(state, overview)
+        if not limits.live_connections.acquire(actor.user_id):
+            await refuse(websocket, CLOSE_TOO_MANY_CONNECTIONS, "too many live connections open for this user")
+            return
+        try:
+            await websocket.accept()
+            connection = _DeviceConnection(websocket, service, live, actor, session_id,
+                                       min(max(0, after_seq), schemas.MAX_SEQ))
+            connection.limit(limits, max_message_bytes)
+            await connection.run(state, overview)
+        finally:
+            limits.live_connections.release(actor.user_id)
 
     @router.websocket(f"{API}/tests/{{test_id}}/live")
     async def test_live(websocket: WebSocket, test_id: str) -> None:
@@ -85,8 +108,16 @@ def live_routes(service: SessionService, accounts: Accounts, live: Live) -> APIR
         except NotFoundError:
             await refuse(websocket, CLOSE_NOT_FOUND, "no such test")
             return
-        await websocket.accept()
-        await _WatcherConnection(websocket, service, live, actor, test_id).run(sessions)
+        if not limits.live_connections.acquire(actor.user_id):
+            await refuse(websocket, CLOSE_TOO_MANY_CONNECTIONS, "too many live connections open for this user")
+            return
+        try:
+            await websocket.accept()
+            connection = _WatcherConnection(websocket, service, live, actor, test_id)
+            connection.limit(limits, max_message_bytes)
+            await connection.run(sessions)
+        finally:
+            limits.live_connections.release(actor.user_id)
 
     return router
 
@@ -106,6 +137,14 @@ class _Connection(ABC):
         self.sender: asyncio.Task[None] | None = None
         self.mailbox = live.mailbox(self._overflowed)
         self.too_slow = False
+        self.limits: Limits | None = None
+        self.messages: RateLimiter | None = None
+        self.max_message_bytes = 1_048_576
+        self.too_fast = False
+
+    def limit(self, limits: Limits, max_message_bytes: int) -> None:
+        self.limits, self.max_message_bytes = limits, max_message_bytes
+        self.messages = limits.live_message_limiter()
 
     def _overflowed(self) -> None:
         # The client is not reading: stop buffering for it. It resumes by after_seq.
@@ -132,6 +171,9 @@ class _Connection(ABC):
             # close within its close timeout has its connection aborted.
             with contextlib.suppress(Exception):
                 await self.websocket.close(CLOSE_TOO_SLOW, "too far behind; reconnect with after_seq")
+        elif self.too_fast:
+            with contextlib.suppress(Exception):
+                await self.websocket.close(CLOSE_TOO_MANY_MESSAGES, "too many messages per second")
 
     @abstractmethod
     async def send_forever(self) -> None:
@@ -140,9 +182,20 @@ class _Connection(ABC):
     async def receive_forever(self) -> None:
         while True:
             message = await self.websocket.receive_text()
+            if self.messages is not None and self.messages.take("messages"):
+                self.too_fast = True
+                log.warning("a live client sent more than %d messages per second; disconnecting it",
+                            self.messages.capacity)
+                return
+            if len(message) > self.max_message_bytes and len(message.encode()) > self.max_message_bytes:
+                request_id = await run_in_threadpool(_request_id, message)
+                await self.send({"type": "error", "id": request_id, "error": {
+                    "code": "body_too_large", "limit": self.max_message_bytes,
+                    "message": f"a message is at most {self.max_message_bytes} bytes; send fewer ops at once"}})
+                continue
             try:
                 request = json.loads(message)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 await self.send({"type": "error", "error": {"code": "invalid_request", "message": "not JSON"}})
                 continue
             if not isinstance(request, dict):
@@ -241,13 +294,27 @@ class _DeviceConnection(_Connection):
         else:
             ops = [{"op_id": str(uuid.uuid4()), "type": "heartbeat", "client_time": request.get("client_time", 0)}]
         device_id = request.get("device_id") if isinstance(request.get("device_id"), str) else None
-        sent_at = request.get("sent_at") if isinstance(request.get("sent_at"), int) else None
+        sent_at = request.get("sent_at")
+        if isinstance(sent_at, bool) or not isinstance(sent_at, int) or not 0 <= sent_at <= schemas.MAX_CLIENT_TIME:
+            sent_at = None
         try:
+            # The same rules as the body of POST …/ops (schemas.OpsIn).
+            ops = schemas.clean_ops(ops)
+            if device_id is not None and (len(device_id) > 64 or schemas.clean_text(device_id) != device_id):
+                raise ValueError("device_id: at most 64 characters of text")
+        except ValueError as problem:
+            await self.send({"type": "error", "id": request.get("id"),
+                             "error": {"code": "invalid_request", "message": str(problem)}})
+            return
+        try:
+            if self.limits is not None:
+                self.limits.check_ops(self.actor.user_id, len(ops), self.service.max_ops_per_batch)
             outcome = await run_in_threadpool(self.service.apply_ops, self.actor, self.session_id, ops,
                                               device_id=device_id, sent_at=sent_at)
         except DomainError as error:
+            data = {k: v for k, v in error.data.items() if isinstance(v, (str, int, float, bool)) or v is None}
             await self.send({"type": "error", "id": request.get("id"),
-                             "error": {"code": error.code, "message": error.message}})
+                             "error": {"code": error.code, "message": error.message, **data}})
             return
         await self.send({"type": "ack" if kind == "ops" else "heartbeat", "id": request.get("id"), **outcome})
 
@@ -276,3 +343,13 @@ class _WatcherConnection(_Connection):
             rows = await run_in_threadpool(self.service.overview, self.actor, self.test_id, session_id)
             for row in rows:
                 await self.send({"type": "session", **self._with_presence(row)})
+
+
+def _request_id(message: str) -> Any:
+    """The `id` of an oversized message, if it is JSON with one, so the client can match the refusal."""
+    try:
+        request = json.loads(message)
+    except (ValueError, RecursionError):
+        return None
+    return request.get("id") if isinstance(request, dict) else None
+

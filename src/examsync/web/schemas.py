@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path, Query
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
 
 Answer = str | list[str] | None
+
+# Ids in paths and queries (UUIDs; anything else is simply not found).
+PathId = Annotated[str, Path(description="A UUID")]
+QueryId = Annotated[str, Query(description="A UUID")]
+# Client clocks are JSON-safe integers; sequence numbers fit the database's 32-bit integer column.
+MAX_CLIENT_TIME = 2**53 - 1
+MAX_SEQ = 2**31 - 1
+
+
+def _json_integer(value: Any) -> Any:
+    # JSON Schema's "integer" includes 10.0; it never includes true or "10".
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer as JSON Schema means it, read strictly otherwise; the bounds go inside, so OpenAPI shows them.
+def JsonInt(minimum: int, maximum: int) -> Any:
+    return Annotated[int, Field(ge=minimum, le=maximum), BeforeValidator(_json_integer)]
 
 
 class ErrorDetail(BaseModel):
@@ -19,10 +41,23 @@ class ErrorOut(BaseModel):
     error: ErrorDetail
 
 
+# Text in a request is Unicode that can be stored: no NUL character, no unpaired surrogate (the pattern
+# makes pydantic refuse both). Refused with 422 invalid_request.
+TEXT = r"^[^\x00]*$"
+EMAIL_PATTERN = r"^\s*[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+\s*$"
+
+
+# Request bodies are read strictly: a JSON value of another type (true for a number, 1 for a string) is refused.
+STRICT = ConfigDict(strict=True)
+
+
 class SignupIn(BaseModel):
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=1024)
-    display_name: str = Field(default="", max_length=200)
+    model_config = STRICT
+    # The pattern is checked by the service (422 invalid_request with field "email"), as is the
+    # password's minimum length (422 weak_password); both are stated here for clients.
+    email: str = Field(max_length=320, pattern=TEXT, json_schema_extra={"pattern": EMAIL_PATTERN})
+    password: str = Field(max_length=1024, pattern=TEXT, json_schema_extra={"minLength": 8})
+    display_name: str = Field(default="", max_length=200, pattern=TEXT)
 
 
 class SignupOut(BaseModel):
@@ -30,8 +65,9 @@ class SignupOut(BaseModel):
 
 
 class TokenIn(BaseModel):
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=1024)
+    model_config = STRICT
+    email: str = Field(max_length=320, pattern=TEXT)
+    password: str = Field(max_length=1024, pattern=TEXT)
 
 
 class TokenOut(BaseModel):
@@ -68,7 +104,8 @@ class TestOut(BaseModel):
 
 
 class StartIn(BaseModel):
-    test_id: str = Field(max_length=64)
+    model_config = STRICT
+    test_id: str = Field(max_length=64, pattern=TEXT)
     untimed: bool = False
     time_multiplier: float = Field(default=1.0, ge=0.5, le=10)
 
@@ -158,9 +195,17 @@ class OpIn(BaseModel):
 
 
 class OpsIn(BaseModel):
+    model_config = STRICT
     ops: list[dict[str, Any]] = Field(description="Ops as described by OpIn")
-    device_id: str | None = Field(default=None, max_length=64, description="Identifies the device, for its clock offset")
-    sent_at: int | None = Field(default=None, description="Client time (ms) when this request was sent")
+    device_id: str | None = Field(default=None, max_length=64, pattern=TEXT,
+                                  description="Identifies the device, for its clock offset")
+
+    @field_validator("ops")
+    @classmethod
+    def _storable(cls, ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return clean_ops(ops)
+    sent_at: JsonInt(0, MAX_CLIENT_TIME) | None = Field(  # type: ignore[valid-type]
+        default=None, description="Client time (ms since the epoch) when this request was sent")
 
 
 class OpResultOut(BaseModel):
@@ -229,14 +274,30 @@ class PerformanceOut(BaseModel):
 class TimeIn(BaseModel):
     """A time accommodation; a field left out keeps its current value."""
 
+    model_config = STRICT
+
     time_multiplier: float | None = Field(default=None, ge=0.5, le=10)
-    extra_seconds: int | None = Field(default=None, ge=0, le=86_400)
+    extra_seconds: JsonInt(0, 86_400) | None = None  # type: ignore[valid-type]
     untimed: bool | None = None
 
     def changes(self) -> dict[str, Any]:
         given = {"multiplier": self.time_multiplier, "untimed": self.untimed,
                  "extra_ms": None if self.extra_seconds is None else self.extra_seconds * 1000}
         return {k: v for k, v in given.items() if v is not None}
+
+
+class UserTimeIn(TimeIn):
+    """A time accommodation for all of a student's sessions; `untimed` applies to one session only."""
+
+    untimed: bool | None = Field(default=None, json_schema_extra={"enum": [False, None]},
+                                 description="Only false (or left out): untimed applies to one session")
+
+    @field_validator("untimed")
+    @classmethod
+    def _per_session_only(cls, untimed: bool | None) -> bool | None:
+        if untimed:
+            raise ValueError("untimed applies to one session, not to all of a student's sessions")
+        return untimed
 
 
 class UserTimeOut(BaseModel):
@@ -255,3 +316,71 @@ class OfflineKeyOut(BaseModel):
     kid: str
     alg: str
     jwk: dict[str, Any]
+
+
+class ExportRow(BaseModel):
+    session_id: str
+    user_id: str
+    test_id: str
+    seq: int
+    op_id: str | None
+    section_id: str | None
+    question_id: str | None
+    answer: Any
+    status: str
+    code: str | None
+    client_time: int | None
+    server_time: int
+    is_correct: bool | None
+
+
+# ----- ops as free-form JSON ---------------------------------------------------
+
+# Ids name content, whose ids are at most this long; a longer one cannot name anything and cannot be stored.
+MAX_OP_ID_FIELDS = {"question_id": 36, "section_id": 36, "choice_id": 100}
+MAX_OP_DEPTH = 32
+REPLACEMENT = "\ufffd"
+
+
+def clean_text(text: str) -> str:
+    """Text as it can be stored: NUL and unpaired surrogates become U+FFFD (as any UTF-8 decoder would)."""
+    if "\x00" in text:
+        text = text.replace("\x00", REPLACEMENT)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = "".join(REPLACEMENT if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+    return text
+
+
+def _clean_value(value: Any, where: str, depth: int) -> Any:
+    if depth > MAX_OP_DEPTH:
+        raise ValueError(f"{where}: nested more than {MAX_OP_DEPTH} levels deep")
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where}: numbers must be finite (no NaN or Infinity)")
+    if isinstance(value, list):
+        return [_clean_value(v, where, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {clean_text(str(k)): _clean_value(v, where, depth + 1) for k, v in value.items()}
+    return value
+
+
+def clean_ops(ops: list[Any]) -> list[Any]:
+    """The ops of a batch, storable whatever a client sent; ValueError for what no client of the protocol sends.
+
+    Text is cleaned (`clean_text`); a non-finite number, nesting deeper than MAX_OP_DEPTH, or an id field longer
+    than MAX_OP_ID_FIELDS allows refuses the whole batch (422 invalid_request). Everything else is left to the
+    service, which answers each op on its own.
+    """
+    cleaned = []
+    for index, op in enumerate(ops):
+        where = f"ops[{index}]"
+        if isinstance(op, dict):
+            for name, limit in MAX_OP_ID_FIELDS.items():
+                value = op.get(name)
+                if isinstance(value, str) and len(value) > limit:
+                    raise ValueError(f"{where}.{name}: at most {limit} characters")
+        cleaned.append(_clean_value(op, where, 1))
+    return cleaned

@@ -1,0 +1,172 @@
+"""Abuse limits of one process: token buckets and a connection counter, in memory.
+
+Every limiter takes the time from an injected clock (milliseconds, the app's
+clock), so tests move time by hand and never sleep. The state is per process:
+with several workers or instances each enforces its own share, and a restart
+forgets it (docs/security.md, "Limits").
+
+- `RateLimiter`: one token bucket per key (a user id, an email, an address).
+  A bucket holds at most `capacity` tokens and refills `capacity` tokens per
+  `period_ms`. `take(key, n)` either takes n tokens or says how long until
+  they are there (and takes nothing). The number of keys is bounded: the least
+  recently used bucket is forgotten first, and a full bucket is the same as a
+  forgotten one, so forgetting never lets anyone do more than a fresh start.
+- `ConnectionCounter`: open live connections per user, with a ceiling.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from examsync.domain.errors import RateLimitedError, TooManyOpsError
+from examsync.settings import Settings
+
+Clock = Callable[[], int]
+
+DEFAULT_MAX_KEYS = 100_000
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at_ms: int
+
+
+class RateLimiter:
+    """Token buckets by key; `capacity <= 0` disables the limiter."""
+
+    def __init__(self, capacity: int, period_ms: int, clock: Clock, *, max_keys: int = DEFAULT_MAX_KEYS) -> None:
+        self.capacity = capacity
+        self.period_ms = max(1, period_ms)
+        self.clock = clock
+        self.max_keys = max_keys
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self._lock = threading.Lock()  # HTTP handlers run on worker threads
+
+    @classmethod
+    def per_second(cls, rate: int, burst: int, clock: Clock, *, max_keys: int = DEFAULT_MAX_KEYS) -> "RateLimiter":
+        """`rate` tokens per second, at most `burst` at once; rate 0 disables it."""
+        if rate <= 0:
+            return cls(0, 1000, clock, max_keys=max_keys)
+        return cls(max(burst, 1), max(1, round(1000 * max(burst, 1) / rate)), clock, max_keys=max_keys)
+
+    @property
+    def enabled(self) -> bool:
+        return self.capacity > 0
+
+    def _refilled(self, key: str, now: int) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = _Bucket(float(self.capacity), now)
+            self._buckets[key] = bucket
+            while len(self._buckets) > self.max_keys:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+            elapsed = max(0, now - bucket.at_ms)  # a clock that steps back refills nothing
+            bucket.tokens = min(float(self.capacity), bucket.tokens + elapsed * self.capacity / self.period_ms)
+            bucket.at_ms = max(bucket.at_ms, now)
+        return bucket
+
+    def _wait_ms(self, bucket: _Bucket, n: float) -> int:
+        missing = n - bucket.tokens
+        return 0 if missing <= 0 else math.ceil(missing * self.period_ms / self.capacity)
+
+    def take(self, key: str, n: int = 1) -> int:
+        """Take n tokens: 0 if they were there, else the milliseconds until they will be (nothing is taken).
+
+        n is capped at the capacity, so any single request can pass once the bucket is full.
+        """
+        if not self.enabled:
+            return 0
+        cost = float(min(n, self.capacity))
+        with self._lock:
+            bucket = self._refilled(key, self.clock())
+            wait = self._wait_ms(bucket, cost)
+            if wait == 0:
+                bucket.tokens -= cost
+            return wait
+
+    def refund(self, key: str, n: int = 1) -> None:
+        """Give back tokens taken for something that turned out not to count."""
+        if not self.enabled:
+            return
+        with self._lock:
+            bucket = self._refilled(key, self.clock())
+            bucket.tokens = min(float(self.capacity), bucket.tokens + n)
+
+    def reset(self, key: str) -> None:
+        with self._lock:
+            self._buckets.pop(key, None)
+
+
+def retry_after_seconds(wait_ms: int) -> int:
+    """The `Retry-After` value for a wait: whole seconds, at least 1."""
+    return max(1, math.ceil(wait_ms / 1000))
+
+
+class ConnectionCounter:
+    """Open connections per key, at most `limit` each (`limit <= 0`: no limit). Event loop only."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open: dict[str, int] = {}
+
+    def acquire(self, key: str) -> bool:
+        count = self.open.get(key, 0)
+        if self.limit > 0 and count >= self.limit:
+            return False
+        self.open[key] = count + 1
+        return True
+
+    def release(self, key: str) -> None:
+        count = self.open.get(key, 0) - 1
+        if count > 0:
+            self.open[key] = count
+        else:
+            self.open.pop(key, None)
+
+
+@dataclass
+class Limits:
+    """The app's limiters, built once from its settings and clock."""
+
+    ops: RateLimiter
+    login_by_account: RateLimiter
+    login_by_address: RateLimiter
+    live_connections: ConnectionCounter
+    live_messages_per_second: int
+    live_messages_burst: int
+    clock: Clock
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock) -> "Limits":
+        window_ms = settings.login_throttle_seconds * 1000
+        return cls(
+            ops=RateLimiter.per_second(settings.ops_per_second, settings.ops_burst, clock),
+            login_by_account=RateLimiter(settings.login_failures_per_account, window_ms, clock),
+            login_by_address=RateLimiter(settings.login_failures_per_address, window_ms, clock),
+            live_connections=ConnectionCounter(settings.live_max_connections_per_user),
+            live_messages_per_second=settings.live_messages_per_second,
+            live_messages_burst=settings.live_messages_burst,
+            clock=clock,
+        )
+
+    def check_ops(self, user_id: str, count: int, max_ops: int) -> None:
+        """A batch of `count` ops from this user, over HTTP or the live socket: refused whole when it is over
+        the batch size (413 `too_many_ops`) or over the user's op rate (429 `rate_limited`), before any of it
+        is applied. An empty batch costs one op."""
+        if count > max_ops:
+            raise TooManyOpsError(f"a batch holds at most {max_ops} ops; send the rest in another batch", limit=max_ops)
+        wait = self.ops.take(user_id, max(1, count))
+        if wait:
+            raise RateLimitedError("too many ops per second; retry the same request after Retry-After seconds",
+                                   retry_after=retry_after_seconds(wait))
+
+    def live_message_limiter(self) -> RateLimiter:
+        """A fresh bucket for one live connection's incoming messages."""
+        return RateLimiter.per_second(self.live_messages_per_second, self.live_messages_burst, self.clock, max_keys=1)

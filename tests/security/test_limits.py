@@ -1,0 +1,284 @@
+"""Every abuse limit, each with its own error code or close code, tested with an injected clock (no sleeping).
+
+Body size (body_too_large), ops per batch (too_many_ops), answer length (answer_too_long), ops per second per
+user (rate_limited, 429 + Retry-After), failed logins per account and per address (too_many_login_attempts,
+429 + Retry-After), live socket message size (body_too_large error message) and rate (close 4429), and open
+live sockets per user (close 4409).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from examsync.settings import Settings
+from examsync.web.app import create_app
+from examsync.web.limits import ConnectionCounter, RateLimiter, retry_after_seconds
+from tests.conftest import Api, FakeClock, section_questions
+from tests.security.conftest import token_of
+
+MakeApi = Callable[..., Api]
+
+
+@pytest.fixture
+def limited(settings: Settings, clock: FakeClock) -> Iterator[MakeApi]:
+    """An API client of an app with some limits changed; `address` is the client's IP address."""
+    opened: list[TestClient] = []
+    apps: dict[str, Any] = {}
+
+    def make(address: str = "192.0.2.10", **changes: Any) -> Api:
+        key = json.dumps(changes, sort_keys=True)
+        if key not in apps:
+            apps[key] = create_app(settings.with_(**changes), clock=clock, run_sweep=False)
+        client = TestClient(apps[key], client=(address, 50000))
+        client.__enter__()
+        opened.append(client)
+        return Api(client, clock)
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)
+
+
+def live(api: Api, session_id: str) -> Any:
+    return api.client.websocket_connect(f"/api/v1/sessions/{session_id}/live?token={token_of(api)}")
+
+
+def ready(socket: Any) -> None:
+    while socket.receive_json()["type"] != "ready":
+        pass
+
+
+def answer_to(socket: Any, request_id: str) -> dict[str, Any]:
+    while True:
+        message = socket.receive_json()
+        if message.get("id") == request_id and message["type"] != "event":
+            return message
+
+
+# ----- the limiter itself ---------------------------------------------------------------------------
+
+
+def test_a_bucket_refills_evenly_and_never_beyond_its_size() -> None:
+    now = [0]
+    limiter = RateLimiter.per_second(2, 4, lambda: now[0])
+    assert [limiter.take("u") for _ in range(4)] == [0, 0, 0, 0]
+    assert limiter.take("u") == 500  # one token comes back every 500 ms
+    assert limiter.take("u", 3) == 1500 and limiter.take("u") == 500  # a refused take takes nothing
+    now[0] += 500
+    assert limiter.take("u") == 0 and limiter.take("u") == 500
+    now[0] += 60_000
+    assert [limiter.take("u") for _ in range(5)] == [0, 0, 0, 0, 500]
+    assert limiter.take("other") == 0  # every key has its own bucket
+
+
+def test_a_clock_that_steps_back_refills_nothing_and_a_huge_request_waits_for_a_full_bucket() -> None:
+    now = [10_000]
+    limiter = RateLimiter.per_second(10, 5, lambda: now[0])
+    assert limiter.take("u", 5) == 0
+    now[0] -= 5_000
+    assert limiter.take("u") == 100
+    now[0] += 5_000 + 500
+    assert limiter.take("u", 500) == 0  # capped at the bucket's size: passes once it is full
+    assert retry_after_seconds(1) == 1 and retry_after_seconds(1001) == 2 and retry_after_seconds(0) == 1
+
+
+def test_forgetting_keys_never_allows_more_than_a_fresh_start() -> None:
+    now = [0]
+    limiter = RateLimiter(2, 1000, lambda: now[0], max_keys=3)
+    for key in "abcde":
+        limiter.take(key, 2)
+    assert len(limiter._buckets) == 3  # bounded memory, however many emails an attacker tries
+    assert limiter.take("a", 2) == 0 and limiter.take("a") > 0  # a forgotten key starts full, no fuller
+    assert RateLimiter(0, 1000, lambda: 0).take("x", 10**6) == 0  # 0 disables a limit
+    counter = ConnectionCounter(1)
+    assert counter.acquire("u") and not counter.acquire("u") and counter.acquire("v")
+    counter.release("u")
+    assert counter.acquire("u")
+
+
+# ----- HTTP ----------------------------------------------------------------------------------------
+
+
+def test_a_body_over_the_size_limit_is_refused_whether_or_not_it_declares_its_length(limited: MakeApi) -> None:
+    student = limited(max_body_bytes=2_000).signup()
+    state = student.start()
+    url = f"/api/v1/sessions/{state['id']}/ops"
+    big = json.dumps({"ops": [student.op("note", question_id="x", text="n" * 3_000)]}).encode()
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(big), 500):
+            yield big[start:start + 500]
+
+    for content in (big, chunks()):
+        response = student.client.post(url, content=content,
+                                       headers={**student.headers, "Content-Type": "application/json"})
+        assert response.status_code == 413, response.text
+        assert response.json()["error"] == {"code": "body_too_large", "limit": 2_000,
+                                            "message": "the request body is larger than 2000 bytes"}
+    assert student.resume(state["id"])["last_seq"] == 0
+
+
+def test_a_batch_over_the_op_limit_is_refused_whole(limited: MakeApi) -> None:
+    student = limited(max_ops_per_batch=5).signup()
+    state = student.start()
+    q1 = section_questions(state)[0]
+    response = student.post(f"/sessions/{state['id']}/ops",
+                            {"ops": [student.op("flag", question_id=q1["id"]) for _ in range(6)]})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_many_ops" and response.json()["error"]["limit"] == 5
+    with live(student, state["id"]) as socket:
+        ready(socket)
+        socket.send_json({"type": "ops", "id": "big", "ops": [student.op("flag", question_id=q1["id"])] * 6})
+        assert answer_to(socket, "big")["error"]["code"] == "too_many_ops"
+    assert student.resume(state["id"])["last_seq"] == 0
+
+
+def test_an_answer_over_the_length_limit_is_rejected_and_logged(limited: MakeApi) -> None:
+    student = limited(max_answer_length=10).signup()
+    state = student.start()
+    student.send(state["id"], student.op("submit_section", section_id=state["sections"][0]["section_id"]))
+    q3 = section_questions(state, 1)[0]
+    results = student.send(state["id"], student.op("answer", question_id=q3["id"], answer="1" * 11),
+                           student.op("answer", question_id=q3["id"], answer="1" * 10))["results"]
+    assert [(r["status"], r.get("code")) for r in results] == [("rejected", "answer_too_long"), ("applied", None)]
+
+
+def test_ops_per_second_per_user_are_limited_with_retry_after(limited: MakeApi, clock: FakeClock) -> None:
+    make = lambda: limited(ops_per_second=2, ops_burst=5).signup()  # noqa: E731
+    student, other = make(), make()
+    state = student.start()
+    q1 = section_questions(state)[0]
+    flag = lambda: student.op("flag", question_id=q1["id"])  # noqa: E731
+    assert len(student.send(state["id"], *[flag() for _ in range(5)])["results"]) == 5
+
+    refused = student.post(f"/sessions/{state['id']}/ops", {"ops": [flag()]})
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+    assert refused.json()["error"]["code"] == "rate_limited" and refused.json()["error"]["retry_after"] == 1
+    three = student.post(f"/sessions/{state['id']}/ops", {"ops": [flag(), flag(), flag()]})
+    assert three.status_code == 429 and three.headers["retry-after"] == "2"  # 3 ops at 2 per second
+    assert student.resume(state["id"])["last_seq"] == 5  # nothing of a refused batch was applied
+
+    other_state = other.start()
+    assert other.send(other_state["id"], other.op("heartbeat"))["results"][0]["status"] == "applied"
+
+    # The socket shares the user's bucket, and says the same.
+    with live(student, state["id"]) as socket:
+        ready(socket)
+        socket.send_json({"type": "ops", "id": "r", "ops": [flag()]})
+        error = answer_to(socket, "r")["error"]
+        assert error["code"] == "rate_limited" and error["retry_after"] == 1
+        clock.advance(0.5)
+        socket.send_json({"type": "ops", "id": "r2", "ops": [flag()]})
+        assert answer_to(socket, "r2")["type"] == "ack"
+    clock.advance(1.0)
+    retried = student.post(f"/sessions/{state['id']}/ops", {"ops": [flag(), flag()]})
+    assert retried.status_code == 200
+
+
+def test_failed_logins_are_throttled_per_account(limited: MakeApi, clock: FakeClock) -> None:
+    make = lambda: limited(login_failures_per_account=3, login_throttle_seconds=30)  # noqa: E731
+    api = make()
+    email = f"s-{uuid.uuid4().hex[:8]}@example.org"
+    api.signup(email)
+    attempt = lambda password, api=api: api.post("/auth/token", {"email": email, "password": password})  # noqa: E731
+    assert [attempt("wrong password").status_code for _ in range(3)] == [401, 401, 401]
+
+    blocked = attempt("correct horse battery")  # the right password no longer helps
+    assert blocked.status_code == 429 and blocked.json()["error"]["code"] == "too_many_login_attempts"
+    assert blocked.headers["retry-after"] == "10" and blocked.json()["error"]["retry_after"] == 10
+    assert attempt("wrong password").status_code == 429
+    assert make().post("/auth/token", {"email": email.upper(), "password": "x" * 9}).status_code == 429
+
+    other = f"o-{uuid.uuid4().hex[:8]}@example.org"
+    api.signup(other)
+    assert api.post("/auth/token", {"email": other, "password": "correct horse battery"}).status_code == 200
+
+    clock.advance(10)  # one attempt's worth has refilled
+    assert attempt("correct horse battery").status_code == 200
+    # A success resets the account's allowance.
+    assert [attempt("wrong password").status_code for _ in range(3)] == [401, 401, 401]
+
+
+def test_failed_logins_are_throttled_per_address(limited: MakeApi, clock: FakeClock) -> None:
+    settings = {"login_failures_per_address": 4, "login_failures_per_account": 100, "login_throttle_seconds": 40}
+    here, elsewhere = limited("198.51.100.7", **settings), limited("203.0.113.9", **settings)
+    email = f"s-{uuid.uuid4().hex[:8]}@example.org"
+    here.signup(email)
+    for i in range(4):
+        assert here.post("/auth/token", {"email": f"guess{i}@example.org", "password": "guess guess"}).status_code == 401
+    blocked = here.post("/auth/token", {"email": email, "password": "correct horse battery"})
+    assert blocked.status_code == 429 and blocked.json()["error"]["code"] == "too_many_login_attempts"
+    assert blocked.headers["retry-after"] == "10"
+    assert elsewhere.post("/auth/token", {"email": email, "password": "correct horse battery"}).status_code == 200
+    # Successful logins never use up an address's allowance (a whole school behind one address).
+    clock.advance(10)
+    for _ in range(10):
+        assert here.post("/auth/token", {"email": email, "password": "correct horse battery"}).status_code == 200
+
+
+def test_the_openapi_document_lists_the_429s(limited: MakeApi) -> None:
+    paths = limited().client.get("/api/v1/openapi.json").json()["paths"]
+    for path, method in (("/api/v1/auth/token", "post"), ("/api/v1/sessions/{session_id}/ops", "post")):
+        assert "Retry-After" in paths[path][method]["responses"]["429"]["headers"]
+
+
+# ----- the live socket -----------------------------------------------------------------------------
+
+
+def test_a_socket_message_over_the_size_limit_is_refused_and_the_socket_stays_open(limited: MakeApi) -> None:
+    student = limited(max_body_bytes=2_000).signup()
+    state = student.start()
+    with live(student, state["id"]) as socket:
+        ready(socket)
+        socket.send_text(json.dumps({"type": "ops", "id": "huge", "ops": [student.op("heartbeat")],
+                                     "padding": "p" * 3_000}))
+        error = answer_to(socket, "huge")
+        assert error["type"] == "error" and error["error"]["code"] == "body_too_large"
+        assert error["error"]["limit"] == 2_000
+        socket.send_json({"type": "ping", "id": "still-there"})
+        assert answer_to(socket, "still-there")["type"] == "pong"
+
+
+def test_a_socket_that_sends_too_fast_is_closed_with_4429(limited: MakeApi, clock: FakeClock) -> None:
+    student = limited(live_messages_per_second=1, live_messages_burst=3).signup()
+    state = student.start()
+    with live(student, state["id"]) as socket:
+        ready(socket)
+        for i in range(3):
+            socket.send_json({"type": "ping", "id": i})
+            assert answer_to(socket, i)["type"] == "pong"
+        clock.advance(1)
+        socket.send_json({"type": "ping", "id": "refilled"})
+        assert answer_to(socket, "refilled")["type"] == "pong"
+        socket.send_json({"type": "ping", "id": "one too many"})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            answer_to(socket, "one too many")
+        assert closed.value.code == 4429
+    # Nothing is lost: it reconnects and resumes.
+    with live(student, state["id"]) as socket:
+        ready(socket)
+
+
+def test_open_sockets_per_user_are_limited_with_4409(limited: MakeApi) -> None:
+    make = lambda: limited(live_max_connections_per_user=2).signup()  # noqa: E731
+    student, other = make(), make()
+    state = student.start()
+    with live(student, state["id"]) as first, live(student, state["id"]) as second:
+        ready(first)
+        ready(second)
+        with live(student, state["id"]) as third:
+            with pytest.raises(WebSocketDisconnect) as refused:
+                third.receive_json()
+            assert refused.value.code == 4409
+        other_state = other.start()
+        with live(other, other_state["id"]) as theirs:
+            ready(theirs)
+    with live(student, state["id"]) as again:  # closing frees the place
+        ready(again)
