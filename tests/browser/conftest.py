@@ -39,7 +39,7 @@ def _require(condition: bool, why: str) -> None:
         pytest.skip(why)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # Playwright runs a loop while it lives: end it with the browser tests
 def playwright_instance() -> Iterator[Any]:
     _require(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (apt-get install -y chromium)")
     try:
@@ -50,7 +50,7 @@ def playwright_instance() -> Iterator[Any]:
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # Playwright runs a loop while it lives: end it with the browser tests
 def browser(playwright_instance: Any) -> Iterator[Any]:
     browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
     yield browser

@@ -7,6 +7,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
@@ -66,7 +67,9 @@ def test_a_notice_reaches_every_instance(broker_pair: tuple[Broker, Broker]) -> 
             await second.stop()
         return heard
 
-    to_self, to_other = asyncio.run(scenario())
+    # A loop of its own, in a thread: the test may run where another loop is already running.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        to_self, to_other = pool.submit(asyncio.run, scenario()).result()
     assert to_other and to_other[-1].last_seq == 2
     assert to_self and to_self[-1].last_seq == 2
 

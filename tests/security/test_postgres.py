@@ -5,7 +5,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from tests.conftest import Api, section_questions
+from tests.conftest import Api
+from tests.integration.test_row_level_security import two_students_with_history
 
 pytestmark = pytest.mark.postgres
 
@@ -35,17 +36,6 @@ def test_every_function_of_the_app_runs_with_a_fixed_search_path(database_url: s
     assert unfixed == [], f"functions without a fixed search_path: {unfixed}"
 
 
-def two_students(api: Api) -> tuple[str, str]:
-    ids = []
-    for _ in range(2):
-        student = api.signup()
-        state = student.start()
-        q1 = section_questions(state, 0)[0]
-        student.send(state["id"], student.op("answer", question_id=q1["id"], answer="a"), student.op("complete"))
-        ids.append(student.get("/me").json()["user_id"])
-    return ids[0], ids[1]
-
-
 def as_app_role(url: str, user_id: str, sql: str, *params: object) -> int:
     """Run one statement as the app's role acting for `user_id`; the number of rows it touched."""
     with psycopg.connect(url) as connection, connection.transaction():
@@ -62,7 +52,7 @@ def snapshot(url: str) -> dict[str, list[tuple]]:
 
 
 def test_the_app_role_cannot_update_or_delete_another_users_rows(api: Api, database_url: str) -> None:
-    a, b = two_students(api)
+    a, b = two_students_with_history(api)
     before = snapshot(database_url)
     for table in SESSION_TABLES:
         assert as_app_role(database_url, a, f"UPDATE {table} SET user_id = user_id WHERE user_id = %s", b) == 0
@@ -72,14 +62,14 @@ def test_the_app_role_cannot_update_or_delete_another_users_rows(api: Api, datab
 
 
 def test_the_app_role_cannot_move_its_own_rows_to_another_user(api: Api, database_url: str) -> None:
-    a, b = two_students(api)
+    a, b = two_students_with_history(api)
     for table in ("user_test_sessions", "question_attempt_history", "user_sub_skill_performance"):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             as_app_role(database_url, a, f"UPDATE {table} SET user_id = %s WHERE user_id = %s", b, a)
 
 
 def test_without_an_acting_user_nothing_changes_and_security_cannot_be_switched_off(api: Api, database_url: str) -> None:
-    a, b = two_students(api)
+    a, b = two_students_with_history(api)
     # Without the acting user set, the role sees and changes nothing at all.
     with psycopg.connect(database_url) as connection, connection.transaction():
         connection.execute("SET LOCAL ROLE examsync_app")

@@ -22,6 +22,7 @@ import json
 import logging
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -72,6 +73,19 @@ def live_routes(service: SessionService, accounts: Accounts, live: Live, limits:
             await refuse(websocket, CLOSE_UNAUTHORIZED, error.message)
             return None
 
+    async def serve(websocket: WebSocket, actor: Actor, connection: Any,
+                    run: Callable[[Any], Awaitable[None]]) -> None:
+        """Hold one of the user's live connection slots while the connection runs."""
+        if not limits.live_connections.acquire(actor.user_id):
+            await refuse(websocket, CLOSE_TOO_MANY_CONNECTIONS, "too many live connections open for this user")
+            return
+        try:
+            await websocket.accept()
+            connection.limit(limits, max_message_bytes)
+            await run(connection)
+        finally:
+            limits.live_connections.release(actor.user_id)
+
     @router.websocket(f"{API}/sessions/{{session_id}}/live")
     async def session_live(websocket: WebSocket, session_id: str, after_seq: int = 0) -> None:
         actor = await authenticate(websocket)
@@ -83,17 +97,9 @@ def live_routes(service: SessionService, accounts: Accounts, live: Live, limits:
         except NotFoundError:
             await refuse(websocket, CLOSE_NOT_FOUND, "no such session")
             return
-        if not limits.live_connections.acquire(actor.user_id):
-            await refuse(websocket, CLOSE_TOO_MANY_CONNECTIONS, "too many live connections open for this user")
-            return
-        try:
-            await websocket.accept()
-            connection = _DeviceConnection(websocket, service, live, actor, session_id,
-                                       min(max(0, after_seq), schemas.MAX_SEQ))
-            connection.limit(limits, max_message_bytes)
-            await connection.run(state, overview)
-        finally:
-            limits.live_connections.release(actor.user_id)
+        await serve(websocket, actor, _DeviceConnection(
+            websocket, service, live, actor, session_id, min(max(0, after_seq), schemas.MAX_SEQ)
+        ), lambda connection: connection.run(state, overview))
 
     @router.websocket(f"{API}/tests/{{test_id}}/live")
     async def test_live(websocket: WebSocket, test_id: str) -> None:
@@ -108,16 +114,8 @@ def live_routes(service: SessionService, accounts: Accounts, live: Live, limits:
         except NotFoundError:
             await refuse(websocket, CLOSE_NOT_FOUND, "no such test")
             return
-        if not limits.live_connections.acquire(actor.user_id):
-            await refuse(websocket, CLOSE_TOO_MANY_CONNECTIONS, "too many live connections open for this user")
-            return
-        try:
-            await websocket.accept()
-            connection = _WatcherConnection(websocket, service, live, actor, test_id)
-            connection.limit(limits, max_message_bytes)
-            await connection.run(sessions)
-        finally:
-            limits.live_connections.release(actor.user_id)
+        await serve(websocket, actor, _WatcherConnection(websocket, service, live, actor, test_id),
+                    lambda connection: connection.run(sessions))
 
     return router
 
