@@ -24,6 +24,16 @@ def answer_questions(student: Student, count: int, *, start: int = 0, choice: st
         student.choose(choice)
 
 
+def second_device(student: Student, new_context: Any, session_id: str) -> Student:
+    """The same student logged in on another device, with the same session open."""
+    other = Student(new_context().new_page(), student.server)
+    other.email, other.password = student.email, student.password
+    other.log_in()
+    other.open(f"/#/session/{session_id}")
+    other.wait_ready()
+    return other
+
+
 def answers_in_history(student: Student, session_id: str) -> list[str]:
     return [h["op_id"] for h in student.api(f"/sessions/{session_id}/history") if h["kind"] == "answer"]
 
@@ -99,11 +109,7 @@ def test_two_devices_converge_and_a_stale_tab_never_overwrites_newer_answers(
     student.wait_status("All changes saved")
     session_id = student.session_id()
     laptop = student
-    phone = Student(new_context().new_page(), student.server)
-    phone.email, phone.password = laptop.email, laptop.password
-    phone.log_in()
-    phone.open(f"/#/session/{session_id}")
-    phone.wait_ready()
+    phone = second_device(laptop, new_context, session_id)
     assert phone.page.is_checked('input[name="choice"][value="a"]')
 
     laptop.choose("c")  # newer answer on the laptop; the phone's tab is now stale
@@ -138,11 +144,7 @@ def test_an_answer_on_one_device_appears_live_on_the_other(student: Student, new
     student.wait_status("All changes saved")
     session_id = student.session_id()
     laptop = student
-    phone = Student(new_context().new_page(), student.server)
-    phone.email, phone.password = laptop.email, laptop.password
-    phone.log_in()
-    phone.open(f"/#/session/{session_id}")
-    phone.wait_ready()
+    phone = second_device(laptop, new_context, session_id)
     for device in (laptop, phone):
         device.page.wait_for_function("() => document.querySelector('#live-status').textContent === 'Live'")
     assert phone.page.inner_text("#question-number").startswith("Question 1 of 10")

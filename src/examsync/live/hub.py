@@ -126,22 +126,14 @@ class Live:
         self._presence_changed(device)
 
     def detach(self, device: Device) -> None:
-        devices = self.devices.get(device.session_id)
-        if devices is not None:
-            devices.discard(device)
-            if not devices:
-                del self.devices[device.session_id]
+        _discard(self.devices, device.session_id, device)
         self._presence_changed(device)
 
     def watch(self, watcher: Watcher) -> None:
         self.watchers.setdefault(watcher.test_id, set()).add(watcher)
 
     def unwatch(self, watcher: Watcher) -> None:
-        watchers = self.watchers.get(watcher.test_id)
-        if watchers is not None:
-            watchers.discard(watcher)
-            if not watchers:
-                del self.watchers[watcher.test_id]
+        _discard(self.watchers, watcher.test_id, watcher)
 
     def connected(self, session_id: str) -> int:
         fresh_since = time.monotonic() - 3 * PRESENCE_REFRESH_SECONDS
@@ -195,3 +187,12 @@ class Live:
             device.mailbox.offer("poke", notice.last_seq)
         for watcher in self.watchers.get(notice.test_id, ()):
             watcher.mailbox.offer("poke", notice.session_id)
+
+
+def _discard(registry: dict[str, set[Any]], key: str, item: Any) -> None:
+    """Remove one listener, and its key once nobody listens there."""
+    listeners = registry.get(key)
+    if listeners is not None:
+        listeners.discard(item)
+        if not listeners:
+            del registry[key]
