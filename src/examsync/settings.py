@@ -47,6 +47,7 @@ class Settings:
     live_messages_burst: int = setting(200, "Messages a live socket may send at once before live_messages_per_second applies.")
     pg_app_role: str = setting("examsync_app", "PostgreSQL role, without BYPASSRLS, that every transaction of the app runs as; row-level security applies to it.")
     pg_prepared_statements: bool = setting(True, "Let psycopg prepare frequent statements on the server. Set false behind PgBouncer older than 1.21 in transaction pooling.")
+    unsafe_async_commit: bool = setting(False, "UNSAFE, for the fault-injection checker's negative control only: commit on PostgreSQL with synchronous_commit=off, so a database crash loses acknowledged work. Never set it in production.")
     pool_size: int = setting(10, "Database connections per app process (PostgreSQL).")
     load_sample_content: bool = setting(True, "`serve` loads the shipped sample tests into an empty database.")
     log_level: str = setting("info", "Log level: debug, info, warning, error.")

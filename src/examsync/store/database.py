@@ -57,10 +57,12 @@ def normalise_url(url: str) -> str:
 
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10, app_role: str = "examsync_app",
-                 prepared_statements: bool = True) -> None:
+                 prepared_statements: bool = True, unsafe_async_commit: bool = False) -> None:
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self.app_role = app_role
+        # Only the fault-injection checker's negative control turns durability off, to prove it sees losses.
+        self.synchronous_commit = "off" if unsafe_async_commit else "on"
         self._write_lock = threading.Lock() if self.is_sqlite else None
         self.engine = _sqlite_engine(self.url) if self.is_sqlite else create_engine(
             self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
@@ -72,7 +74,8 @@ class Database:
     @classmethod
     def from_settings(cls, settings: Settings) -> "Database":
         return cls(settings.resolved_database_url, pool_size=settings.pool_size, app_role=settings.pg_app_role,
-                   prepared_statements=settings.pg_prepared_statements)
+                   prepared_statements=settings.pg_prepared_statements,
+                   unsafe_async_commit=settings.unsafe_async_commit)
 
     @contextmanager
     def transaction(self, actor: Actor | None, *, write: bool) -> Iterator[Connection]:
@@ -94,12 +97,13 @@ class Database:
                 " set_config('examsync.user_id', :user_id, true),"
                 " set_config('examsync.actor_role', :actor_role, true),"
                 # Acknowledged means durable, whatever the server's default says.
-                " set_config('synchronous_commit', 'on', true)"
+                " set_config('synchronous_commit', :synchronous_commit, true)"
             ),
             {
                 "role": self.app_role,
                 "user_id": actor.user_id if actor else "",
                 "actor_role": actor.role if actor else "",
+                "synchronous_commit": self.synchronous_commit,
             },
         )
 
