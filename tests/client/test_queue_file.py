@@ -1,0 +1,59 @@
+"""What the queue file refuses, with a clear error."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from examsync.client import Client, QueueFileError
+from tests.client.conftest import PASSWORD, Clients, signed_up
+
+pytestmark = pytest.mark.anyio
+
+SESSION = "0b35d025-0000-4000-8000-000000000000"
+
+
+async def test_a_file_that_is_not_a_queue_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a database, just some text that is long enough " * 20)
+    with pytest.raises(QueueFileError, match="is not an examsync queue file"):
+        Client("http://127.0.0.1:1", tmp_path / "notes.txt")
+
+
+async def test_a_queue_written_by_a_newer_version_is_refused(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "queue.db") as connection:
+        connection.execute("PRAGMA user_version = 99")
+    connection.close()
+    with pytest.raises(QueueFileError, match="newer examsync"):
+        Client("http://127.0.0.1:1", tmp_path / "queue.db")
+
+
+async def test_ops_the_server_could_never_take_are_refused_before_they_are_queued(tmp_path: Path) -> None:
+    async with Client("http://127.0.0.1:1", tmp_path / "queue.db") as client:
+        with pytest.raises(ValueError, match="heartbeat"):
+            await client.enqueue(SESSION, {"type": "heartbeat"})
+        with pytest.raises(ValueError, match="'type'"):
+            await client.enqueue(SESSION, {"question_id": "q"})
+        with pytest.raises(ValueError, match="must be a UUID"):
+            await client.enqueue(SESSION, {"type": "flag", "question_id": "q", "op_id": "seven"})
+        with pytest.raises(ValueError, match="JSON"):
+            await client.answer(SESSION, "q", math.nan)
+        op_id = await client.flag(SESSION, "q")
+        with pytest.raises(ValueError, match="already in this queue file"):
+            await client.enqueue(SESSION, {"type": "unflag", "question_id": "q", "op_id": op_id.upper()})
+        assert [r.op_id for r in client.receipts()] == [op_id]
+
+
+async def test_another_student_cannot_sign_in_on_a_file_with_pending_ops(clients: Clients) -> None:
+    client, _ = clients.new()
+    async with client:
+        first = await signed_up(client)
+        await client.flag(SESSION, "q")
+        other, _ = clients.new("other.db")
+        async with other:
+            second = await signed_up(other)
+        with pytest.raises(QueueFileError, match=first):
+            await client.sign_in(second, PASSWORD)
+        assert await client.sign_in(first, PASSWORD)
