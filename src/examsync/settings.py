@@ -51,6 +51,7 @@ class Settings:
     pool_size: int = setting(10, "Database connections per app process (PostgreSQL).")
     load_sample_content: bool = setting(True, "`serve` loads the shipped sample tests into an empty database.")
     log_level: str = setting("info", "Log level: debug, info, warning, error.")
+    log_format: str = setting("auto", "Log lines as json (one object per line) or text; auto: text on a terminal, json otherwise.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":

@@ -159,10 +159,10 @@ def test_the_table_names_every_operation_the_app_serves(client: TestClient) -> N
     served = {(method.upper(), path) for path, item in spec["paths"].items() for method in item
               if method in ("get", "post", "put", "patch", "delete")}
     assert served == set(RULES)
-    # And nothing else answers under /api/v1 but the documented extras (docs, static assets, live sockets).
+    # And nothing else answers but the documented extras (docs, static assets, live sockets, metrics).
     extras = set(route_paths(client.app.routes)) - {p for _, p in RULES} - {"/api/v1/openapi.json"}  # type: ignore[attr-defined]
     assert extras == {"/api/v1/docs", "/api/v1/docs/init.js", "/api/v1/docs/assets", "/static", "/", "/sw.js",
-                      "/api/v1/sessions/{session_id}/live", "/api/v1/tests/{test_id}/live"}
+                      "/api/v1/sessions/{session_id}/live", "/api/v1/tests/{test_id}/live", "/metrics"}
 
 
 def test_every_endpoint_answers_every_caller_as_documented(world: World) -> None:

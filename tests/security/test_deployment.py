@@ -21,7 +21,7 @@ from websockets.sync.client import connect
 import examsync.cli as cli
 from examsync.accounts import load_or_create_secret
 from examsync.settings import Settings
-from examsync.web.app import RedactSecrets
+from examsync.logs import RedactSecrets
 from tests.conftest import MINI_CONTENT, PG_URL, Api
 from tests.integration.server_process import ServerProcess
 

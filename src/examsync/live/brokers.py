@@ -20,9 +20,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import psycopg
@@ -43,6 +44,8 @@ class Notice:
     user_id: str
     last_seq: int = 0
     connected: int = 0
+    # When it was published (seconds since the epoch): the receiver measures the broker's lag from it.
+    sent_at: float = field(default_factory=time.time)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +76,11 @@ class Broker(ABC):
         """Queue a notice; never blocks and never raises into the caller."""
         if self._outbox is not None:
             self._outbox.put_nowait(notice)
+
+    @property
+    def pending(self) -> int:
+        """Notices queued and not yet published."""
+        return self._outbox.qsize() if self._outbox is not None else 0
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from examsync.live.brokers import Broker, Notice
+from examsync.metrics import AppMetrics
 from examsync.services import SessionChange, SessionService
 
 # WebSocket close codes of the live endpoints (docs/api.md, "Live updates").
@@ -78,10 +79,11 @@ class Watcher:
 
 
 class Live:
-    def __init__(self, service: SessionService, broker: Broker | None, *, mailbox_limit: int = 256,
-                 window: int = 512) -> None:
+    def __init__(self, service: SessionService, broker: Broker | None, *, metrics: AppMetrics | None = None,
+                 mailbox_limit: int = 256, window: int = 512) -> None:
         self.service = service
         self.broker = broker
+        self.metrics = metrics or AppMetrics()
         self.mailbox_limit = mailbox_limit
         self.window = window
         self.instance = uuid.uuid4().hex[:12]
@@ -91,6 +93,11 @@ class Live:
         self.presence: dict[str, dict[str, tuple[int, float]]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._refresher: asyncio.Task[None] | None = None
+        # Read when /metrics is scraped, on the event loop like every change to these registries.
+        self.metrics.live_connections.labels("session").set_function(lambda: _count(self.devices))
+        self.metrics.live_connections.labels("test").set_function(lambda: _count(self.watchers))
+        if broker is not None:
+            self.metrics.broker_outbox.set_function(lambda: broker.pending)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -175,8 +182,11 @@ class Live:
                                        change.user_id, last_seq=change.state["last_seq"]))
 
     def on_notice(self, notice: Notice) -> None:
-        """A notice from another instance: read what changed from the database."""
-        if notice.instance == self.instance:
+        """A notice through the broker: timed, then, if another instance sent it, acted on (what changed is read
+        from the database)."""
+        source = "self" if notice.instance == self.instance else "peer"
+        self.metrics.broker_lag.labels(source).observe(max(0.0, time.time() - notice.sent_at))
+        if source == "self":
             return
         if notice.kind == "presence":
             self._set_presence(notice.session_id, notice.instance, notice.connected)
@@ -187,6 +197,10 @@ class Live:
             device.mailbox.offer("poke", notice.last_seq)
         for watcher in self.watchers.get(notice.test_id, ()):
             watcher.mailbox.offer("poke", notice.session_id)
+
+
+def _count(registry: dict[str, set[Any]]) -> int:
+    return sum(len(listeners) for listeners in registry.values())
 
 
 def _discard(registry: dict[str, set[Any]], key: str, item: Any) -> None:
