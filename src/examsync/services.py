@@ -7,16 +7,16 @@ only when `Database.transaction` has returned, i.e. after the commit (SQLite
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import time
 import uuid
+from functools import partial
 from collections.abc import Callable
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +28,7 @@ from examsync.domain.errors import (
     DomainError,
     ForbiddenError,
     InvalidOpError,
+    InvalidTokenError,
     InvalidRequestError,
     InvalidTimeOptionError,
     NotFoundError,
@@ -37,13 +38,17 @@ from examsync.domain.ops import parse_op, canonical_op_id
 from examsync.domain.session import DUPLICATE, REJECTED, LogEntry, OpResult, Rules, TestSession, receipt_status
 from examsync.domain.timing import TimeAllowance
 from examsync.domain.views import live_state, progress_view, results_view, resume_view
+from examsync.metrics import AppMetrics, observe_commit, observe_offline_replays, observe_op_results
 from examsync.settings import Settings
 from examsync.store import sessions as store
 from examsync.store.content import ContentCache, drills_by_sub_skill, list_tests, sub_skill_names
 from examsync.store.database import SYSTEM, Actor, Database
+from examsync.store.group_commit import GroupCommit, WriteTransaction
 from examsync.store.tables import test_section_states, user_sub_skill_performance, user_test_sessions, users
 
 log = logging.getLogger("examsync.services")
+
+T = TypeVar("T")
 
 
 def wall_clock_ms() -> int:
@@ -65,24 +70,26 @@ ChangeListener = Callable[[SessionChange], None]
 
 
 class _Writer:
-    """A write transaction's connection and the changes to announce once it has committed."""
+    """A write job's transaction and the changes to announce once it has committed."""
 
-    def __init__(self, service: "SessionService", connection: Connection, now: int) -> None:
-        self.service, self.connection, self.now = service, connection, now
+    def __init__(self, service: "SessionService", transaction: WriteTransaction, now: int) -> None:
+        self.service, self.transaction, self.now = service, transaction, now
+        self.connection = transaction.connection
         self.changes: list[SessionChange] = []
 
     def save(self, session: TestSession, *, changed_sections: Any = None, **options: Any) -> None:
+        connection = self.transaction.writing()
         if session.completed_since_load:
-            self.service._record_performance(self.connection, session, self.now)
+            self.service._record_performance(connection, session, self.now)
             session.completed_since_load = False
         entries = store.save(
-            self.connection, session,
+            connection, session,
             changed_sections=session.sections if changed_sections is None else changed_sections, **options,
         )
         self._changed(session, entries)
 
     def create(self, session: TestSession) -> None:
-        store.create(self.connection, session)
+        store.create(self.transaction.writing(), session)
         self._changed(session, [])
 
     def _changed(self, session: TestSession, entries: list[LogEntry]) -> None:
@@ -99,14 +106,35 @@ class SessionService:
     clock: Callable[[], int] = wall_clock_ms
     content: ContentCache = field(default_factory=ContentCache)
     listeners: list[ChangeListener] = field(default_factory=list)
+    metrics: AppMetrics = field(default_factory=AppMetrics)
 
-    @contextmanager
-    def _writing(self, actor: Actor, now: int) -> Iterator[_Writer]:
-        """A write transaction; its changes are announced only after it has committed."""
-        with self.db.transaction(actor, write=True) as connection:
-            writer = _Writer(self, connection, now)
-            yield writer
-        for change in writer.changes:
+    def __post_init__(self) -> None:
+        self.commits = GroupCommit(
+            self.db, on_commit=lambda batch: observe_commit(self.metrics, batch.jobs, batch.ops, batch.seconds))
+
+    def close(self) -> None:
+        self.commits.close()
+
+    def _write(self, actor: Actor, work: Callable[[_Writer], T], ops: int = 0) -> T:
+        """Run `work` in a (shared) write transaction; its changes are announced once it has committed."""
+        result, changes = self.commits.run(actor, self._job(work), ops=ops)
+        self._announce_all(changes)
+        return result
+
+    async def _write_async(self, actor: Actor, work: Callable[[_Writer], T], ops: int = 0) -> T:
+        result, changes = await asyncio.wrap_future(self.commits.submit(actor, self._job(work), ops=ops))
+        self._announce_all(changes)
+        return result
+
+    def _job(self, work: Callable[[_Writer], T]) -> Callable[[WriteTransaction], tuple[T, list[SessionChange]]]:
+        # The server's now is read when the job runs, so it never goes back within the writer.
+        def job(transaction: WriteTransaction) -> tuple[T, list[SessionChange]]:
+            writer = _Writer(self, transaction, self.clock())
+            return work(writer), writer.changes
+        return job
+
+    def _announce_all(self, changes: list[SessionChange]) -> None:
+        for change in changes:
             self._announce(change)
 
     def _announce(self, change: SessionChange) -> None:
@@ -151,9 +179,8 @@ class SessionService:
     def _start(
         self, actor: Actor, test_id: str, *, untimed: bool, time_multiplier: float
     ) -> tuple[dict[str, Any], bool]:
-        now = self.clock()
-        with self._writing(actor, now) as writer:
-            connection = writer.connection
+        def start(writer: _Writer) -> tuple[dict[str, Any], bool]:
+            connection, now = writer.connection, writer.now
             test = self._test(connection, test_id)
             existing = store.active_session_id(connection, actor.user_id, test.id)
             if existing is not None:
@@ -179,7 +206,9 @@ class SessionService:
             )
             session.begin(now)
             writer.create(session)
-        return resume_view(session, now), True
+            return resume_view(session, now), True
+
+        return self._write(actor, start)
 
     def resume(self, actor: Actor, session_id: str) -> dict[str, Any]:
         """Everything a device needs to continue."""
@@ -196,11 +225,14 @@ class SessionService:
             session = self._load(connection, actor, session_id)
             if not session.expire_due(now):
                 return view(connection, session, now)
-        with self._writing(actor, now) as writer:
+
+        def expire(writer: _Writer) -> Any:
             session = self._load(writer.connection, actor, session_id, for_update=True)
-            if session.expire_due(now):
+            if session.expire_due(writer.now):
                 writer.save(session)
-            return view(writer.connection, session, now)
+            return view(writer.connection, session, writer.now)
+
+        return self._write(actor, expire)
 
     def list_mine(self, actor: Actor) -> list[dict[str, Any]]:
         now = self.clock()
@@ -218,30 +250,50 @@ class SessionService:
                 views.append(progress_view(session, now))
         return views
 
-    def apply_ops(
-        self,
-        actor: Actor,
-        session_id: str,
-        raw_ops: list[Any],
-        *,
-        device_id: str | None = None,
-        sent_at: int | None = None,
-    ) -> dict[str, Any]:
+    def apply_ops(self, actor: Actor, session_id: str, raw_ops: list[Any], *, device_id: str | None = None,
+                  sent_at: int | None = None, transport: str = "http") -> dict[str, Any]:
         """Apply a batch in one transaction; each op gets its own result."""
+        self._check_batch_size(raw_ops)
+        work = self._ops_work(actor, session_id, raw_ops, device_id, sent_at)
+        return self._counted(raw_ops, sent_at, transport, self._write(actor, work, len(raw_ops)))
+
+    async def apply_ops_async(self, actor: Actor, session_id: str, raw_ops: list[Any], *,
+                              device_id: str | None = None, sent_at: int | None = None,
+                              transport: str = "http") -> dict[str, Any]:
+        """`apply_ops` for the event loop: waits for the commit without holding a thread."""
+        self._check_batch_size(raw_ops)
+        work = self._ops_work(actor, session_id, raw_ops, device_id, sent_at)
+        return self._counted(raw_ops, sent_at, transport, await self._write_async(actor, work, len(raw_ops)))
+
+    def _counted(self, raw_ops: list[Any], sent_at: int | None, transport: str, outcome: dict[str, Any]) -> dict[str, Any]:
+        """Count a committed batch's answers and its ops made offline."""
+        op_types = [raw.get("type") if isinstance(raw, dict) else None for raw in raw_ops]
+        observe_op_results(self.metrics, op_types, outcome["results"], transport)
+        observe_offline_replays(self.metrics, raw_ops, sent_at, self.clock(), transport)
+        return outcome
+
+    def _check_batch_size(self, raw_ops: list[Any]) -> None:
         if len(raw_ops) > self.max_ops_per_batch:
             raise TooManyOpsError(
                 f"a batch holds at most {self.max_ops_per_batch} ops; send the rest in another batch",
                 limit=self.max_ops_per_batch,
             )
-        now = self.clock()
-        with self._writing(actor, now) as writer:
-            connection = writer.connection
-            session = self._load(connection, actor, session_id, for_update=True, owner_only=True)
+
+    def _ops_work(self, actor: Actor, session_id: str, raw_ops: list[Any],
+                  device_id: str | None, sent_at: int | None) -> Callable[[_Writer], dict[str, Any]]:
+        parsed = [self._parse(raw) for raw in raw_ops]
+
+        def apply(writer: _Writer) -> dict[str, Any]:
+            connection, now = writer.connection, writer.now
+            try:
+                session = self._load(connection, actor, session_id, for_update=True, owner_only=True)
+            except NotFoundError:
+                if not store.user_exists(connection, actor.user_id):
+                    raise InvalidTokenError("this token's account no longer exists") from None
+                raise
             before = _snapshot(session)
             offset = session.clock_offset(device_id, sent_at, now)
-
             session.expire_due(now)
-            parsed = [self._parse(raw) for raw in raw_ops]
             op_ids = [op_id for op_id, _, _ in parsed if op_id]
             seen = store.receipts(connection, session_id, actor.user_id, op_ids)
             fingerprints: dict[str, str] = {}
@@ -251,7 +303,7 @@ class SessionService:
                     assert error is not None
                     results.append(OpResult(_echo_op_id(error), REJECTED, error.code, error.message))
                     continue
-                fingerprint = op.fingerprint if op else error.data["fingerprint"]  # type: ignore[union-attr]
+                fingerprint = op.fingerprint if op else error.data["fingerprint"]
                 known = seen.get(op_id)
                 status = receipt_status(fingerprint, known[0] if known else None)
                 if status == DUPLICATE:
@@ -262,7 +314,7 @@ class SessionService:
                                             "this op_id was already used for a different op; give each op a new op_id"))
                     continue
                 if op is None:
-                    result = session.reject(op_id, error, now, device_id=device_id)  # type: ignore[arg-type]
+                    result = session.reject(op_id, error, now, device_id=device_id)
                 else:
                     result = session.apply(op, now, clock_offset_ms=offset, device_id=device_id)
                 results.append(result)
@@ -271,7 +323,10 @@ class SessionService:
                     seen[op_id] = (fingerprint, result.seq)
             changed = [sid for sid, dump in _snapshot(session).items() if dump != before.get(sid)]
             writer.save(session, changed_sections=changed, fingerprints=fingerprints)
-        return {"results": [r.as_dict() for r in results], "version": session.version, "last_seq": session.last_seq}
+            return {"results": [r.as_dict() for r in results], "version": session.version,
+                    "last_seq": session.last_seq}
+
+        return apply
 
     def _parse(self, raw: Any) -> tuple[str | None, Any, Any]:
         """(op_id, op, error): op_id is None when even the op_id is unusable."""
@@ -293,7 +348,7 @@ class SessionService:
         with self.db.transaction(actor, write=False) as connection:
             self._row(connection, actor, session_id)
             entries = store.history(connection, session_id, None if actor.is_staff else actor.user_id, after_seq, limit)
-        return [asdict(e) for e in entries]
+        return [e.as_dict() for e in entries]
 
     def owner_and_test(self, actor: Actor, session_id: str) -> tuple[str, str]:
         with self.db.transaction(actor, write=False) as connection:
@@ -355,12 +410,14 @@ class SessionService:
     def set_session_time(self, actor: Actor, session_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         """A time accommodation for one session (fields left out keep their value); applies at once."""
         _require_staff(actor)
-        now = self.clock()
-        with self._writing(actor, now) as writer:
+        def adjust(writer: _Writer) -> dict[str, Any]:
+            now = writer.now
             session = self._load(writer.connection, actor, session_id, for_update=True)
             session.adjust_time(replace(session.allowance, **changes), now, by=actor.user_id)
             writer.save(session)
-        return resume_view(session, now)
+            return resume_view(session, now)
+
+        return self._write(actor, adjust)
 
     def set_user_time(self, actor: Actor, user_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Accommodation for all of a student's sessions, applied at once to the active ones."""
@@ -368,14 +425,13 @@ class SessionService:
         if changes.get("untimed"):
             raise InvalidRequestError("untimed applies to one session, not to all of a student's sessions")
         changes.pop("untimed", None)
-        now = self.clock()
-        with self._writing(actor, now) as writer:
-            connection = writer.connection
+        def adjust(writer: _Writer) -> dict[str, Any]:
+            connection, now = writer.connection, writer.now
             current = store.user_allowance(connection, user_id)
             if connection.execute(select(users.c.id).where(users.c.id == user_id)).first() is None:
                 raise NotFoundError("no such user")
             allowance = replace(current, **changes)
-            connection.execute(
+            writer.transaction.writing().execute(
                 users.update().where(users.c.id == user_id).values(
                     time_multiplier=allowance.multiplier, extra_seconds=allowance.extra_ms // 1000
                 )
@@ -389,8 +445,10 @@ class SessionService:
                 session = self._load(connection, actor, session_id, for_update=True)
                 session.note_user_allowance_changed(allowance, now, by=actor.user_id)
                 writer.save(session)
-        return {"user_id": user_id, "time_multiplier": allowance.multiplier,
-                "extra_seconds": allowance.extra_ms // 1000, "sessions_updated": len(active)}
+            return {"user_id": user_id, "time_multiplier": allowance.multiplier,
+                    "extra_seconds": allowance.extra_ms // 1000, "sessions_updated": len(active)}
+
+        return self._write(actor, adjust)
 
     def export_attempts(self, actor: Actor, *, session_id: str | None = None, test_id: str | None = None) -> list[dict[str, Any]]:
         """Answer attempts of a session or a test; correctness only for submitted sections."""
@@ -449,26 +507,27 @@ class SessionService:
         if payload.get("user_id") not in (None, row["user_id"]):
             raise ForbiddenError("the file names another student than the session's owner")
         owner = Actor(row["user_id"], "student")
-        return self.apply_ops(owner, row["id"], payload["ops"], device_id=payload.get("device_id"))
+        return self.apply_ops(owner, row["id"], payload["ops"], device_id=payload.get("device_id"),
+                              transport="rescue")
 
     # ----- the server's own work -----------------------------------------
 
     def sweep_expired(self) -> int:
-        """Submit every section whose time has run out; returns how many sessions changed."""
+        """Submit every section whose time has run out; returns how many sessions changed.
+
+        Only sections recorded as due are looked at: each save records when its sections run out
+        if nothing more happens, and anything that could bring that time forward is saved too.
+        """
         now = self.clock()
         with self.db.transaction(SYSTEM, write=False) as connection:
-            candidates = connection.execute(
-                select(test_section_states.c.session_id).where(test_section_states.c.status == "in_progress")
-            ).scalars().all()
-        changed = 0
-        for session_id in candidates:
-            with self.db.transaction(SYSTEM, write=False) as connection:
-                session = self._load(connection, SYSTEM, session_id)
-                due = bool(session.expire_due(now))
-            if due:
-                self._read(SYSTEM, session_id, lambda *_: None)
-                changed += 1
-        return changed
+            candidates = store.sessions_due(connection, now - self.rules.offline_grace_ms)
+        return sum(self._write(SYSTEM, partial(self._expire_or_reschedule, session_id)) for session_id in candidates)
+
+    def _expire_or_reschedule(self, session_id: str, writer: _Writer) -> bool:
+        session = self._load(writer.connection, SYSTEM, session_id, for_update=True)
+        expired = bool(session.expire_due(writer.now))
+        writer.save(session)  # also records when its sections are due next
+        return expired
 
     # ----- helpers -------------------------------------------------------
 
@@ -490,7 +549,10 @@ class SessionService:
     def _load(self, connection: Connection, actor: Actor, session_id: str, *, for_update: bool = False,
               owner_only: bool = False) -> TestSession:
         row = self._row(connection, actor, session_id, for_update=for_update, owner_only=owner_only)
-        return store.load(connection, row, self._test(connection, row["test_id"]), self.rules)
+        test = self.content.get(connection, row["test_id"], row["content_version"])
+        if test is None:
+            raise NotFoundError(f"no test with id {row['test_id']!r}")
+        return store.load(connection, row, test, self.rules)
 
     def _record_performance(self, connection: Connection, session: TestSession, now: int) -> None:
         assert session.score is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
@@ -31,6 +31,6 @@ def verify_history(database: Database, *, session_id: str | None = None,
         rows = connection.execute(query.order_by(user_test_sessions.c.started_at)).all()
     for sid, user_id, last_hash in rows:
         with database.transaction(SYSTEM, write=False) as connection:
-            entries = [asdict(e) for e in store.history(connection, sid, None)]
+            entries = [e.as_dict() for e in store.history(connection, sid, None)]
         problem = first_break(sid, user_id, entries, last_hash)
         yield sid, Finding(sid, problem) if problem else None

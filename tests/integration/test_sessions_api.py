@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
+from sqlalchemy import text
+
+from examsync.store import sessions as store
+from examsync.store.database import SYSTEM
 from tests.conftest import Api, section_questions
 
 
@@ -286,6 +291,15 @@ def test_an_email_can_sign_up_once(api: Api) -> None:
     assert again.status_code == 409 and again.json()["error"]["code"] == "email_taken"
 
 
+def test_the_same_sign_up_sent_twice_at_once_creates_one_account(api: Api) -> None:
+    # A retried sign-up can overlap the first attempt: one wins, the other is told the address is taken.
+    body = {"email": "overlap@example.org", "password": "correct horse battery"}
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: api.post("/auth/signup", body), range(4)))
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409]
+    assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {"email_taken"}
+
+
 def test_dashboard_lists_progress(student: Api) -> None:
     state = student.start()
     q1, q2 = section_questions(state)
@@ -303,6 +317,37 @@ def test_the_sweep_submits_sections_whose_time_ran_out(student: Api) -> None:
     assert student.client.app.state.service.sweep_expired() == 1  # type: ignore[attr-defined]
     history = student.get(f"/sessions/{state['id']}/history").json()
     assert history[-1]["kind"] == "section_expired"
+
+
+def test_the_sweep_looks_only_at_sessions_whose_time_has_come(student: Api) -> None:
+    service = student.client.app.state.service  # type: ignore[attr-defined]
+
+    def due(at_ms: int) -> list[str]:
+        with service.db.transaction(SYSTEM, write=False) as connection:
+            return store.sessions_due(connection, at_ms)
+
+    timed = student.start()  # wall clock, 600 s for the first section
+    idle = student.start("mini-practice")  # active time: its clock stops while no client is there
+    student.clock.advance(599)
+    assert due(service.clock()) == []
+    student.clock.advance(1)
+    assert due(service.clock()) == [timed["id"]]
+    assert idle["id"] not in due(service.clock() + 10 * 86_400_000)
+    assert service.sweep_expired() == 1
+    assert due(service.clock()) == []
+
+
+def test_the_sweep_reschedules_a_section_whose_due_time_was_never_recorded(student: Api) -> None:
+    service = student.client.app.state.service  # type: ignore[attr-defined]
+    state = student.start()
+    with service.db.transaction(SYSTEM, write=True) as connection:  # as rows from before the due time existed
+        connection.execute(text("UPDATE test_section_states SET due_at = 0"))
+    with service.db.transaction(SYSTEM, write=False) as connection:
+        assert store.sessions_due(connection, service.clock()) == [state["id"]]
+    assert service.sweep_expired() == 0
+    with service.db.transaction(SYSTEM, write=False) as connection:
+        assert store.sessions_due(connection, service.clock()) == []
+    assert student.resume(state["id"])["sections"][0]["status"] == "in_progress"
 
 
 def test_staff_export_attempts_with_correctness_only_for_submitted_sections(student: Api, teacher: Api) -> None:

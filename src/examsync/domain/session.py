@@ -14,7 +14,7 @@ never overwrite a newer change.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from examsync.domain.chain import GENESIS, entry_hash
@@ -136,6 +136,10 @@ class LogEntry:
     effective_time: int | None = None
     device_id: str | None = None
     hash: str | None = None  # chained to the previous entry: domain/chain.py
+
+    def as_dict(self) -> dict[str, Any]:
+        # Shallow: dataclasses.asdict deep-copies, and this runs for every op.
+        return dict(self.__dict__)
 
 
 @dataclass
@@ -409,7 +413,7 @@ class TestSession:
     def _record(self, kind: str, status: str, now_ms: int, **fields: Any) -> LogEntry:
         self.last_seq += 1
         entry = LogEntry(seq=self.last_seq, kind=kind, status=status, server_time=now_ms, **fields)
-        entry.hash = self.last_hash = entry_hash(self.last_hash, self.id, self.user_id, asdict(entry))
+        entry.hash = self.last_hash = entry_hash(self.last_hash, self.id, self.user_id, entry.as_dict())
         self.log.append(entry)
         return entry
 

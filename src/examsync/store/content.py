@@ -5,10 +5,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from examsync.domain.content import Choice, Question, Section, Test
 from examsync.store.tables import questions, sub_skills, skill_areas, test_sections, tests
+
+
+_TEST = select(tests).where(tests.c.id == bindparam("test_id"))
 
 
 class ContentCache:
@@ -19,8 +22,13 @@ class ContentCache:
         self._versions: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def get(self, connection: Connection, test_id: str) -> Test | None:
-        row = connection.execute(select(tests).where(tests.c.id == test_id)).mappings().first()
+    def get(self, connection: Connection, test_id: str, version: int | None = None) -> Test | None:
+        """The test; a caller that already read its content version saves the query."""
+        if version is not None:
+            with self._lock:
+                if self._versions.get(test_id) == version:
+                    return self._tests[test_id]
+        row = connection.execute(_TEST, {"test_id": test_id}).mappings().first()
         if row is None:
             return None
         with self._lock:

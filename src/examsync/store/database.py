@@ -29,6 +29,15 @@ from examsync.settings import Settings
 
 _WRITE = "examsync_write"
 
+# Transaction-local settings (set_config's third argument), so nothing outlives the transaction.
+_ACT_AS = text(
+    "SELECT set_config('role', :role, true),"
+    " set_config('examsync.user_id', :user_id, true),"
+    " set_config('examsync.actor_role', :actor_role, true),"
+    # Acknowledged means durable, whatever the server's default says.
+    " set_config('synchronous_commit', :synchronous_commit, true)"
+)
+
 SYSTEM_USER_ID = "00000000-0000-0000-0000-000000000000"
 
 
@@ -86,26 +95,19 @@ class Database:
                 if write:
                     connection = connection.execution_options(**{_WRITE: True})
                 with connection.begin():
-                    if not self.is_sqlite:
-                        self._act_as(connection, actor)
+                    self.act_as(connection, actor)
                     yield connection
 
-    def _act_as(self, connection: Connection, actor: Actor | None) -> None:
-        connection.execute(
-            text(
-                "SELECT set_config('role', :role, true),"
-                " set_config('examsync.user_id', :user_id, true),"
-                " set_config('examsync.actor_role', :actor_role, true),"
-                # Acknowledged means durable, whatever the server's default says.
-                " set_config('synchronous_commit', :synchronous_commit, true)"
-            ),
-            {
-                "role": self.app_role,
-                "user_id": actor.user_id if actor else "",
-                "actor_role": actor.role if actor else "",
-                "synchronous_commit": self.synchronous_commit,
-            },
-        )
+    def act_as(self, connection: Connection, actor: Actor | None) -> None:
+        """Name who the statements that follow act for (PostgreSQL: the role and user row-level security checks)."""
+        if self.is_sqlite:
+            return
+        connection.execute(_ACT_AS, {
+            "role": self.app_role,
+            "user_id": actor.user_id if actor else "",
+            "actor_role": actor.role if actor else "",
+            "synchronous_commit": self.synchronous_commit,
+        })
 
     @contextmanager
     def owner_transaction(self) -> Iterator[Connection]:

@@ -4,19 +4,22 @@ Every query here is scoped by the acting user's id (PostgreSQL checks it a
 second time with row-level security). Loading for a write locks the session's
 row, so the ops of one session are applied one transaction at a time and its
 sequence numbers never collide.
+
+The statements of the op path are built once, at import: building a SQLAlchemy
+statement costs several times more than executing a built one, and these run
+for every op.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from examsync.domain.content import Test
 from examsync.domain.session import LogEntry, QuestionState, Register, Rules, SectionState, TestSession
 from examsync.domain.timing import SectionClock, TimeAllowance
-from examsync.store.tables import question_attempt_history, test_section_states, user_test_sessions, users
+from examsync.store.tables import question_attempt_history, test_section_states, tests, user_test_sessions, users
 
 
 def user_allowance(connection: Connection, user_id: str) -> TimeAllowance:
@@ -28,20 +31,34 @@ def user_allowance(connection: Connection, user_id: str) -> TimeAllowance:
     return TimeAllowance(multiplier=row.time_multiplier, extra_ms=row.extra_seconds * 1000)
 
 
-def session_row(connection: Connection, session_id: str, user_id: str | None, *, for_update: bool = False) -> Any:
-    """The session's row, if it exists and (unless user_id is None: staff) belongs to the user."""
-    # The student's own accommodation comes along, saving a query on the hot path.
+def _session_row_query(scoped: bool, for_update: bool) -> Any:
+    # The student's own accommodation and the test's content version come along,
+    # saving two queries on the hot path.
     query = (
         select(user_test_sessions, users.c.time_multiplier.label("user_time_multiplier"),
-               users.c.extra_seconds.label("user_extra_seconds"))
+               users.c.extra_seconds.label("user_extra_seconds"), tests.c.content_version)
         .join(users, users.c.id == user_test_sessions.c.user_id)
-        .where(user_test_sessions.c.id == session_id)
+        .join(tests, tests.c.id == user_test_sessions.c.test_id)
+        .where(user_test_sessions.c.id == bindparam("session_id"))
     )
-    if user_id is not None:
-        query = query.where(user_test_sessions.c.user_id == user_id)
-    if for_update and connection.dialect.name == "postgresql":
-        query = query.with_for_update(of=user_test_sessions)
-    return connection.execute(query).mappings().first()
+    if scoped:
+        query = query.where(user_test_sessions.c.user_id == bindparam("user_id"))
+    # Locks only the session's row, on PostgreSQL; SQLite's writer holds the whole database.
+    return query.with_for_update(of=user_test_sessions) if for_update else query
+
+
+_SESSION_ROW = {(scoped, for_update): _session_row_query(scoped, for_update)
+                for scoped in (False, True) for for_update in (False, True)}
+
+
+def user_exists(connection: Connection, user_id: str) -> bool:
+    return connection.execute(select(users.c.id).where(users.c.id == user_id)).first() is not None
+
+
+def session_row(connection: Connection, session_id: str, user_id: str | None, *, for_update: bool = False) -> Any:
+    """The session's row, if it exists and (unless user_id is None: staff) belongs to the user."""
+    query = _SESSION_ROW[user_id is not None, for_update and connection.dialect.name == "postgresql"]
+    return connection.execute(query, {"session_id": session_id, "user_id": user_id}).mappings().first()
 
 
 def active_session_id(connection: Connection, user_id: str, test_id: str) -> str | None:
@@ -54,10 +71,11 @@ def active_session_id(connection: Connection, user_id: str, test_id: str) -> str
     ).scalar()
 
 
+_SECTIONS = select(test_section_states).where(test_section_states.c.session_id == bindparam("session_id"))
+
+
 def load(connection: Connection, row: Any, test: Test, rules: Rules) -> TestSession:
-    section_rows = connection.execute(
-        select(test_section_states).where(test_section_states.c.session_id == row["id"])
-    ).mappings().all()
+    section_rows = connection.execute(_SECTIONS, {"session_id": row["id"]}).mappings().all()
     sections = {}
     for s in section_rows:
         sections[s["section_id"]] = SectionState(
@@ -122,6 +140,26 @@ def section_values(state: SectionState) -> dict[str, Any]:
     }
 
 
+# Larger than any server time: a section that cannot run out by itself (untimed, not started,
+# submitted, or an active_time clock that stops when no client is there).
+NEVER_DUE = 2**62
+
+
+def _section_row(session: TestSession, section_id: str) -> dict[str, Any]:
+    state = session.sections[section_id]
+    deadline = session.deadline_ms(section_id) if state.status == "in_progress" else None
+    return {**section_values(state), "due_at": NEVER_DUE if deadline is None else deadline}
+
+
+_SECTIONS_DUE = select(test_section_states.c.session_id).distinct().where(
+    test_section_states.c.status == "in_progress", test_section_states.c.due_at <= bindparam("cutoff"))
+
+
+def sessions_due(connection: Connection, cutoff_ms: int) -> list[str]:
+    """The sessions with a section whose recorded time to run out is at or before `cutoff_ms`."""
+    return list(connection.execute(_SECTIONS_DUE, {"cutoff": cutoff_ms}).scalars())
+
+
 def create(connection: Connection, session: TestSession) -> None:
     connection.execute(
         insert(user_test_sessions).values(
@@ -135,11 +173,21 @@ def create(connection: Connection, session: TestSession) -> None:
     connection.execute(
         insert(test_section_states),
         [
-            {"session_id": session.id, "section_id": sid, "user_id": session.user_id, **section_values(state)}
+            {"session_id": session.id, "section_id": sid, "user_id": session.user_id, **_section_row(session, sid)}
             for sid, state in session.sections.items()
         ],
     )
     _insert_log(connection, session)
+
+
+# Without .values(), an UPDATE sets the columns named by the parameters it is given.
+_UPDATE_SESSION = update(user_test_sessions).where(
+    user_test_sessions.c.id == bindparam("b_id"), user_test_sessions.c.user_id == bindparam("b_user_id"))
+_UPDATE_SECTION = update(test_section_states).where(
+    test_section_states.c.session_id == bindparam("b_session_id"),
+    test_section_states.c.section_id == bindparam("b_section_id"),
+    test_section_states.c.user_id == bindparam("b_user_id"),
+)
 
 
 def save(
@@ -150,23 +198,18 @@ def save(
     fingerprints: dict[str, str] | None = None,
 ) -> list[LogEntry]:
     """Write what changed: the session row, the touched sections, the new log entries (returned)."""
-    values = _session_values(session)
-    connection.execute(
-        update(user_test_sessions)
-        .where(user_test_sessions.c.id == session.id, user_test_sessions.c.user_id == session.user_id)
-        .values(**values)
-    )
-    for section_id in set(changed_sections):
-        connection.execute(
-            update(test_section_states)
-            .where(
-                test_section_states.c.session_id == session.id,
-                test_section_states.c.section_id == section_id,
-                test_section_states.c.user_id == session.user_id,
-            )
-            .values(**section_values(session.sections[section_id]))
-        )
+    connection.execute(_UPDATE_SESSION, {"b_id": session.id, "b_user_id": session.user_id, **_session_values(session)})
+    sections = [
+        {"b_session_id": session.id, "b_section_id": section_id, "b_user_id": session.user_id,
+         **_section_row(session, section_id)}
+        for section_id in set(changed_sections)
+    ]
+    if sections:
+        connection.execute(_UPDATE_SECTION, sections)
     return _insert_log(connection, session, fingerprints or {})
+
+
+_INSERT_LOG = insert(question_attempt_history)
 
 
 def _insert_log(connection: Connection, session: TestSession, fingerprints: dict[str, str] | None = None) -> list[LogEntry]:
@@ -175,10 +218,10 @@ def _insert_log(connection: Connection, session: TestSession, fingerprints: dict
         return entries
     fingerprints = fingerprints or {}
     connection.execute(
-        insert(question_attempt_history),
+        _INSERT_LOG,
         [
             {
-                **asdict(entry),
+                **entry.as_dict(),
                 "session_id": session.id,
                 "user_id": session.user_id,
                 "fingerprint": fingerprints.get(entry.op_id or ""),
@@ -190,18 +233,20 @@ def _insert_log(connection: Connection, session: TestSession, fingerprints: dict
     return entries
 
 
+_RECEIPTS = select(
+    question_attempt_history.c.op_id, question_attempt_history.c.fingerprint, question_attempt_history.c.seq
+).where(
+    question_attempt_history.c.session_id == bindparam("session_id"),
+    question_attempt_history.c.user_id == bindparam("user_id"),
+    question_attempt_history.c.op_id.in_(bindparam("op_ids", expanding=True)),
+)
+
+
 def receipts(connection: Connection, session_id: str, user_id: str, op_ids: list[str]) -> dict[str, tuple[str, int]]:
     """For the op_ids already logged in this session: their fingerprint and seq."""
     if not op_ids:
         return {}
-    rows = connection.execute(
-        select(question_attempt_history.c.op_id, question_attempt_history.c.fingerprint, question_attempt_history.c.seq)
-        .where(
-            question_attempt_history.c.session_id == session_id,
-            question_attempt_history.c.user_id == user_id,
-            question_attempt_history.c.op_id.in_(op_ids),
-        )
-    )
+    rows = connection.execute(_RECEIPTS, {"session_id": session_id, "user_id": user_id, "op_ids": op_ids})
     return {op_id: (fingerprint, seq) for op_id, fingerprint, seq in rows}
 
 

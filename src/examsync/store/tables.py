@@ -152,7 +152,7 @@ test_section_states = Table(
     Column("session_id", Id, ForeignKey("user_test_sessions.id", ondelete="CASCADE"), primary_key=True),
     Column("section_id", Id, ForeignKey("test_sections.id"), primary_key=True),
     Column("user_id", Id, nullable=False, index=True),
-    Column("status", String(16), nullable=False, index=True),  # the expiry sweep looks for in_progress
+    Column("status", String(16), nullable=False),
     Column("started_at", BigInteger),
     Column("submitted_at", BigInteger),
     Column("submit_reason", String(16)),
@@ -161,6 +161,10 @@ test_section_states = Table(
     # Per question: last-writer-wins registers for answer, flag, note, eliminations.
     Column("questions", Json, nullable=False),
     Column("score", Json),
+    # The server time at which the section runs out if nothing more happens (NEVER_DUE when it cannot):
+    # the expiry sweep reads only the in_progress sections whose time has come.
+    Column("due_at", BigInteger, nullable=False, server_default="0"),
+    Index("ix_test_section_states_status_due_at", "status", "due_at"),
 )
 
 # The session's ordered log: every applied or rejected op and every server

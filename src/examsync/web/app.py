@@ -5,7 +5,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import re
+from functools import partial
 from pathlib import Path
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Callable
@@ -22,6 +22,8 @@ from examsync.accounts import Accounts
 from examsync.export import attempts_csv
 from examsync.live.brokers import Broker, broker_for
 from examsync.live.hub import CLOSE_NOT_FOUND, Live
+from examsync.logs import redact_tokens_in_server_logs
+from examsync.metrics import AppMetrics, expiring_by, observe_change, observe_sweep
 from examsync.rescue import RescueKey
 from examsync.domain.errors import (
     ForbiddenError,
@@ -37,6 +39,7 @@ from examsync.store.tables import users
 from examsync.web import errors, schemas
 from examsync.web.limits import Limits, retry_after_seconds
 from examsync.web.live import live_routes
+from examsync.web.observability import RequestIds, RequestMetrics
 from examsync.web.render import safe_markup
 
 log = logging.getLogger("examsync")
@@ -110,15 +113,19 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     database = Database.from_settings(settings)
     service = SessionService.from_settings(database, settings, clock)
     accounts = Accounts.from_settings(database, settings, clock)
-    live = Live(service, broker or broker_for(settings.broker_url), mailbox_limit=settings.live_mailbox_limit,
-                window=settings.live_window)
+    metrics = AppMetrics()
+    service.metrics = metrics
+    service.listeners.append(partial(observe_change, metrics))
+    live = Live(service, broker or broker_for(settings.broker_url), metrics=metrics,
+                mailbox_limit=settings.live_mailbox_limit, window=settings.live_window)
     limits = Limits.from_settings(settings, clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         redact_tokens_in_server_logs()
         await live.start()
-        sweeper = asyncio.create_task(_sweep_forever(service, settings.expiry_sweep_seconds)) if run_sweep else None
+        sweeper = (asyncio.create_task(_sweep_forever(service, metrics, settings.expiry_sweep_seconds))
+                   if run_sweep else None)
         try:
             yield
         finally:
@@ -127,6 +134,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
             await live.stop()
+            service.close()
             database.dispose()
 
     app = FastAPI(
@@ -142,14 +150,23 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
         responses={413: {"model": schemas.ErrorOut}, 422: {"model": schemas.ErrorOut}},
     )
     app.state.settings, app.state.service, app.state.accounts, app.state.database = settings, service, accounts, database
-    app.state.live, app.state.limits = live, limits
+    app.state.live, app.state.limits, app.state.metrics = live, limits, metrics
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(NulInUrl)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestMetrics, metrics=metrics)
+    app.add_middleware(RequestIds)
     app.include_router(_routes(service, accounts, database, RescueKey(settings.rescue_key_path), limits))
     app.include_router(live_routes(service, accounts, live, limits, max_message_bytes=settings.max_body_bytes))
     _mount_front_end(app)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics(request: Request) -> Response:
+        # No sign-in, like /healthz: docs/operations.md says to keep it from the public at the proxy.
+        body, content_type = metrics.exposition(request.headers.get("accept"))
+        return Response(body, media_type=content_type)
+
     return app
 
 
@@ -227,58 +244,17 @@ def service_worker_source() -> str:
     return source.replace('"examsync-shell-v1"', f'"examsync-shell-{digest.hexdigest()[:16]}"')
 
 
-class RedactSecrets(logging.Filter):
-    """No token or password reaches a log, whichever logger wrote the line.
-
-    Browsers pass the live socket's token in the query string (`token=…`); headers (`Bearer …`) and JSON bodies
-    (`"password": "…"`, `"access_token": "…"`) could reach a debug log of some library. The record's message is
-    formatted, redacted and frozen, so no argument carries the secret past this filter.
-    """
-
-    PATTERNS = [
-        (re.compile(r"((?:token|password)=)[^&\s\"']+", re.IGNORECASE), r"\1[redacted]"),
-        (re.compile(r"((?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE), r"\1[redacted]"),
-        (re.compile(r"""(["']?(?:password|access_token|secret_key|token)["']?\s*[:=]\s*)(["'])(?:\\.|(?!\2).)*\2""",
-                    re.IGNORECASE), r"\1\2[redacted]\2"),
-        # A JWT anywhere: three base64url parts, the first one a JSON header ("eyJ…").
-        (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), "[redacted-jwt]"),
-    ]
-
-    @classmethod
-    def redact(cls, text: str) -> str:
-        for pattern, replacement in cls.PATTERNS:
-            text = pattern.sub(replacement, text)
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record is left to the logging module's own error handling
-            return True
-        redacted = self.redact(message)
-        if redacted != message:
-            record.msg, record.args = redacted, ()
-        return True
-
-
-def redact_tokens_in_server_logs() -> None:
-    """Install the redaction on the server's loggers and on every handler of the root logger."""
-    targets: list[logging.Filterer] = [logging.getLogger(name) for name in (
-        "uvicorn.error", "uvicorn.access", "uvicorn", "examsync", "websockets", "sqlalchemy")]
-    for logger in [logging.getLogger(), *[t for t in targets if isinstance(t, logging.Logger)]]:
-        targets.extend(logger.handlers)
-    for target in targets:
-        if not any(isinstance(f, RedactSecrets) for f in target.filters):
-            target.addFilter(RedactSecrets())
-
-
-async def _sweep_forever(service: SessionService, every_seconds: float) -> None:
+async def _sweep_forever(service: SessionService, metrics: AppMetrics, every_seconds: float) -> None:
+    expiring_by.set("sweep")
     while True:
         await asyncio.sleep(every_seconds)
         try:
-            await run_in_threadpool(service.sweep_expired)
+            changed = await run_in_threadpool(service.sweep_expired)
         except Exception:  # the sweep must outlive a database hiccup; the next request expires lazily anyway
+            metrics.sweep_failures.inc()
             log.exception("expiry sweep failed")
+        else:
+            observe_sweep(metrics, changed)
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -298,6 +274,16 @@ def _routes(service: SessionService, accounts: Accounts, database: Database,
         if credentials is None:
             raise NotAuthenticatedError("send a bearer token: Authorization: Bearer <access_token>")
         return await run_in_threadpool(accounts.authenticate, credentials.credentials)
+
+    async def op_sender(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Actor:
+        # The hottest path: a token of this server is checked in the event loop, and the account's
+        # existence in the op's own transaction (see Accounts.op_sender).
+        if credentials is None:
+            raise NotAuthenticatedError("send a bearer token: Authorization: Bearer <access_token>")
+        return accounts.op_sender(credentials.credentials) or await run_in_threadpool(
+            accounts.authenticate, credentials.credentials)
 
     async def staff_actor(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
         # Resolved before the body is validated: a student gets 403 whatever they sent.
@@ -393,11 +379,15 @@ def _routes(service: SessionService, accounts: Accounts, database: Database,
 
     @router.post(f"{API}/sessions/{{session_id}}/ops", response_model=schemas.OpsOut, tags=["sessions"],
                  responses={**a_session, 429: {"model": schemas.ErrorOut, "headers": RETRY_AFTER}})
-    def apply_ops(session_id: schemas.PathId, body: schemas.OpsIn, actor: ActorDep) -> dict[str, Any]:
+    async def apply_ops(session_id: schemas.PathId, body: schemas.OpsIn,
+                        actor: Annotated[Actor, Depends(op_sender)]) -> Response:
         """Apply a batch of ops in one transaction; each op gets its own result (see schema OpIn).
         A user sending more ops per second than allowed gets 429 `rate_limited` with `Retry-After`."""
         limits.check_ops(actor.user_id, len(body.ops), max_ops)
-        return service.apply_ops(actor, session_id, body.ops, device_id=body.device_id, sent_at=body.sent_at)
+        outcome = await service.apply_ops_async(actor, session_id, body.ops, device_id=body.device_id,
+                                                sent_at=body.sent_at)
+        # Built by the service to the OpsOut schema; answered without validating it a second time.
+        return JSONResponse(outcome)
 
     @router.get(f"{API}/sessions/{{session_id}}/history", response_model=list[schemas.HistoryEntry],
                 tags=["sessions"], responses=a_session)

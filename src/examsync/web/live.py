@@ -20,10 +20,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -88,6 +88,7 @@ def live_routes(service: SessionService, accounts: Accounts, live: Live, limits:
 
     @router.websocket(f"{API}/sessions/{{session_id}}/live")
     async def session_live(websocket: WebSocket, session_id: str, after_seq: int = 0) -> None:
+        started = time.perf_counter()
         actor = await authenticate(websocket)
         if actor is None:
             return
@@ -98,7 +99,7 @@ def live_routes(service: SessionService, accounts: Accounts, live: Live, limits:
             await refuse(websocket, CLOSE_NOT_FOUND, "no such session")
             return
         await serve(websocket, actor, _DeviceConnection(
-            websocket, service, live, actor, session_id, min(max(0, after_seq), schemas.MAX_SEQ)
+            websocket, service, live, actor, session_id, min(max(0, after_seq), schemas.MAX_SEQ), started
         ), lambda connection: connection.run(state, overview))
 
     @router.websocket(f"{API}/tests/{{test_id}}/live")
@@ -129,6 +130,8 @@ async def refuse(websocket: WebSocket, code: int, reason: str) -> None:
 class _Connection(ABC):
     """Shared by both endpoints: one sender, one receiver, a bounded mailbox."""
 
+    kind: str  # as the metrics name it: "session" (a student's device) or "test" (a staff watcher)
+
     def __init__(self, websocket: WebSocket, service: SessionService, live: Live, actor: Actor) -> None:
         self.websocket, self.service, self.live, self.actor = websocket, service, live, actor
         self.send_lock = asyncio.Lock()
@@ -147,6 +150,7 @@ class _Connection(ABC):
     def _overflowed(self) -> None:
         # The client is not reading: stop buffering for it. It resumes by after_seq.
         self.too_slow = True
+        self.live.metrics.live_overflows.labels(self.kind).inc()
         log.warning("a live client fell %d messages behind; disconnecting it", self.mailbox.limit)
         if self.sender is not None:
             self.sender.cancel()
@@ -210,14 +214,17 @@ class _Connection(ABC):
 
 
 class _DeviceConnection(_Connection):
+    kind = "session"
+
     def __init__(self, websocket: WebSocket, service: SessionService, live: Live, actor: Actor,
-                 session_id: str, after_seq: int) -> None:
+                 session_id: str, after_seq: int, started: float) -> None:
         super().__init__(websocket, service, live, actor)
         self.session_id = session_id
         self.delivered = after_seq
         self.acked = after_seq
         self.ack_received = asyncio.Event()
         self.initial_state: dict[str, Any] = {}
+        self.started = started  # when the device's request arrived: its resume is timed from here
 
     async def run(self, state: dict[str, Any], owner: tuple[str, str]) -> None:
         user_id, test_id = owner
@@ -256,6 +263,7 @@ class _DeviceConnection(_Connection):
         # The backlog first (acks may be needed for it, so the receiver is already running).
         await self.catch_up()
         await self.send({"type": "state", **self.initial_state})
+        self.live.metrics.resume_seconds.labels("socket").observe(time.perf_counter() - self.started)
         await self.send({"type": "ready", "last_seq": self.delivered})
         while True:
             kind, item = await self.mailbox.next()
@@ -264,7 +272,7 @@ class _DeviceConnection(_Connection):
                 for entry in change.entries:
                     if entry.seq > self.delivered + 1:
                         await self.catch_up(until=entry.seq - 1)
-                    await self.send_event(asdict(entry))
+                    await self.send_event(entry.as_dict())
                 if change.state["last_seq"] > self.delivered:
                     await self.catch_up(until=change.state["last_seq"])
                 await self.send({"type": "state", **change.state})
@@ -274,6 +282,7 @@ class _DeviceConnection(_Connection):
                 await self.send({"type": "state", **state})
 
     async def handle(self, request: dict[str, Any]) -> None:
+        received = time.perf_counter()
         kind = request.get("type")
         if kind == "ack":
             seq = request.get("seq")
@@ -307,17 +316,22 @@ class _DeviceConnection(_Connection):
         try:
             if self.limits is not None:
                 self.limits.check_ops(self.actor.user_id, len(ops), self.service.max_ops_per_batch)
-            outcome = await run_in_threadpool(self.service.apply_ops, self.actor, self.session_id, ops,
-                                              device_id=device_id, sent_at=sent_at)
+            outcome = await self.service.apply_ops_async(self.actor, self.session_id, ops, device_id=device_id,
+                                                         sent_at=sent_at, transport="socket")
         except DomainError as error:
             data = {k: v for k, v in error.data.items() if isinstance(v, (str, int, float, bool)) or v is None}
             await self.send({"type": "error", "id": request.get("id"),
                              "error": {"code": error.code, "message": error.message, **data}})
             return
+        if kind == "ops":
+            # Counted before the answer leaves, so a client that has its answer sees it counted.
+            self.live.metrics.ack_seconds.labels("socket").observe(time.perf_counter() - received)
         await self.send({"type": "ack" if kind == "ops" else "heartbeat", "id": request.get("id"), **outcome})
 
 
 class _WatcherConnection(_Connection):
+    kind = "test"
+
     def __init__(self, websocket: WebSocket, service: SessionService, live: Live, actor: Actor, test_id: str) -> None:
         super().__init__(websocket, service, live, actor)
         self.test_id = test_id

@@ -1,0 +1,209 @@
+"""Group commit: the write transactions of many requests share one commit.
+
+The commit is what makes a write durable and what it costs most to wait for (an
+fsync on SQLite with `synchronous=FULL`, a WAL flush on PostgreSQL). One writer
+thread takes every job waiting when it becomes free, runs them one after another
+in one transaction, commits once, and only then answers each job. Acknowledged
+still means durable, while the answers of many students cost one commit.
+
+Each job acts for its own actor: on PostgreSQL the acting user is set before the
+job's statements, so row-level security checks every row against its own
+student even though the transaction is shared.
+
+A job that fails before it wrote anything is answered with its error and the
+transaction goes on. A job that fails after writing spoils the transaction: it
+is rolled back, the failed job gets its error, and the others run again, each in
+a transaction of its own. Jobs can run again because they read what they change
+inside the transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+from examsync.store.database import Actor, Database
+
+log = logging.getLogger("examsync.store")
+
+T = TypeVar("T")
+
+# Deadlocks and serialization failures (several instances writing the same rows) are the
+# database choosing a victim, not a fault of the job: it runs again.
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+class WriteTransaction:
+    """What a job gets: the shared connection, and a mark that it has started writing."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.wrote = False
+
+    def writing(self) -> Connection:
+        self.wrote = True
+        return self.connection
+
+
+@dataclass
+class _Job(Generic[T]):
+    actor: Actor
+    work: Callable[[WriteTransaction], T]
+    ops: int
+    future: Future[T] = field(default_factory=Future)
+    result: Any = None
+
+
+@dataclass(frozen=True)
+class BatchStats:
+    """One committed transaction: the jobs and ops it made durable, and how long it took."""
+
+    jobs: int
+    ops: int
+    seconds: float
+
+
+class GroupCommit:
+    def __init__(self, database: Database, *, max_jobs: int = 256,
+                 on_rollback: Callable[[], None] = lambda: None,
+                 on_commit: Callable[[BatchStats], None] = lambda stats: None) -> None:
+        self.database = database
+        self.max_jobs = max_jobs
+        self.on_rollback = on_rollback
+        self.on_commit = on_commit
+        self._jobs: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, actor: Actor, work: Callable[[WriteTransaction], T], *, ops: int = 0) -> Future[T]:
+        """Queue a job (of `ops` client ops, for the statistics); its future resolves once the
+        transaction that ran it has committed."""
+        if self._closed:
+            raise RuntimeError("the database is closed")
+        self._ensure_writer()
+        job: _Job[T] = _Job(actor, work, ops)
+        self._jobs.put(job)
+        return job.future
+
+    def run(self, actor: Actor, work: Callable[[WriteTransaction], T], *, ops: int = 0) -> T:
+        return self.submit(actor, work, ops=ops).result()
+
+    def close(self) -> None:
+        self._closed = True
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join(timeout=30)
+
+    def _ensure_writer(self) -> None:
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._write_forever, name="examsync-writer", daemon=True)
+                    self._thread.start()
+
+    def _write_forever(self) -> None:
+        while True:
+            first = self._jobs.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.max_jobs:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    self._jobs.put(None)  # stop once this batch is answered
+                    break
+                batch.append(job)
+            self._commit_batch(batch)
+
+    def _commit_batch(self, batch: list[_Job[Any]]) -> None:
+        started = time.perf_counter()
+        done: list[_Job[Any]] = []
+        failed: list[tuple[_Job[Any], BaseException]] = []
+        try:
+            with self.database.transaction(None, write=True) as connection:
+                for job in batch:
+                    spoiled = self._run(job, connection, done, failed)
+                    if spoiled is not None:
+                        raise _Spoiled(spoiled)
+        except _Spoiled as spoiled:
+            self.on_rollback()
+            self._rerun_alone([j for j in batch if j is not spoiled.job or spoiled.transient], failed)
+            return
+        except BaseException as error:  # the commit itself failed: nothing in it is acknowledged
+            self.on_rollback()
+            for job in batch:
+                job.future.set_exception(error)
+            return
+        self.on_commit(BatchStats(len(batch), sum(job.ops for job in batch), time.perf_counter() - started))
+        self._answer(done, failed)
+
+    def _run(self, job: _Job[Any], connection: Connection, done: list[_Job[Any]],
+             failed: list[tuple[_Job[Any], BaseException]]) -> "_SpoiledJob | None":
+        """Runs one job; returns what spoiled the transaction, if it did."""
+        transaction = WriteTransaction(connection)
+        try:
+            self.database.act_as(connection, job.actor)
+            job.result = job.work(transaction)
+        except Exception as error:
+            if not transaction.wrote and not isinstance(error, DBAPIError):
+                failed.append((job, error))
+                return None
+            transient = isinstance(error, DBAPIError) and _sqlstate(error) in TRANSIENT_SQLSTATES
+            if not transient:
+                failed.append((job, error))
+            return _SpoiledJob(job, transient)
+        done.append(job)
+        return None
+
+    def _rerun_alone(self, jobs: list[_Job[Any]], failed: list[tuple[_Job[Any], BaseException]]) -> None:
+        answered = {id(job) for job, _ in failed}
+        for job, error in failed:
+            job.future.set_exception(error)
+        for job in jobs:
+            if id(job) in answered:
+                continue
+            try:
+                with self.database.transaction(None, write=True) as connection:
+                    self.database.act_as(connection, job.actor)
+                    job.result = job.work(WriteTransaction(connection))
+            except BaseException as error:
+                self.on_rollback()
+                job.future.set_exception(error)
+            else:
+                job.future.set_result(job.result)
+
+    @staticmethod
+    def _answer(done: list[_Job[Any]], failed: list[tuple[_Job[Any], BaseException]]) -> None:
+        for job in done:
+            job.future.set_result(job.result)
+        for job, error in failed:
+            job.future.set_exception(error)
+
+
+@dataclass(frozen=True)
+class _SpoiledJob:
+    job: _Job[Any]
+    transient: bool
+
+
+class _Spoiled(Exception):
+    def __init__(self, spoiled: _SpoiledJob) -> None:
+        super().__init__("a job failed after writing")
+        self.job, self.transient = spoiled.job, spoiled.transient
+
+
+def _sqlstate(error: DBAPIError) -> str | None:
+    return getattr(error.orig, "sqlstate", None)

@@ -1,0 +1,187 @@
+"""Group commit: many requests' writes share one commit, and each is still answered only once it is durable.
+
+Every test holds the writer on a job that waits for an event, queues more jobs behind it, and then lets
+it go, so which jobs share a transaction is decided by the test, not by timing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from examsync.store.database import SYSTEM, Actor, Database
+from examsync.store.group_commit import BatchStats, GroupCommit, WriteTransaction
+
+ALICE = Actor("00000000-0000-0000-0000-00000000000a", "student")
+BOB = Actor("00000000-0000-0000-0000-00000000000b", "student")
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    with database.owner_transaction() as connection:
+        connection.execute(text("CREATE TABLE probe (id VARCHAR(40) PRIMARY KEY, acting_user VARCHAR(40))"))
+        if not database.is_sqlite:
+            connection.execute(text(f"GRANT ALL ON probe TO {database.app_role}"))
+    yield database
+    database.dispose()
+
+
+class Writer:
+    """A GroupCommit whose next batch the test holds open until it calls release()."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.batches: list[BatchStats] = []
+        self.rollbacks = 0
+        self.commits = GroupCommit(database, on_commit=self.batches.append, on_rollback=self._rolled_back)
+        self._gate = threading.Event()
+        self._holding = threading.Event()
+
+    def _rolled_back(self) -> None:
+        self.rollbacks += 1
+
+    def hold(self) -> Future[Any]:
+        """Occupy the writer with a job that writes `held` and waits; jobs queued meanwhile form one batch."""
+        def wait(transaction: WriteTransaction) -> str:
+            insert(transaction, "held")
+            self._holding.set()
+            self._gate.wait(timeout=30)
+            return "held"
+        future = self.commits.submit(ALICE, wait)
+        assert self._holding.wait(timeout=30)
+        return future
+
+    def release(self) -> None:
+        self._gate.set()
+
+    def close(self) -> None:
+        self.release()
+        self.commits.close()
+
+
+@pytest.fixture
+def writer(database: Database) -> Iterator[Writer]:
+    writer = Writer(database)
+    yield writer
+    writer.close()
+
+
+def insert(transaction: WriteTransaction, row_id: str) -> str:
+    connection = transaction.writing()
+    acting = "" if connection.dialect.name == "sqlite" else connection.execute(
+        text("SELECT current_setting('examsync.user_id', true)")).scalar()
+    connection.execute(text("INSERT INTO probe (id, acting_user) VALUES (:id, :acting)"),
+                       {"id": row_id, "acting": acting})
+    return row_id
+
+
+def stored(database: Database) -> dict[str, str]:
+    """What another connection sees committed (a reader never waits for the writer)."""
+    with database.transaction(SYSTEM, write=False) as connection:
+        return dict(connection.execute(text("SELECT id, acting_user FROM probe")).all())  # type: ignore[arg-type]
+
+
+def test_jobs_queued_together_share_one_commit_and_are_answered_only_after_it(writer: Writer) -> None:
+    held = writer.hold()
+    jobs = [writer.commits.submit(ALICE, lambda t, i=i: insert(t, f"op-{i}"), ops=2) for i in range(20)]
+    writer.release()
+    assert [job.result(timeout=30) for job in jobs] == [f"op-{i}" for i in range(20)]
+    assert held.result(timeout=30) == "held"
+    assert len(stored(writer.database)) == 21
+    # The held job committed alone; the twenty queued behind it committed together.
+    assert [(b.jobs, b.ops) for b in writer.batches] == [(1, 0), (20, 40)]
+
+
+def test_a_job_is_not_answered_while_its_transaction_is_still_open(writer: Writer) -> None:
+    first = writer.commits.submit(ALICE, lambda t: insert(t, "first"))
+    first.result(timeout=30)
+    held = writer.hold()  # "held" is written, but its transaction has not committed
+    assert not held.done()
+    assert "held" not in stored(writer.database)
+    writer.release()
+    held.result(timeout=30)
+    assert "held" in stored(writer.database)
+
+
+def test_a_job_that_fails_before_writing_gets_its_error_and_the_batch_goes_on(writer: Writer) -> None:
+    writer.hold()
+    before = writer.commits.submit(ALICE, lambda t: insert(t, "before"))
+    failing = writer.commits.submit(ALICE, lambda t: (_ for _ in ()).throw(LookupError("no such session")))
+    after = writer.commits.submit(ALICE, lambda t: insert(t, "after"))
+    writer.release()
+    with pytest.raises(LookupError):
+        failing.result(timeout=30)
+    assert (before.result(timeout=30), after.result(timeout=30)) == ("before", "after")
+    assert writer.rollbacks == 0
+    assert [b.jobs for b in writer.batches] == [1, 3]
+
+
+def test_a_job_that_fails_after_writing_leaves_nothing_and_the_others_still_commit(writer: Writer) -> None:
+    def write_then_fail(transaction: WriteTransaction) -> None:
+        insert(transaction, "half-done")
+        raise RuntimeError("failed halfway")
+
+    writer.hold()
+    before = writer.commits.submit(ALICE, lambda t: insert(t, "before"))
+    failing = writer.commits.submit(ALICE, write_then_fail)
+    after = writer.commits.submit(ALICE, lambda t: insert(t, "after"))
+    writer.release()
+    with pytest.raises(RuntimeError):
+        failing.result(timeout=30)
+    assert (before.result(timeout=30), after.result(timeout=30)) == ("before", "after")
+    assert set(stored(writer.database)) == {"held", "before", "after"}
+    assert writer.rollbacks == 1
+
+
+def test_a_job_chosen_as_a_deadlock_victim_runs_again(writer: Writer) -> None:
+    attempts = []
+
+    def deadlocked_once(transaction: WriteTransaction) -> str:
+        attempts.append(1)
+        if len(attempts) == 1:
+            insert(transaction, "first-try")
+            raise OperationalError("UPDATE …", {}, Deadlock())
+        return insert(transaction, "second-try")
+
+    writer.hold()
+    job = writer.commits.submit(ALICE, deadlocked_once)
+    writer.release()
+    assert job.result(timeout=30) == "second-try"
+    assert len(attempts) == 2
+    assert set(stored(writer.database)) == {"held", "second-try"}
+
+
+def test_a_database_error_in_one_job_loses_none_of_the_others(writer: Writer, database: Database) -> None:
+    writer.hold()
+    jobs = [writer.commits.submit(ALICE, lambda t, i=i: insert(t, f"op-{i}")) for i in range(3)]
+    # A second insert of the same key fails in the database, which (on PostgreSQL) aborts the whole
+    # shared transaction: the others run again on their own and commit.
+    jobs.append(writer.commits.submit(ALICE, lambda t: insert(t, "op-0")))
+    writer.release()
+    outcomes = [job.exception(timeout=30) for job in jobs]
+    assert outcomes[:3] == [None, None, None] and outcomes[3] is not None
+    assert set(stored(database)) == {"held", "op-0", "op-1", "op-2"}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_each_job_in_a_shared_transaction_acts_for_its_own_student(writer: Writer) -> None:
+    writer.hold()
+    alice = writer.commits.submit(ALICE, lambda t: insert(t, "alice's"))
+    bob = writer.commits.submit(BOB, lambda t: insert(t, "bob's"))
+    writer.release()
+    alice.result(timeout=30), bob.result(timeout=30)
+    assert [b.jobs for b in writer.batches] == [1, 2]
+    rows = stored(writer.database)
+    assert rows["alice's"] == ALICE.user_id and rows["bob's"] == BOB.user_id
+
+
+class Deadlock(Exception):
+    sqlstate = "40P01"
