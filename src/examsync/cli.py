@@ -6,6 +6,7 @@ import ipaddress
 import json
 from collections import Counter
 import logging
+import logging.config
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,9 +18,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from examsync.accounts import Accounts
+from examsync.chaos.command import chaos as chaos_command
 from examsync.content_import import ContentError, has_content, import_files, import_sample_content
 from examsync.domain.errors import DomainError, EmailTakenError
 from examsync.export import attempts_csv
+from examsync.logs import logging_config
 from examsync.rescue import RescueFileError, RescueKey, decrypt
 from examsync.services import SessionService, wall_clock_ms
 from examsync.settings import Settings
@@ -31,6 +34,7 @@ from examsync.verify import verify_history
 app = typer.Typer(help="examsync: loss-proof online test sessions.", no_args_is_help=True, add_completion=False)
 users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.command("chaos")(chaos_command)
 
 DEMO_EMAIL = "demo@examsync.local"
 DEMO_PASSWORD = "examsync-demo"
@@ -72,7 +76,7 @@ def serve(
     import uvicorn
 
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.config.dictConfig(logging_config(settings))
     if not settings.secret_key and (not settings.is_sqlite or not _is_loopback(host)):
         raise _fail("set EXAMSYNC_SECRET_KEY: it is required on PostgreSQL or when listening beyond loopback")
     if settings.is_sqlite and workers != 1:
@@ -103,6 +107,8 @@ def serve(
     uvicorn.run(
         "examsync.web.app:create_app", factory=True, host=host, port=port, workers=workers,
         log_level=settings.log_level, proxy_headers=True,
+        # Each worker logs through examsync's handler; its access lines replace uvicorn's.
+        log_config=logging_config(settings), access_log=False,
     )
 
 
@@ -211,6 +217,49 @@ def _test_id(database: Database, id_or_slug: str) -> str:
     if found is None:
         raise _fail(f"no test {id_or_slug!r}")
     return found
+
+
+@app.command()
+def bench(
+    scenario: Annotated[str, typer.Option(help="quick, peak, steady, start, resume, propagation, sockets, physical or peer.")] = "quick",
+    database: Annotated[str, typer.Option(help="postgresql or sqlite: what the server under test runs on.")] = "postgresql",
+    pg_url: Annotated[str, typer.Option(help="PostgreSQL to create the bench's own database on (and drop it after).")] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    students: Annotated[Optional[int], typer.Option(help="Simulated students; default per scenario.")] = None,
+    rate: Annotated[Optional[float], typer.Option(help="Offered answers per second, all students together; default per scenario.")] = None,
+    seconds: Annotated[Optional[float], typer.Option(help="Length of each load run; default per scenario.")] = None,
+    transport: Annotated[str, typer.Option(help="How students send answers: socket, http or both (half each).")] = "both",
+    generators: Annotated[Optional[int], typer.Option(help="Load-generator processes; default one per 700 answers/s.")] = None,
+    broker: Annotated[str, typer.Option(help="propagation across two instances with this broker: postgresql or redis.")] = "",
+    redis_url: Annotated[str, typer.Option(help="Redis for --broker redis.")] = "redis://127.0.0.1:6379/0",
+    pairs: Annotated[int, typer.Option(help="physical: app/pgbench pairs.")] = 3,
+    sockets: Annotated[Optional[int], typer.Option(help="Idle live sockets to open for the memory figure.")] = None,
+    peer_dir: Annotated[Optional[Path], typer.Option(help="peer: the PocketBase peer's folder (start.sh, loadgen.py).")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the report as JSON here.")] = None,
+    plot: Annotated[Optional[Path], typer.Option(help="Draw the latency distribution as SVG here.")] = None,
+) -> None:
+    """Measure a real server: latency, throughput, CPU and memory (docs/performance.md)."""
+    from examsync.bench.runner import SCENARIO_NAMES, run
+    from examsync.bench.servers import BenchError
+    from examsync.bench.system import BenchOptions
+
+    choices = {"--scenario": (scenario, SCENARIO_NAMES), "--database": (database, ("postgresql", "sqlite")),
+               "--transport": (transport, ("socket", "http", "both")), "--broker": (broker, ("", "postgresql", "redis"))}
+    for option, (value, allowed) in choices.items():
+        if value not in allowed:
+            raise _fail(f"{option} is one of {', '.join(a for a in allowed if a)}, not {value!r}")
+    for option, number in {"--students": students, "--rate": rate, "--seconds": seconds, "--generators": generators,
+                           "--pairs": pairs, "--sockets": sockets}.items():
+        if number is not None and number <= 0:
+            raise _fail(f"{option} must be positive")
+    if broker and database != "postgresql":
+        raise _fail("--broker runs two instances, which needs --database postgresql")
+    options = BenchOptions(scenario=scenario, database=database, pg_url=pg_url, students=students, rate=rate,
+                           seconds=seconds, transport=transport, generators=generators, broker=broker,
+                           redis_url=redis_url, pairs=pairs, sockets=sockets, peer_dir=peer_dir)
+    try:
+        run(options, json_path, plot)
+    except BenchError as error:
+        raise _fail(str(error)) from None
 
 
 def main() -> None:

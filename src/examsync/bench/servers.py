@@ -1,0 +1,161 @@
+"""The system under test: a database made for one run, and `examsync serve` as a real process."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import psycopg
+
+from examsync.content_import import import_sample_content
+from examsync.store import migrate
+from examsync.store.database import Database
+
+# What the bench sets on every server it starts; any other EXAMSYNC_ variable of the caller's
+# environment passes through and is listed in the report.
+BENCH_ENV = {
+    "EXAMSYNC_OPS_PER_SECOND": "0",  # the per-user rate limit would cap the offered load
+    "EXAMSYNC_LOG_LEVEL": "warning",
+}
+READY_TIMEOUT_SECONDS = 60
+
+
+class BenchError(Exception):
+    """Something the bench needs is missing or broke; the message says what."""
+
+
+class BenchDatabase:
+    """A fresh, migrated database holding the sample tests; dropped (or deleted) by `remove`."""
+
+    def __init__(self, url: str, work_dir: Path, admin_url: str | None, name: str | None) -> None:
+        self.url, self.work_dir, self.admin_url, self.name = url, work_dir, admin_url, name
+
+    @classmethod
+    def create(cls, kind: str, pg_url: str) -> "BenchDatabase":
+        work_dir = Path(tempfile.mkdtemp(prefix="examsync-bench-"))
+        if kind == "sqlite":
+            database = cls(f"sqlite:///{work_dir / 'data' / 'examsync.db'}", work_dir, None, None)
+        else:
+            name = f"examsync_bench_{uuid.uuid4().hex[:10]}"
+            try:
+                with psycopg.connect(pg_url, autocommit=True, connect_timeout=5) as connection:
+                    connection.execute(f'CREATE DATABASE "{name}"')
+            except psycopg.Error as error:
+                shutil.rmtree(work_dir, ignore_errors=True)
+                raise BenchError(f"cannot create a database on {pg_url} (--pg-url): {error}".strip()) from None
+            database = cls(pg_url.rsplit("/", 1)[0] + f"/{name}", work_dir, pg_url, name)
+        try:
+            database.prepare()
+        except Exception:
+            database.remove()
+            raise
+        return database
+
+    @property
+    def kind(self) -> str:
+        return "sqlite" if self.url.startswith("sqlite") else "postgresql"
+
+    def prepare(self) -> None:
+        database = Database(self.url)
+        try:
+            migrate.upgrade(database)
+            import_sample_content(database)
+        finally:
+            database.dispose()
+
+    def remove(self) -> None:
+        if self.name is not None and self.admin_url is not None:
+            with psycopg.connect(self.admin_url, autocommit=True) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerUnderTest:
+    """`python -m examsync serve` on a free port, with its CPU time and memory read from /proc."""
+
+    def __init__(self, database: BenchDatabase, secret_key: str, *, broker_url: str = "", index: int = 0) -> None:
+        self.port = free_port()
+        self.log_path = database.work_dir / f"server-{index}.log"
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("EXAMSYNC_")}
+        self.passed_through = {k: v for k, v in os.environ.items()
+                               if k.startswith("EXAMSYNC_") and k not in BENCH_ENV and k not in _RUN_SPECIFIC}
+        self.env = {**inherited, **self.passed_through, **BENCH_ENV,
+                    "EXAMSYNC_DATABASE_URL": database.url, "EXAMSYNC_DATA_DIR": str(database.work_dir / "data"),
+                    "EXAMSYNC_SECRET_KEY": secret_key, "EXAMSYNC_BROKER_URL": broker_url}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "the server is not running"
+        return self.process.pid
+
+    def start(self) -> "ServerUnderTest":
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "examsync", "serve", "--port", str(self.port)],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BenchError(f"the server exited at start:\n{self.log_path.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as response:
+                    if response.status == 200:
+                        return self
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise BenchError(f"the server did not become ready in {READY_TIMEOUT_SECONDS} s; see {self.log_path}")
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the server process has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        # After the command name: state is field 3 of stat(5), utime 14 and stime 15.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_bytes(self) -> int:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise BenchError("the server's resident memory is not readable from /proc")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+# Chosen by the bench for each server, so never taken from the caller's environment.
+_RUN_SPECIFIC = {"EXAMSYNC_DATABASE_URL", "EXAMSYNC_DATA_DIR", "EXAMSYNC_SECRET_KEY", "EXAMSYNC_BROKER_URL"}
+
+
+def new_secret_key() -> str:
+    return secrets.token_hex(32)
