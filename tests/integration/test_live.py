@@ -76,6 +76,22 @@ def test_ops_over_the_socket_are_acknowledged_exactly_once(student: Api) -> None
     assert [h["op_id"] for h in history] == [op["op_id"]]
 
 
+def test_batches_sent_without_waiting_are_applied_and_answered_in_the_order_sent(student: Api) -> None:
+    state = student.start()
+    q1 = section_questions(state, 0)[0]
+    ops = [student.op("answer", question_id=q1["id"], answer=choice, client_time=student.clock() - 100 + i)
+           for i, choice in enumerate("abcdabcdab")]
+    with connect(student, state["id"]) as socket:
+        read_until(socket, "ready")
+        for i, op in enumerate(ops):
+            socket.send_json({"type": "ops", "id": f"r{i}", "ops": [op]})
+        socket.send_json({"type": "ops", "id": "bad", "ops": [{"op_id": "x"}] * 10_000})  # over the batch limit
+        replies = [message for message in read_until(socket, "error") if message["type"] in ("ack", "error")]
+    assert [r["id"] for r in replies] == [f"r{i}" for i in range(10)] + ["bad"]
+    assert [r["last_seq"] for r in replies[:-1]] == list(range(1, 11))
+    assert student.resume(state["id"])["sections"][0]["answers"] == {q1["id"]: "b"}
+
+
 def test_reconnecting_after_a_seq_while_changes_keep_coming_misses_nothing_and_repeats_nothing(student: Api) -> None:
     state = student.start()
     q1, q2 = section_questions(state, 0)

@@ -225,6 +225,9 @@ class _DeviceConnection(_Connection):
         self.ack_received = asyncio.Event()
         self.initial_state: dict[str, Any] = {}
         self.started = started  # when the device's request arrived: its resume is timed from here
+        # The reply to the latest ops message: each reply waits for the one before it, so a device's
+        # batches are committed and answered in the order it sent them while several are in flight.
+        self.last_reply: asyncio.Task[None] | None = None
 
     async def run(self, state: dict[str, Any], owner: tuple[str, str]) -> None:
         user_id, test_id = owner
@@ -237,6 +240,8 @@ class _DeviceConnection(_Connection):
             await self._serve()
         finally:
             self.live.detach(device)
+            if self.last_reply is not None:  # ops already handed over still commit; only their reply is lost
+                self.last_reply.cancel()
 
     async def catch_up(self, until: int | None = None) -> None:
         """Send every event after the last one delivered, from the database."""
@@ -316,17 +321,38 @@ class _DeviceConnection(_Connection):
         try:
             if self.limits is not None:
                 self.limits.check_ops(self.actor.user_id, len(ops), self.service.max_ops_per_batch)
-            outcome = await self.service.apply_ops_async(self.actor, self.session_id, ops, device_id=device_id,
-                                                         sent_at=sent_at, transport="socket")
+        except DomainError as error:
+            outcome: Any = error
+        else:
+            # Handed to the writer now, in arrival order; the next message is read while this one commits.
+            outcome = asyncio.ensure_future(self.service.apply_ops_async(
+                self.actor, self.session_id, ops, device_id=device_id, sent_at=sent_at, transport="socket"))
+        self.last_reply = asyncio.create_task(
+            self._reply_in_order(self.last_reply, request.get("id"), kind, received, outcome))
+
+    async def _reply_in_order(self, previous: "asyncio.Task[None] | None", request_id: Any, kind: str,
+                              received: float, outcome: "asyncio.Future[dict[str, Any]] | DomainError") -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        try:
+            if isinstance(outcome, DomainError):
+                raise outcome
+            result = await outcome
         except DomainError as error:
             data = {k: v for k, v in error.data.items() if isinstance(v, (str, int, float, bool)) or v is None}
-            await self.send({"type": "error", "id": request.get("id"),
+            await self.send({"type": "error", "id": request_id,
                              "error": {"code": error.code, "message": error.message, **data}})
+            return
+        except Exception:
+            # As an HTTP 500: the client keeps its ops, reconnects and sends them again (exactly once).
+            log.exception("applying ops from a live socket failed")
+            with contextlib.suppress(Exception):
+                await self.websocket.close(1011, "internal error; reconnect and send again")
             return
         if kind == "ops":
             # Counted before the answer leaves, so a client that has its answer sees it counted.
             self.live.metrics.ack_seconds.labels("socket").observe(time.perf_counter() - received)
-        await self.send({"type": "ack" if kind == "ops" else "heartbeat", "id": request.get("id"), **outcome})
+        await self.send({"type": "ack" if kind == "ops" else "heartbeat", "id": request_id, **result})
 
 
 class _WatcherConnection(_Connection):
