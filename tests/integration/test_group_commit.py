@@ -170,6 +170,24 @@ def test_a_database_error_in_one_job_loses_none_of_the_others(writer: Writer, da
     assert set(stored(database)) == {"held", "op-0", "op-1", "op-2"}
 
 
+def test_a_caller_that_gives_up_never_stops_the_writer(writer: Writer) -> None:
+    # A socket closing or a request being cancelled cancels the future of its job.
+    writer.hold()
+    abandoned = writer.commits.submit(ALICE, lambda t: insert(t, "abandoned"))
+    abandoned.cancel()
+    writer.release()
+    assert writer.commits.submit(ALICE, lambda t: insert(t, "later")).result(timeout=30) == "later"
+    assert "abandoned" not in stored(writer.database)  # dropped before it ran: nothing was acknowledged
+
+
+def test_a_job_cancelled_while_it_runs_still_commits_and_the_writer_goes_on(writer: Writer) -> None:
+    running = writer.hold()
+    assert not running.cancel()  # too late: it is running, and will commit
+    writer.release()
+    assert running.result(timeout=30) == "held"
+    assert writer.commits.submit(ALICE, lambda t: insert(t, "later")).result(timeout=30) == "later"
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_each_job_in_a_shared_transaction_acts_for_its_own_student(writer: Writer) -> None:

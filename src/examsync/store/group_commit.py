@@ -126,7 +126,19 @@ class GroupCommit:
                     self._jobs.put(None)  # stop once this batch is answered
                     break
                 batch.append(job)
-            self._commit_batch(batch)
+            # A job whose caller gave up before it ran (a closed socket, a cancelled request) is
+            # dropped: nothing of it was written or acknowledged. Once running, it can no longer be
+            # cancelled, so each future below is answered exactly once.
+            batch = [job for job in batch if job.future.set_running_or_notify_cancel()]
+            if not batch:
+                continue
+            try:
+                self._commit_batch(batch)
+            except BaseException as error:  # the writer must outlive any failure, or every later write would hang
+                log.exception("the writer failed to answer a batch")
+                for job in batch:
+                    if not job.future.done():
+                        job.future.set_exception(error)
 
     def _commit_batch(self, batch: list[_Job[Any]]) -> None:
         started = time.perf_counter()
