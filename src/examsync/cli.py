@@ -105,7 +105,7 @@ def serve(
     database.dispose()
     typer.echo(f"examsync on http://{host}:{port}/  (API docs: http://{host}:{port}/api/v1/docs)")
     uvicorn.run(
-        "examsync.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+        "examsync.web.app:create_served_app", factory=True, host=host, port=port, workers=workers,
         log_level=settings.log_level, proxy_headers=True,
         # Each worker logs through examsync's handler; its access lines replace uvicorn's.
         log_config=logging_config(settings), access_log=False,
