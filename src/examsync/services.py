@@ -107,10 +107,11 @@ class SessionService:
     content: ContentCache = field(default_factory=ContentCache)
     listeners: list[ChangeListener] = field(default_factory=list)
     metrics: AppMetrics = field(default_factory=AppMetrics)
+    writers: int = 1
 
     def __post_init__(self) -> None:
         self.commits = GroupCommit(
-            self.db, on_commit=lambda batch: observe_commit(self.metrics, batch.jobs, batch.ops, batch.seconds))
+            self.db, writers=1 if self.db.is_sqlite else self.writers, on_commit=lambda batch: observe_commit(self.metrics, batch.jobs, batch.ops, batch.seconds))
 
     def close(self) -> None:
         self.commits.close()
@@ -156,6 +157,7 @@ class SessionService:
             max_ops_per_batch=settings.max_ops_per_batch,
             max_note_length=settings.max_note_length,
             clock=clock,
+            writers=settings.pg_writers,
         )
 
     # ----- catalogue -----------------------------------------------------

@@ -48,6 +48,7 @@ class Settings:
     pg_app_role: str = setting("examsync_app", "PostgreSQL role, without BYPASSRLS, that every transaction of the app runs as; row-level security applies to it.")
     pg_prepared_statements: bool = setting(True, "Let psycopg prepare frequent statements on the server. Set false behind PgBouncer older than 1.21 in transaction pooling.")
     unsafe_async_commit: bool = setting(False, "UNSAFE, for the fault-injection checker's negative control only: commit on PostgreSQL with synchronous_commit=off, so a database crash loses acknowledged work. Never set it in production.")
+    pg_writers: int = setting(4, "Writer threads per app process on PostgreSQL, each with a connection of its own, committing its share of the students' ops in groups (a student's ops always go to the same writer). SQLite always has one writer.")
     pool_size: int = setting(10, "Database connections per app process (PostgreSQL).")
     load_sample_content: bool = setting(True, "`serve` loads the shipped sample tests into an empty database.")
     log_level: str = setting("info", "Log level: debug, info, warning, error.")

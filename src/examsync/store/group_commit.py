@@ -1,10 +1,15 @@
 """Group commit: the write transactions of many requests share one commit.
 
 The commit is what makes a write durable and what it costs most to wait for (an
-fsync on SQLite with `synchronous=FULL`, a WAL flush on PostgreSQL). One writer
+fsync on SQLite with `synchronous=FULL`, a WAL flush on PostgreSQL). A writer
 thread takes every job waiting when it becomes free, runs them one after another
 in one transaction, commits once, and only then answers each job. Acknowledged
 still means durable, while the answers of many students cost one commit.
+
+SQLite has one writer. On PostgreSQL several writers run side by side, each with
+its own connection, so that one's round trips to the database overlap another's;
+a student's jobs always go to the same writer, so they are applied in the order
+they were given.
 
 Each job acts for its own actor: on PostgreSQL the acting user is set before the
 job's statements, so row-level security checks every row against its own
@@ -73,15 +78,13 @@ class BatchStats:
 
 
 class GroupCommit:
-    def __init__(self, database: Database, *, max_jobs: int = 256,
-                 on_rollback: Callable[[], None] = lambda: None,
+    def __init__(self, database: Database, *, writers: int = 1, max_jobs: int = 256,
                  on_commit: Callable[[BatchStats], None] = lambda stats: None) -> None:
         self.database = database
         self.max_jobs = max_jobs
-        self.on_rollback = on_rollback
         self.on_commit = on_commit
-        self._jobs: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._lanes: list[queue.SimpleQueue[_Job[Any] | None]] = [queue.SimpleQueue() for _ in range(max(1, writers))]
+        self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
         self._closed = False
 
@@ -90,9 +93,9 @@ class GroupCommit:
         transaction that ran it has committed."""
         if self._closed:
             raise RuntimeError("the database is closed")
-        self._ensure_writer()
+        self._ensure_writers()
         job: _Job[T] = _Job(actor, work, ops)
-        self._jobs.put(job)
+        self._lanes[hash(actor.user_id) % len(self._lanes)].put(job)
         return job.future
 
     def run(self, actor: Actor, work: Callable[[WriteTransaction], T], *, ops: int = 0) -> T:
@@ -100,30 +103,34 @@ class GroupCommit:
 
     def close(self) -> None:
         self._closed = True
-        if self._thread is not None:
-            self._jobs.put(None)
-            self._thread.join(timeout=30)
+        for lane in self._lanes:
+            lane.put(None)
+        for thread in self._threads:
+            thread.join(timeout=30)
 
-    def _ensure_writer(self) -> None:
-        if self._thread is None:
+    def _ensure_writers(self) -> None:
+        if not self._threads:
             with self._start_lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._write_forever, name="examsync-writer", daemon=True)
-                    self._thread.start()
+                if not self._threads:
+                    for number, lane in enumerate(self._lanes):
+                        thread = threading.Thread(target=self._write_forever, args=(lane,), daemon=True,
+                                                  name=f"examsync-writer-{number}")
+                        thread.start()
+                        self._threads.append(thread)
 
-    def _write_forever(self) -> None:
+    def _write_forever(self, lane: "queue.SimpleQueue[_Job[Any] | None]") -> None:
         while True:
-            first = self._jobs.get()
+            first = lane.get()
             if first is None:
                 return
             batch = [first]
             while len(batch) < self.max_jobs:
                 try:
-                    job = self._jobs.get_nowait()
+                    job = lane.get_nowait()
                 except queue.Empty:
                     break
                 if job is None:
-                    self._jobs.put(None)  # stop once this batch is answered
+                    lane.put(None)  # stop once this batch is answered
                     break
                 batch.append(job)
             # A job whose caller gave up before it ran (a closed socket, a cancelled request) is
@@ -151,16 +158,17 @@ class GroupCommit:
                     if spoiled is not None:
                         raise _Spoiled(spoiled)
         except _Spoiled as spoiled:
-            self.on_rollback()
             self._rerun_alone([j for j in batch if j is not spoiled.job or spoiled.transient], failed)
             return
         except BaseException as error:  # the commit itself failed: nothing in it is acknowledged
-            self.on_rollback()
             for job in batch:
                 job.future.set_exception(error)
             return
         self.on_commit(BatchStats(len(batch), sum(job.ops for job in batch), time.perf_counter() - started))
-        self._answer(done, failed)
+        for job in done:
+            job.future.set_result(job.result)
+        for job, error in failed:
+            job.future.set_exception(error)
 
     def _run(self, job: _Job[Any], connection: Connection, done: list[_Job[Any]],
              failed: list[tuple[_Job[Any], BaseException]]) -> "_SpoiledJob | None":
@@ -187,22 +195,16 @@ class GroupCommit:
         for job in jobs:
             if id(job) in answered:
                 continue
+            started = time.perf_counter()
             try:
                 with self.database.transaction(None, write=True) as connection:
                     self.database.act_as(connection, job.actor)
                     job.result = job.work(WriteTransaction(connection))
             except BaseException as error:
-                self.on_rollback()
                 job.future.set_exception(error)
             else:
+                self.on_commit(BatchStats(1, job.ops, time.perf_counter() - started))
                 job.future.set_result(job.result)
-
-    @staticmethod
-    def _answer(done: list[_Job[Any]], failed: list[tuple[_Job[Any], BaseException]]) -> None:
-        for job in done:
-            job.future.set_result(job.result)
-        for job, error in failed:
-            job.future.set_exception(error)
 
 
 @dataclass(frozen=True)
