@@ -41,10 +41,15 @@ from examsync.store.database import Database
 CONTENT = Path(__file__).parent / "content.yaml"
 TEST_SLUG = "chaos-sprint"
 STUDENTS_PER_PROCESS = 5
+# Every student process is a Python interpreter of its own; past a few, on a small machine they would
+# take the CPU the servers under test need. Larger runs put more students in each.
+MAX_STUDENT_PROCESSES = 8
 MAX_SKEW_MS = 120_000
 OFFLINE_GRACE_S = 2
 PASSWORD = "chaos student password"
-WARM_UP_S = 120
+# Signing up costs the servers an argon2 hash per student: the warm-up allowed grows with the students.
+WARM_UP_BASE_S = 120
+WARM_UP_PER_STUDENT_S = 1.0
 RATE_WINDOW_S = 5.0
 
 
@@ -209,7 +214,7 @@ class ChaosRun:
     async def _start_students(self) -> None:
         options = self.options
         rng_seed = options.seed * 1_000_003
-        count = max(1, math.ceil(options.students / STUDENTS_PER_PROCESS))
+        count = max(1, min(MAX_STUDENT_PROCESSES, math.ceil(options.students / STUDENTS_PER_PROCESS)))
         plans: list[list[dict[str, Any]]] = [[] for _ in range(count)]
         for index in range(options.students):
             instance = index % options.instances
@@ -232,10 +237,11 @@ class ChaosRun:
 
     async def _warm_up(self) -> None:
         """Faults start once every student has signed up, started a session and been acknowledged once."""
-        give_up_at = time.monotonic() + WARM_UP_S
+        allowed_s = WARM_UP_BASE_S + WARM_UP_PER_STUDENT_S * len(self.students)
+        give_up_at = time.monotonic() + allowed_s
         while len(self.begun) < len(self.students):
             if time.monotonic() > give_up_at:
-                raise RunError(f"only {len(self.begun)} of {len(self.students)} students began within {WARM_UP_S} s "
+                raise RunError(f"only {len(self.begun)} of {len(self.students)} students began within {allowed_s:g} s "
                                f"(logs in {self.root} are removed at exit; run with fewer students)")
             self.progress.update(f"warming up: {len(self.begun)} of {len(self.students)} students have begun")
             await asyncio.sleep(0.2)
