@@ -47,7 +47,9 @@ MAX_STUDENT_PROCESSES = 8
 MAX_SKEW_MS = 120_000
 OFFLINE_GRACE_S = 2
 PASSWORD = "chaos student password"
-# Signing up costs the servers an argon2 hash per student: the warm-up allowed grows with the students.
+# Signing up costs the servers an argon2 hash (and its memory) per student: students arrive one after
+# another, as a class does, and the warm-up allowed grows with their number.
+SIGN_UP_SPACING_S = 0.25
 WARM_UP_BASE_S = 120
 WARM_UP_PER_STUDENT_S = 1.0
 RATE_WINDOW_S = 5.0
@@ -222,6 +224,7 @@ class ChaosRun:
             skew = 0 if index % 3 else (((index * 7919 + options.seed) % (2 * MAX_SKEW_MS + 1)) - MAX_SKEW_MS)
             spec = {
                 "index": index, "process": index % count, "instance": instance, "seed": rng_seed + index,
+                "arrives_after_s": index * SIGN_UP_SPACING_S,
                 "email": f"chaos-student-{index}@example.org", "password": PASSWORD, "skew_ms": skew,
                 "base_url": f"http://127.0.0.1:{self.client_proxies[instance].port}",
                 "queue": str(self.root / f"student-{index}.db"), "bookmark": str(self.root / f"student-{index}.json"),

@@ -93,6 +93,8 @@ class Student:
 
     async def run(self) -> None:
         try:
+            if not self.bookmark.data.get("signed_up"):
+                await self._pause(self.spec.get("arrives_after_s", 0))
             await self._until_stopped(self._sign_in)
             syncing = self._syncing = asyncio.ensure_future(self._sync_forever())
             try:
