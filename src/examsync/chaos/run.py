@@ -51,7 +51,7 @@ PASSWORD = "chaos student password"
 # another, as a class does, and the warm-up allowed grows with their number.
 SIGN_UP_SPACING_S = 0.25
 WARM_UP_BASE_S = 120
-WARM_UP_PER_STUDENT_S = 1.0
+WARM_UP_PER_STUDENT_S = 3.0
 RATE_WINDOW_S = 5.0
 
 
