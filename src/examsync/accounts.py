@@ -43,22 +43,6 @@ MIN_PASSWORD_LENGTH = 8
 ISSUER = "examsync"
 _EMAIL = re.compile(r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
 _hasher = PasswordHasher()
-# Each argon2 hash takes tens of megabytes and several threads. A class signing in at once would run
-# hundreds side by side, thrash, and time every one of them out: they take turns instead, as many at
-# a time as there are cores.
-_hashing = threading.BoundedSemaphore(os.cpu_count() or 2)
-
-
-def hash_password(password: str) -> str:
-    with _hashing:
-        return _hasher.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> None:
-    """Raises argon2's VerificationError or InvalidHashError when the password does not match."""
-    with _hashing:
-        _hasher.verify(password_hash, password)
-
 # Verifying against this keeps a login for an unknown email as slow as a real one.
 _DUMMY_HASH = _hasher.hash("not a password" + secrets.token_hex(8))
 
@@ -151,7 +135,7 @@ class Accounts:
                                       field="display_name")
         email = normalise_email(email)
         user_id = str(uuid.uuid4())
-        password_hash = hash_password(password)  # slow on purpose: not inside the transaction
+        password_hash = _hasher.hash(password)  # slow on purpose: not inside the transaction
         try:
             with self.db.transaction(SYSTEM, write=True) as connection:
                 if connection.execute(select(users.c.id).where(users.c.email == email)).first():
@@ -175,7 +159,7 @@ class Accounts:
         with self.db.transaction(SYSTEM, write=False) as connection:
             row = connection.execute(select(users).where(users.c.email == email)).mappings().first()
         try:
-            verify_password(row["password_hash"] if row and row["password_hash"] else _DUMMY_HASH, password)
+            _hasher.verify(row["password_hash"] if row and row["password_hash"] else _DUMMY_HASH, password)
         except (VerificationError, InvalidHashError):
             raise InvalidCredentialsError("wrong email or password") from None
         if row is None:

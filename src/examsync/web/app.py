@@ -2,6 +2,7 @@
 
 
 import asyncio
+import os
 import contextlib
 import gc
 import hashlib
@@ -16,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+import anyio
 import swagger_ui_bundle
 from sqlalchemy import select, text
 
@@ -285,6 +287,14 @@ def _routes(service: SessionService, accounts: Accounts, database: Database,
             rescue_key: RescueKey, limits: Limits) -> APIRouter:
     router = APIRouter()
     bearer = HTTPBearer(auto_error=False)
+    # An argon2 hash takes tens of megabytes and several threads: a class signing in at once would run
+    # hundreds side by side and thrash. They take turns, as many at a time as there are cores, waiting
+    # in the event loop rather than in the threads every other request needs.
+    password_work = anyio.CapacityLimiter(os.cpu_count() or 2)
+
+    async def hashing(work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await anyio.to_thread.run_sync(partial(work, *args, **kwargs), limiter=password_work)
+
     max_ops = service.max_ops_per_batch
 
     async def current_actor(
@@ -334,13 +344,14 @@ def _routes(service: SessionService, accounts: Accounts, database: Database,
 
     @router.post(f"{API}/auth/signup", status_code=201, response_model=schemas.SignupOut, tags=["accounts"],
                  responses=_errors(409))
-    def signup(body: schemas.SignupIn) -> dict[str, Any]:
+    async def signup(body: schemas.SignupIn) -> dict[str, Any]:
         """Create a student account."""
-        return {"user_id": accounts.add_user(body.email, body.password, display_name=body.display_name)}
+        return {"user_id": await hashing(accounts.add_user, body.email, body.password,
+                                         display_name=body.display_name)}
 
     @router.post(f"{API}/auth/token", response_model=schemas.TokenOut, tags=["accounts"],
                  responses={**_errors(401), 429: {"model": schemas.ErrorOut, "headers": RETRY_AFTER}})
-    def token(body: schemas.TokenIn, request: Request) -> dict[str, Any]:
+    async def token(body: schemas.TokenIn, request: Request) -> dict[str, Any]:
         """Log in: exchange email and password for a bearer token. Failed logins are throttled per account and
         per address (429 `too_many_login_attempts`)."""
         account = body.email.strip().lower()
@@ -356,7 +367,7 @@ def _routes(service: SessionService, accounts: Accounts, database: Database,
             raise TooManyLoginAttemptsError("too many failed logins; wait before trying again",
                                             retry_after=retry_after_seconds(wait))
         try:
-            issued = accounts.login(body.email, body.password)
+            issued = await hashing(accounts.login, body.email, body.password)
         except InvalidCredentialsError:
             raise  # the tokens stay taken: a failure counts
         except Exception:
