@@ -15,6 +15,7 @@ import secrets
 import threading
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from collections import OrderedDict
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any, Callable
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from examsync.domain.errors import (
@@ -135,11 +136,12 @@ class Accounts:
                                       field="display_name")
         email = normalise_email(email)
         user_id = str(uuid.uuid4())
+        # A retried sign-up whose first attempt went through is answered without the slow hash.
+        self._refuse_taken(email)
         password_hash = _hasher.hash(password)  # slow on purpose: not inside the transaction
         try:
             with self.db.transaction(SYSTEM, write=True) as connection:
-                if connection.execute(select(users.c.id).where(users.c.email == email)).first():
-                    raise EmailTakenError("an account with this email already exists", field="email")
+                self._refuse_taken(email, connection)
                 connection.execute(insert(users).values(
                     id=user_id, email=email, password_hash=password_hash,
                     display_name=display_name.strip()[:200], role=role, created_at=self.clock(),
@@ -148,6 +150,11 @@ class Accounts:
             # The same address signed up at the same instant (a retried request): one of them wins.
             raise EmailTakenError("an account with this email already exists", field="email") from None
         return user_id
+
+    def _refuse_taken(self, email: str, connection: Connection | None = None) -> None:
+        with nullcontext(connection) if connection else self.db.transaction(SYSTEM, write=False) as reading:
+            if reading.execute(select(users.c.id).where(users.c.email == email)).first():
+                raise EmailTakenError("an account with this email already exists", field="email")
 
     def login(self, email: str, password: str) -> dict[str, Any]:
         try:
