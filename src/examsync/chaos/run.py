@@ -224,7 +224,7 @@ class ChaosRun:
             skew = 0 if index % 3 else (((index * 7919 + options.seed) % (2 * MAX_SKEW_MS + 1)) - MAX_SKEW_MS)
             spec = {
                 "index": index, "process": index % count, "instance": instance, "seed": rng_seed + index,
-                "arrives_after_s": index * SIGN_UP_SPACING_S,
+                "arrives_after_s": index * SIGN_UP_SPACING_S, "go_file": str(self.root / "go"),
                 "email": f"chaos-student-{index}@example.org", "password": PASSWORD, "skew_ms": skew,
                 "base_url": f"http://127.0.0.1:{self.client_proxies[instance].port}",
                 "queue": str(self.root / f"student-{index}.db"), "bookmark": str(self.root / f"student-{index}.json"),
@@ -248,6 +248,7 @@ class ChaosRun:
                                f"(logs in {self.root} are removed at exit; run with fewer students)")
             self.progress.update(f"warming up: {len(self.begun)} of {len(self.students)} students have begun")
             await asyncio.sleep(0.2)
+        (self.root / "go").touch()
         self.progress.say(f"all {len(self.students)} students have begun; faults start now")
         self.acks.clear()  # recovery is measured on the clock of the fault phase
 
