@@ -197,6 +197,8 @@ class ChaosRun:
             "EXAMSYNC_SECRET_KEY": secrets.token_hex(32),
             "EXAMSYNC_DATA_DIR": str(self.root / "app"),
             "EXAMSYNC_OPS_PER_SECOND": "0",
+            # Every simulated student connects from 127.0.0.1: one address, a whole class.
+            "EXAMSYNC_LOGIN_FAILURES_PER_ADDRESS": "0",
             "EXAMSYNC_LOG_LEVEL": "warning",
             "EXAMSYNC_LOAD_SAMPLE_CONTENT": "false",
             "EXAMSYNC_OFFLINE_GRACE_SECONDS": str(OFFLINE_GRACE_S),

@@ -32,7 +32,8 @@ from typing import Any
 import yaml
 
 from examsync.client import Client
-from examsync.client.errors import AuthenticationError, ConflictError, NetworkError, ServerError
+from examsync.client.errors import (AuthenticationError, ConflictError, NetworkError, RateLimitedError,
+                                    ServerError)
 from examsync.content_import import parse_document
 
 PAUSE_S = (0.03, 0.3)
@@ -117,6 +118,8 @@ class Student:
                 return await work()
             except (NetworkError, ServerError, AuthenticationError):
                 await self._pause(RETRY_S)
+            except RateLimitedError as error:
+                await self._pause(max(RETRY_S, error.retry_after or 0))
 
     async def _sign_in(self) -> None:
         if not self.bookmark.data.get("signed_up"):
