@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
 import secrets
 import shutil
 import signal
@@ -31,7 +30,7 @@ from examsync.chaos.faults import Ack, Fault, FaultPlan, measure_recovery
 from examsync.chaos.proxy import FaultProxy
 from examsync.chaos.report import Progress, build_report
 from examsync.chaos.server_state import read_server_state
-from examsync.chaos.servers import AppServer, free_port
+from examsync.chaos.servers import AppServer, free_port, kill_group_now, stop_process
 from examsync.chaos.student import skewed_clock
 from examsync.client import Client
 from examsync.content_import import import_files
@@ -109,22 +108,12 @@ class StudentProcess:
         process, self.process = self.process, None
         if process is None:
             return
-        if process.returncode is None:
-            process.send_signal(sig)
-        try:
-            await asyncio.wait_for(process.wait(), 15)
-        except asyncio.TimeoutError:
-            process.kill()
-            await process.wait()
+        await stop_process(process, sig, 15)
         if self.reader is not None:
             await asyncio.gather(self.reader, return_exceptions=True)
 
     def kill_now(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_group_now(self.process)
 
 
 class ChaosRun:

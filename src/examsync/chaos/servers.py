@@ -55,23 +55,33 @@ class AppServer:
         process, self.process = self.process, None
         if process is None or process.returncode is not None:
             return
-        process.send_signal(sig)
-        try:
-            await asyncio.wait_for(process.wait(), timeout_s)
-        except asyncio.TimeoutError:
-            process.kill()
-            await process.wait()
+        await stop_process(process, sig, timeout_s)
 
     def kill_now(self) -> None:
-        """SIGKILL without waiting: for cleanup when the event loop may be gone."""
-        if self.process is not None and self.process.returncode is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_group_now(self.process)
 
     def _log_tail(self) -> str:
         try:
             return self.log_path.read_text(errors="replace")[-3000:]
         except OSError:
             return ""
+
+
+async def stop_process(process: asyncio.subprocess.Process, sig: int, timeout_s: float) -> None:
+    """Signal a child and wait for it; SIGKILL it if it does not exit within `timeout_s`."""
+    if process.returncode is None:
+        process.send_signal(sig)
+    try:
+        await asyncio.wait_for(process.wait(), timeout_s)
+    except asyncio.TimeoutError:
+        process.kill()
+        await process.wait()
+
+
+def kill_group_now(process: asyncio.subprocess.Process | None) -> None:
+    """SIGKILL a child's whole process group without waiting: for cleanup when the event loop may be gone."""
+    if process is not None and process.returncode is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
