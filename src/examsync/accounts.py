@@ -48,6 +48,10 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a password" + secrets.token_hex(8))
 
 
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
 def load_or_create_secret(settings: Settings) -> str:
     """The signing key: configured, or generated once and kept in the data directory (embedded default only).
 
@@ -138,7 +142,7 @@ class Accounts:
         user_id = str(uuid.uuid4())
         # A retried sign-up whose first attempt went through is answered without the slow hash.
         self._refuse_taken(email)
-        password_hash = _hasher.hash(password)  # slow on purpose: not inside the transaction
+        password_hash = hash_password(password)  # slow on purpose: not inside the transaction
         try:
             with self.db.transaction(SYSTEM, write=True) as connection:
                 self._refuse_taken(email, connection)

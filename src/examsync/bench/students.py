@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from sqlalchemy import insert
 
-from examsync.accounts import Accounts
+from examsync.accounts import Accounts, hash_password
 from examsync.services import wall_clock_ms
 from examsync.store.database import Database
 from examsync.store.tables import users
@@ -68,12 +69,17 @@ class Student:
                 "answer": question.random_answer(rng), "client_time": wall_clock_ms()}
 
 
-def make_accounts(database_url: str, secret_key: str, count: int) -> list[Account]:
+def make_accounts(database_url: str, secret_key: str, count: int, *,
+                  email: Callable[[int], str] | None = None, password: str | None = None) -> list[Account]:
+    """Create `count` students straight in the database and issue each a token, so a large class costs no
+    sign-ups. With `password`, every account can also log in with it (hashed once, shared by all)."""
     database = Database(database_url)
     accounts = Accounts(db=database, secret=secret_key, token_ttl_seconds=TOKEN_TTL_SECONDS, clock=wall_clock_ms)
     run = uuid.uuid4().hex[:8]
-    rows = [{"id": str(uuid.uuid4()), "email": f"bench-{run}-{i}@example.org", "password_hash": None,
-             "display_name": f"Bench student {i}", "role": "student", "created_at": wall_clock_ms()}
+    email = email or (lambda i: f"bench-{run}-{i}@example.org")
+    password_hash = hash_password(password) if password is not None else None
+    rows = [{"id": str(uuid.uuid4()), "email": email(i), "password_hash": password_hash,
+             "display_name": f"Student {i}", "role": "student", "created_at": wall_clock_ms()}
             for i in range(count)]
     try:
         with database.owner_transaction() as connection:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from examsync.bench.students import Account, make_accounts
 from examsync.chaos import faults
 from examsync.chaos.checker import ClientOp, check
 from examsync.chaos.cluster import PostgresCluster, find_bin_dir
@@ -46,12 +47,16 @@ MAX_STUDENT_PROCESSES = 8
 MAX_SKEW_MS = 120_000
 OFFLINE_GRACE_S = 2
 PASSWORD = "chaos student password"
-# Signing up costs the servers an argon2 hash (and its memory) per student: students arrive one after
-# another, as a class does, and the warm-up allowed grows with their number.
-SIGN_UP_SPACING_S = 0.25
-WARM_UP_BASE_S = 120
-WARM_UP_PER_STUDENT_S = 3.0
+WARM_UP_BASE_S = 60
+WARM_UP_PER_STUDENT_S = 0.5
+# Up to this many students act at full pace; a larger class keeps the same total pace (each student
+# pauses longer), so the servers face the same load and the faults, not an overload, are what is tested.
+FULL_PACE_STUDENTS = 60
 RATE_WINDOW_S = 5.0
+
+
+def student_email(index: int) -> str:
+    return f"chaos-student-{index}@example.org"
 
 
 class RunError(RuntimeError):
@@ -124,6 +129,7 @@ class ChaosRun:
         self.root = Path(tempfile.mkdtemp(prefix="examsync-chaos-"))
         # The cluster runs as the postgres OS user, which must be able to reach its directory inside.
         self.root.chmod(0o711)
+        self.secret_key = secrets.token_hex(32)
         self.cluster = PostgresCluster(self.root / "pg", free_port(), unsafe=options.unsafe, bin_dir=bin_dir)
         self.servers: list[AppServer] = []
         self.client_proxies: list[FaultProxy] = []
@@ -146,9 +152,9 @@ class ChaosRun:
         self.progress.say(f"examsync chaos: {options.students} students, {options.duration_s:g} s, seed {options.seed}, "
                           f"{options.instances} instance(s){', UNSAFE async commit' if options.unsafe else ''}; "
                           f"work dir {self.root}")
-        await asyncio.to_thread(self._create_database)
+        accounts = await asyncio.to_thread(self._create_database)
         await self._start_servers()
-        await self._start_students()
+        await self._start_students(accounts)
         await self._warm_up()
         self.started = time.monotonic()
         reporter = asyncio.ensure_future(self._report_progress())
@@ -168,7 +174,9 @@ class ChaosRun:
         return build_report(students=options.students, verdict=verdict, faults=self.faults, seed=options.seed,
                             duration_s=options.duration_s, instances=options.instances, unsafe=options.unsafe)
 
-    def _create_database(self) -> None:
+    def _create_database(self) -> list[Account]:
+        """The database with the chaos test and an account per student. The accounts are made here, not
+        signed up through the servers: hashing hundreds of passwords would take a small machine minutes."""
         self.cluster.create()
         database = Database(self.cluster.url)
         try:
@@ -176,6 +184,8 @@ class ChaosRun:
             import_files(database, [CONTENT])
         finally:
             database.dispose()
+        return make_accounts(self.cluster.url, self.secret_key, self.options.students,
+                             email=student_email, password=PASSWORD)
 
     async def _start_servers(self) -> None:
         self.db_proxy = FaultProxy(self.cluster.port, name="database")
@@ -183,10 +193,11 @@ class ChaosRun:
         app_url = f"postgresql://postgres@127.0.0.1:{self.db_proxy.port}/examsync"
         env = {
             "EXAMSYNC_DATABASE_URL": app_url,
-            "EXAMSYNC_SECRET_KEY": secrets.token_hex(32),
+            "EXAMSYNC_SECRET_KEY": self.secret_key,
             "EXAMSYNC_DATA_DIR": str(self.root / "app"),
             "EXAMSYNC_OPS_PER_SECOND": "0",
-            # Every simulated student connects from 127.0.0.1: one address, a whole class.
+            # Every simulated student connects from 127.0.0.1: one address, a whole class (they log in
+            # again when a token is refused).
             "EXAMSYNC_LOGIN_FAILURES_PER_ADDRESS": "0",
             "EXAMSYNC_LOG_LEVEL": "warning",
             "EXAMSYNC_LOAD_SAMPLE_CONTENT": "false",
@@ -204,19 +215,20 @@ class ChaosRun:
             self.client_proxies.append(proxy)
         await asyncio.gather(*(server.start() for server in self.servers))
 
-    async def _start_students(self) -> None:
+    async def _start_students(self, accounts: list[Account]) -> None:
         options = self.options
         rng_seed = options.seed * 1_000_003
         count = max(1, min(MAX_STUDENT_PROCESSES, math.ceil(options.students / STUDENTS_PER_PROCESS)))
         plans: list[list[dict[str, Any]]] = [[] for _ in range(count)]
+        pace = min(1.0, FULL_PACE_STUDENTS / options.students)
         for index in range(options.students):
             instance = index % options.instances
             # A third of the students have a clock that is off by up to two minutes either way.
             skew = 0 if index % 3 else (((index * 7919 + options.seed) % (2 * MAX_SKEW_MS + 1)) - MAX_SKEW_MS)
             spec = {
                 "index": index, "process": index % count, "instance": instance, "seed": rng_seed + index,
-                "arrives_after_s": index * SIGN_UP_SPACING_S, "go_file": str(self.root / "go"),
-                "email": f"chaos-student-{index}@example.org", "password": PASSWORD, "skew_ms": skew,
+                "pace": pace, "go_file": str(self.root / "go"), "token": accounts[index].token,
+                "email": student_email(index), "password": PASSWORD, "skew_ms": skew,
                 "base_url": f"http://127.0.0.1:{self.client_proxies[instance].port}",
                 "queue": str(self.root / f"student-{index}.db"), "bookmark": str(self.root / f"student-{index}.json"),
             }
@@ -230,7 +242,7 @@ class ChaosRun:
             await process.start(self._on_ack)
 
     async def _warm_up(self) -> None:
-        """Faults start once every student has signed up, started a session and been acknowledged once."""
+        """Faults start once every student has started a session and been acknowledged once."""
         allowed_s = WARM_UP_BASE_S + WARM_UP_PER_STUDENT_S * len(self.students)
         give_up_at = time.monotonic() + allowed_s
         while len(self.begun) < len(self.students):

@@ -1,7 +1,7 @@
 """Simulated students: one OS process runs several, each an SDK `Client` with its own queue file.
 
 Run as `python -m examsync.chaos.student PLAN.json` by the checker. A student
-signs up, sits the chaos test again and again, and in each section answers,
+(its account made beforehand, its token in the plan) sits the chaos test again and again, and in each section answers,
 changes answers, clears, flags, eliminates, notes and navigates with short
 pauses, then submits the section: early, or riding the bell (acting from a few
 seconds before to a few seconds after the section's deadline). Some students'
@@ -32,8 +32,7 @@ from typing import Any
 import yaml
 
 from examsync.client import Client
-from examsync.client.errors import (AuthenticationError, ConflictError, NetworkError, RateLimitedError,
-                                    ServerError)
+from examsync.client.errors import AuthenticationError, NetworkError, RateLimitedError, ServerError
 from examsync.content_import import parse_document
 
 PAUSE_S = (0.03, 0.3)
@@ -90,13 +89,13 @@ class Student:
         self.bookmark = Bookmark(Path(spec["bookmark"]))
         self.client = Client(spec["base_url"], spec["queue"], clock=skewed_clock(spec["skew_ms"]),
                              timeout=10.0, retry_base=0.05, retry_max=1.0)
+        if self.client.token is None:  # a restarted process keeps the token its queue file holds
+            self.client.token = spec["token"]
+        self.pause_s = (PAUSE_S[0] / spec["pace"], PAUSE_S[1] / spec["pace"])
         self._syncing: asyncio.Future[None] | None = None
 
     async def run(self) -> None:
         try:
-            if not self.bookmark.data.get("signed_up"):
-                await self._pause(self.spec.get("arrives_after_s", 0))
-            await self._until_stopped(self._sign_in)
             syncing = self._syncing = asyncio.ensure_future(self._sync_forever())
             try:
                 while not self.stop.is_set():
@@ -120,16 +119,6 @@ class Student:
                 await self._pause(RETRY_S)
             except RateLimitedError as error:
                 await self._pause(max(RETRY_S, error.retry_after or 0))
-
-    async def _sign_in(self) -> None:
-        if not self.bookmark.data.get("signed_up"):
-            try:
-                await self.client.sign_up(self.spec["email"], self.spec["password"])
-            except ConflictError:  # signed up before, but the answer was lost
-                pass
-            self.bookmark.save(signed_up=True)
-        if self.client.token is None:
-            await self.client.sign_in(self.spec["email"], self.spec["password"])
 
     async def _sit(self) -> None:
         """One sitting of the test, from the section the bookmark names."""
@@ -162,11 +151,11 @@ class Student:
         while wall_s() < until:
             await self._act(session_id, section)
             await self._wait_for_the_class()
-            await self._pause(self.rng.uniform(*PAUSE_S))
+            await self._pause(self.rng.uniform(*self.pause_s))
 
     async def _wait_for_the_class(self) -> None:
-        """After its first op a student waits until the whole class has begun: the servers' CPU goes to
-        signing everyone up first, not to the early students' answers."""
+        """After its first op a student waits until the whole class has begun, so faults strike a class
+        that is all at work."""
         go = Path(self.spec["go_file"])
         while not go.exists():
             await self._pause(0.2)
