@@ -233,6 +233,7 @@ def bench(
     redis_url: Annotated[str, typer.Option(help="Redis for --broker redis.")] = "redis://127.0.0.1:6379/0",
     pairs: Annotated[int, typer.Option(help="physical: app/pgbench pairs.")] = 3,
     sockets: Annotated[Optional[int], typer.Option(help="Idle live sockets to open for the memory figure.")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes of the server under test (`serve --workers`; PostgreSQL, with Redis for live sync unless --broker says otherwise).")] = 1,
     peer_dir: Annotated[Optional[Path], typer.Option(help="peer: the PocketBase peer's folder (start.sh, loadgen.py).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the report as JSON here.")] = None,
     plot: Annotated[Optional[Path], typer.Option(help="Draw the latency distribution as SVG here.")] = None,
@@ -248,14 +249,16 @@ def bench(
         if value not in allowed:
             raise _fail(f"{option} is one of {', '.join(a for a in allowed if a)}, not {value!r}")
     for option, number in {"--students": students, "--rate": rate, "--seconds": seconds, "--generators": generators,
-                           "--pairs": pairs, "--sockets": sockets}.items():
+                           "--pairs": pairs, "--sockets": sockets, "--workers": workers}.items():
         if number is not None and number <= 0:
             raise _fail(f"{option} must be positive")
     if broker and database != "postgresql":
         raise _fail("--broker runs two instances, which needs --database postgresql")
+    if workers > 1 and (database != "postgresql" or scenario == "peer"):
+        raise _fail("--workers above 1 needs --database postgresql (the embedded SQLite default runs one worker)")
     options = BenchOptions(scenario=scenario, database=database, pg_url=pg_url, students=students, rate=rate,
                            seconds=seconds, transport=transport, generators=generators, broker=broker,
-                           redis_url=redis_url, pairs=pairs, sockets=sockets, peer_dir=peer_dir)
+                           redis_url=redis_url, pairs=pairs, sockets=sockets, workers=workers, peer_dir=peer_dir)
     try:
         run(options, json_path, plot)
     except BenchError as error:

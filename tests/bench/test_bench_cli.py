@@ -62,6 +62,30 @@ def test_bench_refuses_a_broker_without_postgresql() -> None:
     assert "needs --database postgresql" in result.output
 
 
+def test_bench_refuses_several_workers_on_sqlite() -> None:
+    result = runner.invoke(app, ["bench", "--database", "sqlite", "--workers", "2"])
+    assert result.exit_code == 1
+    assert "--workers above 1 needs --database postgresql" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_bench_of_a_server_with_two_workers_acknowledges_every_answer(postgres: object, tmp_path: Path) -> None:
+    report_path = tmp_path / "report.json"
+    pg_url = PG_URL.rsplit("/", 1)[0] + "/postgres"
+
+    result = runner.invoke(app, ["bench", "--pg-url", pg_url, "--workers", "2", "--students", "4", "--rate", "8",
+                                 "--seconds", "2", "--sockets", "2", "--json", str(report_path)])
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())
+    assert report["options"]["workers"] == 2
+    load = report["results"]["load"]
+    assert load["acknowledged"] > 0 and load["errors"] == 0
+    assert load["server_cpu_ms_per_op"] > 0
+    assert report["results"]["propagation"]["events_missing"] == 0
+
+
 def test_bench_names_a_postgresql_it_cannot_reach() -> None:
     result = runner.invoke(app, ["bench", "--pg-url", "postgresql://postgres@127.0.0.1:1/postgres"])
     assert result.exit_code == 1

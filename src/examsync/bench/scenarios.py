@@ -293,7 +293,8 @@ def physical(system: System, options: BenchOptions) -> Findings:
         raise BenchError("the physical scenario compares with pgbench and needs --database postgresql")
     findings = Findings()
     seconds = options.seconds or 10
-    pool_size = int(system.server.env.get("EXAMSYNC_POOL_SIZE", "10"))
+    # pgbench gets as many connections as the app's pools hold: one pool per worker process.
+    pool_size = int(system.server.env.get("EXAMSYNC_POOL_SIZE", "10")) * system.server.workers
     students = options.students or 4 * pool_size
     announce(f"physical: {options.pairs} pairs of app (closed loop, {students} students) and pgbench "
              f"({pool_size} clients), {seconds:g} s each")

@@ -80,6 +80,27 @@ class BenchDatabase:
         shutil.rmtree(self.work_dir, ignore_errors=True)
 
 
+def process_tree(pid: int) -> list[int]:
+    """A process and its descendants (`serve --workers N` runs its workers as children)."""
+    found, waiting = [], [pid]
+    while waiting:
+        current = waiting.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                waiting += [int(child) for child in (task / "children").read_text().split()]
+            except OSError:  # the task ended while it was read
+                pass
+    return found
+
+
+def _read_proc(pid: int, name: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/{name}").read_text()
+    except OSError:
+        return ""  # a process that just ended has nothing more to count
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -87,10 +108,13 @@ def free_port() -> int:
 
 
 class ServerUnderTest:
-    """`python -m examsync serve` on a free port, with its CPU time and memory read from /proc."""
+    """`python -m examsync serve` on a free port, with its CPU time and memory read from /proc (its worker
+    processes' included)."""
 
-    def __init__(self, database: BenchDatabase, secret_key: str, *, broker_url: str = "", index: int = 0) -> None:
+    def __init__(self, database: BenchDatabase, secret_key: str, *, broker_url: str = "", index: int = 0,
+                 workers: int = 1) -> None:
         self.port = free_port()
+        self.workers = workers
         self.log_path = database.work_dir / f"server-{index}.log"
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("EXAMSYNC_")}
         self.passed_through = {k: v for k, v in os.environ.items()
@@ -112,7 +136,7 @@ class ServerUnderTest:
     def start(self) -> "ServerUnderTest":
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "examsync", "serve", "--port", str(self.port)],
+                [sys.executable, "-m", "examsync", "serve", "--port", str(self.port), "--workers", str(self.workers)],
                 env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
@@ -130,16 +154,23 @@ class ServerUnderTest:
         raise BenchError(f"the server did not become ready in {READY_TIMEOUT_SECONDS} s; see {self.log_path}")
 
     def cpu_seconds(self) -> float:
-        """User plus system CPU time the server process has used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        # After the command name: state is field 3 of stat(5), utime 14 and stime 15.
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User plus system CPU time the server's processes have used so far."""
+        ticks = 0
+        for pid in process_tree(self.pid):
+            if not (stat := _read_proc(pid, "stat")):
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            # After the command name: state is field 3 of stat(5), utime 14 and stime 15.
+            ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def rss_bytes(self) -> int:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        raise BenchError("the server's resident memory is not readable from /proc")
+        total = 0
+        for pid in process_tree(self.pid):
+            for line in _read_proc(pid, "status").splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        return total
 
     def stop(self) -> None:
         if self.process is None:

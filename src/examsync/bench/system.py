@@ -35,6 +35,7 @@ class BenchOptions:
     redis_url: str = DEFAULT_REDIS_URL
     pairs: int = 3
     sockets: int | None = None
+    workers: int = 1
     peer_dir: Path | None = None
 
     def generators_for(self, rate: float) -> int:
@@ -49,8 +50,11 @@ class System:
         self.secret_key = new_secret_key()
         self.database = BenchDatabase.create(options.database, options.pg_url)
         broker_url = {"": "", "postgresql": self.database.url, "redis": options.redis_url}[options.broker]
+        if options.workers > 1 and not broker_url:
+            broker_url = options.redis_url  # a server's workers need one for live sync; Redis is the recommended
         count = 2 if options.broker else 1
-        self.servers = [ServerUnderTest(self.database, self.secret_key, broker_url=broker_url, index=i)
+        self.servers = [ServerUnderTest(self.database, self.secret_key, broker_url=broker_url, index=i,
+                                        workers=options.workers)
                         for i in range(count)]
 
     def start(self) -> "System":
