@@ -74,6 +74,25 @@ class ChaosOptions:
     drain_s: float = 60.0
 
 
+def class_plan(options: ChaosOptions, tokens: list[str], proxy_ports: list[int], root: Path) -> list[list[dict[str, Any]]]:
+    """Every student's part, grouped by the OS process that will run it."""
+    count = max(1, min(MAX_STUDENT_PROCESSES, math.ceil(options.students / STUDENTS_PER_PROCESS)))
+    plans: list[list[dict[str, Any]]] = [[] for _ in range(count)]
+    pace = min(1.0, FULL_PACE_STUDENTS / options.students)
+    for index in range(options.students):
+        instance = index % options.instances
+        # A third of the students have a clock that is off by up to two minutes either way.
+        skew = 0 if index % 3 else (((index * 7919 + options.seed) % (2 * MAX_SKEW_MS + 1)) - MAX_SKEW_MS)
+        plans[index % count].append({
+            "index": index, "process": index % count, "instance": instance, "seed": options.seed * 1_000_003 + index,
+            "pace": pace, "go_file": str(root / "go"), "token": tokens[index],
+            "email": student_email(index), "password": PASSWORD, "skew_ms": skew,
+            "base_url": f"http://127.0.0.1:{proxy_ports[instance]}",
+            "queue": str(root / f"student-{index}.db"), "bookmark": str(root / f"student-{index}.json"),
+        })
+    return plans
+
+
 class StudentProcess:
     def __init__(self, index: int, plan_path: Path, log_path: Path) -> None:
         self.index = index
@@ -216,30 +235,16 @@ class ChaosRun:
         await asyncio.gather(*(server.start() for server in self.servers))
 
     async def _start_students(self, accounts: list[Account]) -> None:
-        options = self.options
-        rng_seed = options.seed * 1_000_003
-        count = max(1, min(MAX_STUDENT_PROCESSES, math.ceil(options.students / STUDENTS_PER_PROCESS)))
-        plans: list[list[dict[str, Any]]] = [[] for _ in range(count)]
-        pace = min(1.0, FULL_PACE_STUDENTS / options.students)
-        for index in range(options.students):
-            instance = index % options.instances
-            # A third of the students have a clock that is off by up to two minutes either way.
-            skew = 0 if index % 3 else (((index * 7919 + options.seed) % (2 * MAX_SKEW_MS + 1)) - MAX_SKEW_MS)
-            spec = {
-                "index": index, "process": index % count, "instance": instance, "seed": rng_seed + index,
-                "pace": pace, "go_file": str(self.root / "go"), "token": accounts[index].token,
-                "email": student_email(index), "password": PASSWORD, "skew_ms": skew,
-                "base_url": f"http://127.0.0.1:{self.client_proxies[instance].port}",
-                "queue": str(self.root / f"student-{index}.db"), "bookmark": str(self.root / f"student-{index}.json"),
-            }
-            self.students.append(spec)
-            plans[index % count].append(spec)
+        proxy_ports = [proxy.port for proxy in self.client_proxies]
+        plans = class_plan(self.options, [account.token for account in accounts], proxy_ports, self.root)
         for number, students in enumerate(plans):
+            self.students += students
             plan_path = self.root / f"students-{number}.json"
             plan_path.write_text(json.dumps({"content": str(CONTENT), "test_slug": TEST_SLUG, "students": students}))
             process = StudentProcess(number, plan_path, self.root / f"students-{number}.log")
             self.processes.append(process)
             await process.start(self._on_ack)
+        self.students.sort(key=lambda spec: spec["index"])
 
     async def _warm_up(self) -> None:
         """Faults start once every student has started a session and been acknowledged once."""
