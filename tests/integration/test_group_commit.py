@@ -187,13 +187,15 @@ def test_a_job_cancelled_while_it_runs_still_commits_and_the_writer_goes_on(writ
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_each_job_in_a_shared_transaction_acts_for_its_own_student(writer: Writer) -> None:
     writer.hold()
-    alice = writer.commits.submit(ALICE, lambda t: insert(t, "alice's"))
-    bob = writer.commits.submit(BOB, lambda t: insert(t, "bob's"))
+    # The batch begins acting for Bob, then changes hands at every job but the second of Alice's in a row.
+    order = [(BOB, "bob's 1"), (ALICE, "alice's 1"), (ALICE, "alice's 2"), (BOB, "bob's 2"), (ALICE, "alice's 3")]
+    jobs = [writer.commits.submit(actor, lambda t, row=row: insert(t, row)) for actor, row in order]
     writer.release()
-    alice.result(timeout=30), bob.result(timeout=30)
-    assert [b.jobs for b in writer.batches] == [1, 2]
+    for job in jobs:
+        job.result(timeout=30)
+    assert [b.jobs for b in writer.batches] == [1, len(order)]
     rows = stored(writer.database)
-    assert rows["alice's"] == ALICE.user_id and rows["bob's"] == BOB.user_id
+    assert {row: rows[row] for _, row in order} == {row: actor.user_id for actor, row in order}
 
 
 @pytest.mark.postgres

@@ -11,8 +11,9 @@ its own connection, so that one's round trips to the database overlap another's;
 a student's jobs always go to the same writer, so they are applied in the order
 they were given.
 
-Each job acts for its own actor: on PostgreSQL the acting user is set before the
-job's statements, so row-level security checks every row against its own
+Each job acts for its own actor: on PostgreSQL the transaction begins acting for
+the first job, and the acting user is set again before any job whose actor is
+not the one before it, so row-level security checks every row against its own
 student even though the transaction is shared.
 
 A job that fails before it wrote anything is answered with its error and the
@@ -152,9 +153,13 @@ class GroupCommit:
         done: list[_Job[Any]] = []
         failed: list[tuple[_Job[Any], BaseException]] = []
         try:
-            with self.database.transaction(None, write=True) as connection:
+            # The transaction begins acting for the first job; a job acting for someone else names its actor
+            # first (on PostgreSQL each naming is a statement and its round trip).
+            with self.database.transaction(batch[0].actor, write=True) as connection:
+                acting = batch[0].actor
                 for job in batch:
-                    spoiled = self._run(job, connection, done, failed)
+                    spoiled = self._run(job, connection, done, failed, act_as=job.actor != acting)
+                    acting = job.actor
                     if spoiled is not None:
                         raise _Spoiled(spoiled)
         except _Spoiled as spoiled:
@@ -171,11 +176,12 @@ class GroupCommit:
             job.future.set_exception(error)
 
     def _run(self, job: _Job[Any], connection: Connection, done: list[_Job[Any]],
-             failed: list[tuple[_Job[Any], BaseException]]) -> "_SpoiledJob | None":
+             failed: list[tuple[_Job[Any], BaseException]], *, act_as: bool) -> "_SpoiledJob | None":
         """Runs one job; returns what spoiled the transaction, if it did."""
         transaction = WriteTransaction(connection)
         try:
-            self.database.act_as(connection, job.actor)
+            if act_as:
+                self.database.act_as(connection, job.actor)
             job.result = job.work(transaction)
         except Exception as error:
             if not transaction.wrote and not isinstance(error, DBAPIError):
@@ -197,8 +203,7 @@ class GroupCommit:
                 continue
             started = time.perf_counter()
             try:
-                with self.database.transaction(None, write=True) as connection:
-                    self.database.act_as(connection, job.actor)
+                with self.database.transaction(job.actor, write=True) as connection:
                     job.result = job.work(WriteTransaction(connection))
             except BaseException as error:
                 job.future.set_exception(error)
