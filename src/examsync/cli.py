@@ -28,6 +28,7 @@ from examsync.services import SessionService, wall_clock_ms
 from examsync.settings import Settings
 from examsync.store import migrate as migrations
 from examsync.store.database import SYSTEM, Database
+from examsync.store.roles import roles_beyond_row_level_security
 from examsync.store.tables import tests
 from examsync.verify import verify_history
 
@@ -89,6 +90,8 @@ def serve(
         migrations.upgrade(database)
     elif migrations.pending(database):
         raise _fail("the database schema is not up to date: run `examsync migrate` first")
+    else:
+        _warn_about_roles_beyond_row_level_security(database)
     if settings.load_sample_content and not has_content(database):
         try:
             report = import_sample_content(database)
@@ -112,10 +115,20 @@ def serve(
     )
 
 
+def _warn_about_roles_beyond_row_level_security(database: Database) -> None:
+    roles = roles_beyond_row_level_security(database)
+    if roles:
+        logging.getLogger(__name__).warning(
+            "the database URL's role can become %s, which row-level security does not hold: a statement that ran "
+            "RESET ROLE would reach every student's rows. Log in as a role that is only a member of %s and migrate "
+            "with EXAMSYNC_MIGRATION_DATABASE_URL (docs/deployment.md#roles)", ", ".join(roles), database.app_role)
+
+
 @app.command()
 def migrate() -> None:
     """Upgrade the database schema to the latest version."""
-    with _database(Settings.from_env()) as database:
+    settings = Settings.from_env()
+    with _database(settings.with_(database_url=settings.resolved_migration_database_url)) as database:
         migrations.upgrade(database)
     typer.echo("database schema is up to date")
 

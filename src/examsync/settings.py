@@ -20,6 +20,7 @@ def setting(default: Any, help: str) -> Any:
 class Settings:
     data_dir: str = setting("./examsync-data", "Directory of the embedded default: the SQLite file and the generated signing key.")
     database_url: str = setting("", "Database URL. Empty: SQLite in the data directory. PostgreSQL: postgresql://user@host/db.")
+    migration_database_url: str = setting("", "PostgreSQL: the URL `examsync migrate` connects with, as the role that owns the tables (docs/deployment.md#roles). Empty: the database URL.")
     secret_key: str = setting("", "Key that signs access tokens (HS256). Required on PostgreSQL or a non-loopback address; the embedded default generates one in the data directory.")
     token_ttl_seconds: int = setting(43_200, "Lifetime of an access token, in seconds.")
     external_jwt_secret: str = setting("", "Also accept HS256 tokens signed with this secret by an external identity provider (e.g. Supabase Auth's JWT secret).")
@@ -76,6 +77,10 @@ class Settings:
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_path.resolve() / 'examsync.db'}"
+
+    @property
+    def resolved_migration_database_url(self) -> str:
+        return self.migration_database_url or self.resolved_database_url
 
     @property
     def rescue_key_path(self) -> Path:

@@ -195,9 +195,12 @@ OWN_ROWS = (
 
 def _enable_row_level_security() -> None:
     role = op.get_context().config.attributes.get("app_role", "examsync_app")
+    # Looked up first: a migrating role without CREATEROLE may not even try to create a role a DBA already made.
+    # The exception covers another migration creating it at the same moment.
     op.execute(
-        f"DO $$ BEGIN CREATE ROLE {role} NOLOGIN NOBYPASSRLS;"
-        " EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN"
+        f" CREATE ROLE {role} NOLOGIN NOBYPASSRLS; END IF;"
+        " EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
     )
     # The migrating role must be able to switch to the app role.
     op.execute(
