@@ -16,10 +16,12 @@ import uuid
 from pathlib import Path
 
 import psycopg
+from sqlalchemy.engine import make_url
 
 from examsync.content_import import import_sample_content
 from examsync.store import migrate
 from examsync.store.database import Database
+from examsync.store.roles import create_login_role
 
 # What the bench sets on every server it starts; any other EXAMSYNC_ variable of the caller's
 # environment passes through and is listed in the report.
@@ -35,10 +37,26 @@ class BenchError(Exception):
 
 
 class BenchDatabase:
-    """A fresh, migrated database holding the sample tests; dropped (or deleted) by `remove`."""
+    """A fresh, migrated database holding the sample tests; dropped (or deleted) by `remove`.
+
+    On PostgreSQL the servers log in as a role of this database's own, a member of the app role, as a deployment
+    should (docs/deployment.md#roles); `url` (the caller's role) sets up and seeds."""
 
     def __init__(self, url: str, work_dir: Path, admin_url: str | None, name: str | None) -> None:
         self.url, self.work_dir, self.admin_url, self.name = url, work_dir, admin_url, name
+        self.login_password = secrets.token_hex(16)
+
+    @property
+    def login_role(self) -> str | None:
+        return f"{self.name}_login" if self.name is not None else None
+
+    @property
+    def serve_url(self) -> str:
+        """The URL the servers (and the PostgreSQL broker) connect with."""
+        if self.login_role is None:
+            return self.url
+        return make_url(self.url).set(username=self.login_role, password=self.login_password).render_as_string(
+            hide_password=False)
 
     @classmethod
     def create(cls, kind: str, pg_url: str) -> "BenchDatabase":
@@ -72,11 +90,15 @@ class BenchDatabase:
             import_sample_content(database)
         finally:
             database.dispose()
+        if self.login_role is not None:
+            with psycopg.connect(self.url, autocommit=True) as connection:
+                create_login_role(connection, self.login_role, database.app_role, password=self.login_password)
 
     def remove(self) -> None:
         if self.name is not None and self.admin_url is not None:
             with psycopg.connect(self.admin_url, autocommit=True) as connection:
                 connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+                connection.execute(f'DROP ROLE IF EXISTS "{self.login_role}"')
         shutil.rmtree(self.work_dir, ignore_errors=True)
 
 
@@ -120,7 +142,7 @@ class ServerUnderTest:
         self.passed_through = {k: v for k, v in os.environ.items()
                                if k.startswith("EXAMSYNC_") and k not in BENCH_ENV and k not in _RUN_SPECIFIC}
         self.env = {**inherited, **self.passed_through, **BENCH_ENV,
-                    "EXAMSYNC_DATABASE_URL": database.url, "EXAMSYNC_DATA_DIR": str(database.work_dir / "data"),
+                    "EXAMSYNC_DATABASE_URL": database.serve_url, "EXAMSYNC_DATA_DIR": str(database.work_dir / "data"),
                     "EXAMSYNC_SECRET_KEY": secret_key, "EXAMSYNC_BROKER_URL": broker_url}
         self.process: subprocess.Popen[bytes] | None = None
 

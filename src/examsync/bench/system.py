@@ -49,7 +49,7 @@ class System:
         self.options = options
         self.secret_key = new_secret_key()
         self.database = BenchDatabase.create(options.database, options.pg_url)
-        broker_url = {"": "", "postgresql": self.database.url, "redis": options.redis_url}[options.broker]
+        broker_url = {"": "", "postgresql": self.database.serve_url, "redis": options.redis_url}[options.broker]
         if options.workers > 1 and not broker_url:
             broker_url = options.redis_url  # a server's workers need one for live sync; Redis is the recommended
         count = 2 if options.broker else 1

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from examsync.bench.students import Account, make_accounts
 from examsync.chaos import faults
 from examsync.chaos.checker import ClientOp, check
@@ -37,9 +39,13 @@ from examsync.client import Client
 from examsync.content_import import import_files
 from examsync.store import migrate as migrations
 from examsync.store.database import Database
+from examsync.store.roles import create_login_role
 
 CONTENT = Path(__file__).parent / "content.yaml"
 TEST_SLUG = "chaos-sprint"
+# The servers log in as a member of the app role, as a deployment should (docs/deployment.md#roles); setting up and
+# reading the final state use the cluster's superuser.
+APP_LOGIN_ROLE = "examsync_login"
 STUDENTS_PER_PROCESS = 5
 # Every student process is a Python interpreter of its own; past a few, on a small machine they would
 # take the CPU the servers under test need. Larger runs put more students in each.
@@ -203,13 +209,15 @@ class ChaosRun:
             import_files(database, [CONTENT])
         finally:
             database.dispose()
+        with psycopg.connect(self.cluster.url, autocommit=True) as admin:
+            create_login_role(admin, APP_LOGIN_ROLE, database.app_role)
         return make_accounts(self.cluster.url, self.secret_key, self.options.students,
                              email=student_email, password=PASSWORD)
 
     async def _start_servers(self) -> None:
         self.db_proxy = FaultProxy(self.cluster.port, name="database")
         await self.db_proxy.start()
-        app_url = f"postgresql://postgres@127.0.0.1:{self.db_proxy.port}/examsync"
+        app_url = f"postgresql://{APP_LOGIN_ROLE}@127.0.0.1:{self.db_proxy.port}/examsync"
         env = {
             "EXAMSYNC_DATABASE_URL": app_url,
             "EXAMSYNC_SECRET_KEY": self.secret_key,

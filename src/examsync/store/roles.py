@@ -31,7 +31,7 @@ def roles_beyond_row_level_security(database: Database) -> list[str]:
         return list(connection.execute(_ROLES_BEYOND_ROW_LEVEL_SECURITY).scalars())
 
 
-def create_login_role(admin: psycopg.Connection, login_role: str, app_role: str) -> None:
+def create_login_role(admin: psycopg.Connection, login_role: str, app_role: str, *, password: str | None = None) -> None:
     """The role the app logs in as: a member of the app role, able to do what it may and nothing more."""
-    admin.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS IN ROLE {}")
-                  .format(sql.Identifier(login_role), sql.Identifier(app_role)))
+    admin.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD {} IN ROLE {}")
+                  .format(sql.Identifier(login_role), sql.Literal(password), sql.Identifier(app_role)))
