@@ -7,6 +7,7 @@ drops them afterwards.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg import sql
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 import examsync.cli as cli
@@ -40,9 +42,10 @@ class Deployment:
     owner: str
     app_role: str
     login_role: str
+    password: str
 
     def url(self, role: str) -> str:
-        return _admin_url(self.database).replace("://postgres@", f"://{role}@", 1)
+        return make_url(self.admin_url).set(username=role, password=self.password).render_as_string(hide_password=False)
 
     @property
     def owner_url(self) -> str:
@@ -66,12 +69,14 @@ class Deployment:
 def deployment(postgres: PostgresDatabases) -> Iterator[Deployment]:
     """What a DBA sets up before the first `examsync migrate`: the owner may not create roles."""
     name = f"examsync_t_{uuid.uuid4().hex[:12]}"
-    roles = Deployment(name, owner=f"{name}_owner", app_role=f"{name}_app", login_role=f"{name}_login")
+    roles = Deployment(name, owner=f"{name}_owner", app_role=f"{name}_app", login_role=f"{name}_login",
+                       password=secrets.token_hex(16))
     with psycopg.connect(_admin_url(), autocommit=True) as admin:
         try:
-            admin.execute(sql.SQL("CREATE ROLE {} LOGIN NOCREATEROLE").format(sql.Identifier(roles.owner)))
+            admin.execute(sql.SQL("CREATE ROLE {} LOGIN NOCREATEROLE PASSWORD {}").format(
+                sql.Identifier(roles.owner), sql.Literal(roles.password)))
             admin.execute(sql.SQL("CREATE ROLE {} NOLOGIN NOBYPASSRLS").format(sql.Identifier(roles.app_role)))
-            create_login_role(admin, roles.login_role, roles.app_role)
+            create_login_role(admin, roles.login_role, roles.app_role, password=roles.password)
             admin.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(roles.owner)))
             yield roles
         finally:
@@ -146,7 +151,8 @@ def test_the_runtime_connection_cannot_reset_its_role_to_the_owner(app_api: Api,
         # Back at the login role, row-level security still holds: the acting user's rows, or none.
         assert attempt(url, acting_for(a, roles.app_role), reset, user_ids(table)) == [(a,)]
         assert attempt(url, reset, user_ids(table)) == []
-    for escape in (f'SET ROLE "{roles.owner}"', f'SET SESSION AUTHORIZATION "{roles.owner}"', "SET ROLE postgres",
+    superuser = make_url(migrated.admin_url).username
+    for escape in (f'SET ROLE "{roles.owner}"', f'SET SESSION AUTHORIZATION "{roles.owner}"', f'SET ROLE "{superuser}"',
                    "ALTER TABLE user_test_sessions DISABLE ROW LEVEL SECURITY",
                    "ALTER TABLE user_test_sessions NO FORCE ROW LEVEL SECURITY",
                    "DROP POLICY own_rows ON user_test_sessions"):

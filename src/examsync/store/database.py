@@ -111,7 +111,8 @@ class Database:
 
     @contextmanager
     def owner_transaction(self) -> Iterator[Connection]:
-        """A transaction as the connecting (owner) role: migrations and content import only."""
+        """A transaction as the connecting role itself, not switched to the app role: migrations (connected as the
+        tables' owner) and content import only."""
         with self.engine.connect() as connection:
             connection = connection.execution_options(**{_WRITE: True})
             with self._write_lock or nullcontext(), connection.begin():
