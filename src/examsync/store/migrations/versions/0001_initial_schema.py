@@ -202,7 +202,7 @@ def _enable_row_level_security() -> None:
         f" CREATE ROLE {role} NOLOGIN NOBYPASSRLS; END IF;"
         " EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
     )
-    # The migrating role must be able to switch to the app role.
+    # With one URL to migrate and serve, the migrating role is also the one that switches to the app role.
     op.execute(
         f"DO $$ BEGIN EXECUTE format('GRANT {role} TO %I', current_user);"
         " EXCEPTION WHEN others THEN NULL; END $$"
