@@ -71,8 +71,11 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).")] = 1,
+    demo_account: Annotated[Optional[bool], typer.Option(
+        "--demo-account/--no-demo-account",
+        help="Create the published demo login (SQLite only). Default: only when listening on loopback.")] = None,
 ) -> None:
-    """Run the service. On the embedded default it migrates, loads the sample tests and a demo account."""
+    """Run the service. On the embedded default it migrates, loads the sample tests and, on loopback, a demo account."""
     import uvicorn
 
     settings = Settings.from_env()
@@ -95,7 +98,8 @@ def serve(
             typer.echo(f"loaded sample content: {len(report.tests_created)} tests")
         except IntegrityError:
             typer.echo("sample content was loaded by another instance")
-    if settings.is_sqlite:
+    # Its password is published: beyond loopback anyone could log in with it.
+    if settings.is_sqlite and (_is_loopback(host) if demo_account is None else demo_account):
         accounts = Accounts.from_settings(database, settings, wall_clock_ms)
         try:
             accounts.add_user(DEMO_EMAIL, DEMO_PASSWORD, display_name="Demo Student")
