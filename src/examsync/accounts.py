@@ -61,7 +61,7 @@ def load_or_create_secret(settings: Settings) -> str:
     if settings.secret_key:
         return settings.secret_key
     path = settings.data_path / "secret_key"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -17,13 +17,13 @@ import typer
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from examsync.accounts import Accounts
+from examsync.accounts import Accounts, load_or_create_secret
 from examsync.chaos.command import chaos as chaos_command
 from examsync.content_import import ContentError, has_content, import_files, import_sample_content
 from examsync.domain.errors import DomainError, EmailTakenError
 from examsync.export import attempts_csv
 from examsync.logs import logging_config
-from examsync.rescue import RescueFileError, RescueKey, decrypt
+from examsync.rescue import RescueFileError, RescueKey, decrypt, verify_origin
 from examsync.services import SessionService, wall_clock_ms
 from examsync.settings import Settings
 from examsync.store import migrate as migrations
@@ -72,8 +72,11 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).")] = 1,
+    demo_account: Annotated[Optional[bool], typer.Option(
+        "--demo-account/--no-demo-account",
+        help="Create the published demo login (SQLite only). Default: only when listening on loopback.")] = None,
 ) -> None:
-    """Run the service. On the embedded default it migrates, loads the sample tests and a demo account."""
+    """Run the service. On the embedded default it migrates, loads the sample tests and, on loopback, a demo account."""
     import uvicorn
 
     settings = Settings.from_env()
@@ -98,7 +101,8 @@ def serve(
             typer.echo(f"loaded sample content: {len(report.tests_created)} tests")
         except IntegrityError:
             typer.echo("sample content was loaded by another instance")
-    if settings.is_sqlite:
+    # Its password is published: beyond loopback anyone could log in with it.
+    if settings.is_sqlite and (_is_loopback(host) if demo_account is None else demo_account):
         accounts = Accounts.from_settings(database, settings, wall_clock_ms)
         try:
             accounts.add_user(DEMO_EMAIL, DEMO_PASSWORD, display_name="Demo Student")
@@ -200,8 +204,10 @@ def export(
 @app.command("import-responses")
 def import_responses(
     files: Annotated[list[Path], typer.Argument(help="Encrypted answer files students downloaded while offline.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking (for scripts).")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and describe each file; apply nothing.")] = False,
 ) -> None:
-    """Apply answers students downloaded while offline. Idempotent: ops already applied count as duplicates."""
+    """Apply answers students downloaded while offline, after showing whose they are. Idempotent: ops already applied count as duplicates."""
     settings = Settings.from_env()
     key = RescueKey(settings.rescue_key_path)
     failed = False
@@ -209,15 +215,28 @@ def import_responses(
         service = SessionService.from_settings(database, settings)
         for path in files:
             try:
-                payload = decrypt(json.loads(path.read_text()), key.private)
-                outcome = service.apply_rescued(payload)
+                rescued = decrypt(json.loads(path.read_text()), key.private)
+                about = service.rescued_session(rescued.payload)
+                verify_origin(rescued, load_or_create_secret(settings), about["user_id"])
             except (OSError, ValueError, RescueFileError, DomainError) as error:
-                typer.secho(f"{path}: {getattr(error, 'message', error)}", fg=typer.colors.RED, err=True)
+                typer.secho(f"{path}: refused: {getattr(error, 'message', error)}", fg=typer.colors.RED, err=True)
+                failed = True
+                continue
+            typer.echo(f"{path}: {about['display_name'] or about['email']} <{about['email']}>, "
+                       f"test {about['test_title']!r}, session {about['id']} ({about['status']}): "
+                       f"{len(rescued.payload['ops'])} ops")
+            if dry_run or not (yes or typer.confirm("Apply these ops as this student?", default=False)):
+                typer.echo(f"{path}: not applied")
+                continue
+            try:
+                outcome = service.apply_rescued(rescued.payload)
+            except DomainError as error:
+                typer.secho(f"{path}: {error.message}", fg=typer.colors.RED, err=True)
                 failed = True
                 continue
             tally = Counter(r["status"] for r in outcome["results"])
             summary = ", ".join(f"{count} {status}" for status, count in sorted(tally.items())) or "no ops"
-            typer.echo(f"{path}: session {payload['session_id']}: {summary}")
+            typer.echo(f"{path}: session {about['id']}: {summary}")
     if failed:
         raise typer.Exit(code=1)
 

@@ -44,7 +44,7 @@ from examsync.store import sessions as store
 from examsync.store.content import ContentCache, drills_by_sub_skill, list_tests, sub_skill_names
 from examsync.store.database import SYSTEM, Actor, Database
 from examsync.store.group_commit import GroupCommit, WriteTransaction
-from examsync.store.tables import test_section_states, user_sub_skill_performance, user_test_sessions, users
+from examsync.store.tables import test_section_states, tests, user_sub_skill_performance, user_test_sessions, users
 
 log = logging.getLogger("examsync.services")
 
@@ -253,10 +253,10 @@ class SessionService:
         return views
 
     def apply_ops(self, actor: Actor, session_id: str, raw_ops: list[Any], *, device_id: str | None = None,
-                  sent_at: int | None = None, transport: str = "http") -> dict[str, Any]:
-        """Apply a batch in one transaction; each op gets its own result."""
+                  sent_at: int | None = None, transport: str = "http", source: str | None = None) -> dict[str, Any]:
+        """Apply a batch in one transaction; each op gets its own result (`source` marks its log entries)."""
         self._check_batch_size(raw_ops)
-        work = self._ops_work(actor, session_id, raw_ops, device_id, sent_at)
+        work = self._ops_work(actor, session_id, raw_ops, device_id, sent_at, source)
         return self._counted(raw_ops, sent_at, transport, self._write(actor, work, len(raw_ops)))
 
     async def apply_ops_async(self, actor: Actor, session_id: str, raw_ops: list[Any], *,
@@ -281,9 +281,10 @@ class SessionService:
                 limit=self.max_ops_per_batch,
             )
 
-    def _ops_work(self, actor: Actor, session_id: str, raw_ops: list[Any],
-                  device_id: str | None, sent_at: int | None) -> Callable[[_Writer], dict[str, Any]]:
+    def _ops_work(self, actor: Actor, session_id: str, raw_ops: list[Any], device_id: str | None,
+                  sent_at: int | None, source: str | None = None) -> Callable[[_Writer], dict[str, Any]]:
         parsed = [self._parse(raw) for raw in raw_ops]
+        logged_device = device_id if source is None else f"{source}:{device_id or ''}"[:64]
 
         def apply(writer: _Writer) -> dict[str, Any]:
             connection, now = writer.connection, writer.now
@@ -316,9 +317,9 @@ class SessionService:
                                             "this op_id was already used for a different op; give each op a new op_id"))
                     continue
                 if op is None:
-                    result = session.reject(op_id, error, now, device_id=device_id)
+                    result = session.reject(op_id, error, now, device_id=logged_device)
                 else:
-                    result = session.apply(op, now, clock_offset_ms=offset, device_id=device_id)
+                    result = session.apply(op, now, clock_offset_ms=offset, device_id=logged_device)
                 results.append(result)
                 if result.seq is not None:
                     fingerprints[op_id] = fingerprint
@@ -492,6 +493,7 @@ class SessionService:
                         "code": entry.code,
                         "client_time": entry.client_time,
                         "server_time": entry.server_time,
+                        "device_id": entry.device_id,
                         "is_correct": (
                             is_correct(question, answer)
                             if question is not None and entry.section_id in submitted and entry.status != REJECTED
@@ -500,17 +502,30 @@ class SessionService:
                     })
         return out
 
-    def apply_rescued(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Apply the ops of a decrypted rescue file as their student, through the live op path."""
+    def rescued_session(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Whose a decrypted rescue file is: the session, its test and its owner, shown to staff before applying."""
         with self.db.transaction(SYSTEM, write=False) as connection:
-            row = store.session_row(connection, payload["session_id"], None)
+            row = connection.execute(
+                select(user_test_sessions.c.id, user_test_sessions.c.user_id, user_test_sessions.c.status,
+                       users.c.email, users.c.display_name, tests.c.title.label("test_title"))
+                .join(users, users.c.id == user_test_sessions.c.user_id)
+                .join(tests, tests.c.id == user_test_sessions.c.test_id)
+                .where(user_test_sessions.c.id == payload["session_id"])
+            ).mappings().first()
         if row is None:
             raise NotFoundError(f"no session {payload['session_id']!r}")
         if payload.get("user_id") not in (None, row["user_id"]):
             raise ForbiddenError("the file names another student than the session's owner")
-        owner = Actor(row["user_id"], "student")
-        return self.apply_ops(owner, row["id"], payload["ops"], device_id=payload.get("device_id"),
-                              transport="rescue")
+        return dict(row)
+
+    def apply_rescued(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Apply the ops of a rescue file whose origin was verified, as their student, through the live op path.
+
+        Its log entries name the device as `rescue:<device>`, so history and export show where they came from.
+        """
+        owner = Actor(self.rescued_session(payload)["user_id"], "student")
+        return self.apply_ops(owner, payload["session_id"], payload["ops"], device_id=payload.get("device_id"),
+                              transport="rescue", source="rescue")
 
     # ----- the server's own work -----------------------------------------
 

@@ -251,11 +251,12 @@ def test_the_encrypted_download_applied_by_staff_gives_the_live_state(
         student.page.click("#download-answers")
     file = tmp_path / "answers.json"
     download.value.save_as(file)
-    assert json.loads(file.read_text())["format"] == "examsync-rescue-1"
+    document = json.loads(file.read_text())
+    assert document["format"] == "examsync-rescue-1" and document["mac"]  # signed by the owner's device
     assert '"b"' not in file.read_text()  # encrypted, not plain
 
     env = {**os.environ, **server.env}
-    result = subprocess.run([sys.executable, "-m", "examsync", "import-responses", str(file)],
+    result = subprocess.run([sys.executable, "-m", "examsync", "import-responses", "--yes", str(file)],
                             env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "3 applied" in result.stdout

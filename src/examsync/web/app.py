@@ -27,7 +27,7 @@ from examsync.live.brokers import Broker, broker_for
 from examsync.live.hub import CLOSE_NOT_FOUND, Live
 from examsync.logs import redact_tokens_in_server_logs
 from examsync.metrics import AppMetrics, expiring_by, observe_change, observe_sweep
-from examsync.rescue import RescueKey
+from examsync.rescue import RescueKey, session_secret
 from examsync.domain.errors import (
     ForbiddenError,
     InvalidCredentialsError,
@@ -378,6 +378,11 @@ def _routes(service: SessionService, accounts: Accounts, database: Database,
         by_account.reset(account)
         return issued
 
+    def with_rescue_secret(state: dict[str, Any], actor: Actor) -> dict[str, Any]:
+        # Derived for the requester: only the owner's secret proves a rescue file, so staff
+        # reading a student's session get one that proves nothing for it.
+        return {**state, "rescue_secret": session_secret(accounts.secret, state["id"], actor.user_id)}
+
     @router.get(f"{API}/me", response_model=schemas.MeOut, tags=["accounts"], responses=signed_in)
     def me(actor: ActorDep) -> dict[str, Any]:
         with database.transaction(SYSTEM, write=False) as connection:
@@ -394,7 +399,7 @@ def _routes(service: SessionService, accounts: Accounts, database: Database,
         """Start a session, or get the active one (200) if this test already has one."""
         state, created = service.start(actor, body.test_id, untimed=body.untimed, time_multiplier=body.time_multiplier)
         response.status_code = 201 if created else 200
-        return safe_markup(state)
+        return with_rescue_secret(safe_markup(state), actor)
 
     @router.get(f"{API}/sessions", response_model=list[schemas.SessionProgress], tags=["sessions"], responses=signed_in)
     def my_sessions(actor: ActorDep) -> list[dict[str, Any]]:
@@ -405,7 +410,7 @@ def _routes(service: SessionService, accounts: Accounts, database: Database,
                 responses=a_session)
     def resume(session_id: schemas.PathId, actor: ActorDep) -> dict[str, Any]:
         """Everything needed to continue, without correct answers."""
-        return safe_markup(service.resume(actor, session_id))
+        return with_rescue_secret(safe_markup(service.resume(actor, session_id)), actor)
 
     @router.post(f"{API}/sessions/{{session_id}}/ops", response_model=schemas.OpsOut, tags=["sessions"],
                  responses={**a_session, 429: {"model": schemas.ErrorOut, "headers": RETRY_AFTER}})

@@ -159,6 +159,9 @@ class ResumeState(BaseModel):
     current_section_id: str | None
     current_question_id: str | None
     sections: list[SectionState]
+    rescue_secret: str | None = Field(default=None, description=(
+        "Start and resume only: the key this device signs a downloaded answers file with (`mac`), "
+        "which proves to `examsync import-responses` that the file came from the session's owner"))
 
 
 class SessionProgress(BaseModel):
@@ -331,6 +334,7 @@ class ExportRow(BaseModel):
     code: str | None
     client_time: int | None
     server_time: int
+    device_id: str | None = Field(description="The device that sent it; `rescue:<device>` for a rescue file's ops")
     is_correct: bool | None
 
 

@@ -8,7 +8,7 @@ import { OpQueue } from "./queue.js";
 import { createTransport } from "./live.js";
 import { createStatus } from "./status.js";
 import { cachedUser, setCachedUser, deviceId } from "./prefs.js";
-import { refreshOfflineKey, downloadQueued } from "./download.js";
+import { refreshOfflineKey, downloadQueued, keepingRescueSecrets } from "./download.js";
 import { focusElement } from "./dom.js";
 import * as loginView from "./views/login.js";
 import * as dashboardView from "./views/dashboard.js";
@@ -21,6 +21,7 @@ const topbarTest = document.getElementById("topbar-test");
 
 let current = null; // {name, unmount}
 let store;
+let sessionApi; // the API, keeping each session's rescue secret in the store
 let queue;
 let status;
 let transport;
@@ -106,7 +107,7 @@ async function refreshKey() {
 
 function context() {
   return {
-    api,
+    api: sessionApi,
     store,
     queue,
     status,
@@ -212,6 +213,7 @@ async function rescue() {
 
 async function start() {
   store = await openStore();
+  sessionApi = keepingRescueSecrets(api, store);
   // Op batches go over a session's live socket while it is up, else over HTTP.
   transport = createTransport((sessionId, body) => api.postOps(sessionId, body));
   queue = new OpQueue({

@@ -6,6 +6,10 @@
 // JSON, and that key is encrypted with RSA-OAEP (SHA-256) to the server's
 // public key (GET /api/v1/offline-key, cached so it is there when offline).
 // Only the server can read it; the student cannot alter it unnoticed.
+// The public key is public, so encryption alone proves nothing about who wrote
+// a file: `mac` (HMAC-SHA256 of the encrypted JSON) is made with the session's
+// rescue secret, which the server sends only to the owner's devices in its start
+// and resume responses, and which is kept here next to the op queue.
 // The file holds the student's changes (answers, flags, notes, submissions):
 // navigation is where they were, not their work, and is sent later as usual.
 
@@ -48,6 +52,30 @@ export async function cachedOfflineKey(store) {
   }
 }
 
+const secretKey = (sessionId) => `rescue-secret:${sessionId}`;
+
+/** The API, keeping the rescue secret of each session a start or resume response returns. */
+export function keepingRescueSecrets(api, store) {
+  const keep = (request) => async (...args) => {
+    const state = await request(...args);
+    if (state && state.id && state.rescue_secret) {
+      await store.putMeta(secretKey(state.id), state.rescue_secret).catch(() => {});
+    }
+    return state;
+  };
+  return { ...api, start: keep(api.start), resume: keep(api.resume) };
+}
+
+export function rescueSecret(store, sessionId) {
+  return store.getMeta(secretKey(sessionId)).catch(() => null);
+}
+
+/** HMAC-SHA256 of `bytes` under the session's rescue secret, as base64. */
+async function fileMac(secret, bytes, subtle) {
+  const key = await subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return toBase64(await subtle.sign("HMAC", key, bytes));
+}
+
 /** Import the server's public key (its JWK says key_ops ["encrypt"]). */
 async function importPublicKey(jwk, subtle) {
   return subtle.importKey("jwk", jwk, { name: "RSA-OAEP", hash: "SHA-256" }, false, ["encrypt"]);
@@ -55,9 +83,9 @@ async function importPublicKey(jwk, subtle) {
 
 /**
  * Build the encrypted file's content.
- * payload: {session_id, user_id, device_id, created_at, ops}; key: {kid, jwk}.
+ * payload: {session_id, user_id, device_id, created_at, ops}; key: {kid, jwk}; secret: the session's rescue secret.
  */
-export async function encryptRescue(payload, key, cryptoImpl = globalThis.crypto) {
+export async function encryptRescue(payload, key, secret, cryptoImpl = globalThis.crypto) {
   const subtle = cryptoImpl.subtle;
   const publicKey = await importPublicKey(key.jwk, subtle);
   const aesKey = await subtle.generateKey({ name: "AES-GCM", length: 256 }, true, ["encrypt"]);
@@ -73,6 +101,7 @@ export async function encryptRescue(payload, key, cryptoImpl = globalThis.crypto
     encrypted_key: toBase64(encryptedKey),
     iv: toBase64(iv),
     ciphertext: toBase64(ciphertext),
+    mac: await fileMac(secret, plaintext, subtle),
   };
 }
 
@@ -96,9 +125,10 @@ export function saveJson(fileName, document) {
 
 /**
  * Encrypt and download the queued ops of each session (one file per session).
- * Returns the file names; throws when no key is known yet.
+ * Returns the file names; throws when no key is known yet, or (after saving the
+ * others) when a session's rescue secret never reached this device.
  */
-export async function downloadQueued({ queue, store, userId, deviceId, sessionIds = null, now = Date.now }) {
+export async function downloadQueued({ queue, store, userId, deviceId, sessionIds = null, now = Date.now, save = saveJson }) {
   const key = await cachedOfflineKey(store);
   if (!key) throw new Error("The encryption key has not been fetched yet; connect once to enable downloads.");
   const bySession = new Map();
@@ -109,14 +139,26 @@ export async function downloadQueued({ queue, store, userId, deviceId, sessionId
     bySession.get(record.session_id).push(record.op);
   }
   const names = [];
+  const unsigned = [];
   for (const [sessionId, ops] of bySession) {
+    const secret = await rescueSecret(store, sessionId);
+    if (!secret) {
+      unsigned.push(sessionId);
+      continue;
+    }
     const document = await encryptRescue(
       { session_id: sessionId, user_id: userId, device_id: deviceId, created_at: now(), ops },
       key,
+      secret,
     );
     const name = rescueFileName(sessionId);
-    saveJson(name, document);
+    save(name, document);
     names.push(name);
+  }
+  if (unsigned.length) {
+    const saved = names.length ? `Saved ${names.join(", ")}. ` : "";
+    throw new Error(`${saved}This device has no key to sign the answers of session ${unsigned.join(", ")}; ` +
+      "open that test once while online to enable downloads.");
   }
   return names;
 }
