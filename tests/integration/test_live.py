@@ -171,3 +171,19 @@ def test_unknown_messages_get_an_error_not_a_disconnect(student: Api) -> None:
         assert socket.receive_json()["error"]["code"] == "invalid_request"
         socket.send_json({"type": "ping", "id": str(uuid.uuid4())})
         assert socket.receive_json()["type"] == "pong"
+
+
+def test_a_binary_frame_gets_the_documented_error_and_the_connection_stays_open(student: Api, teacher: Api) -> None:
+    state = student.start()
+    with connect(student, state["id"]) as socket:
+        read_until(socket, "ready")
+        socket.send_bytes(b'{"type": "ping", "id": "p1"}')
+        refusal = socket.receive_json()
+        assert refusal["type"] == "error" and refusal["error"]["code"] == "invalid_request"
+        socket.send_json({"type": "ping", "id": "p2"})
+        assert socket.receive_json() == {"type": "pong", "id": "p2"}
+    token = teacher.headers["Authorization"].split(" ", 1)[1]
+    with teacher.client.websocket_connect(f"/api/v1/tests/{state['test_id']}/live?token={token}") as feed:
+        feed.receive_json()
+        feed.send_bytes(b"\x00\x01")
+        assert feed.receive_json()["error"]["code"] == "invalid_request"

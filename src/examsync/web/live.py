@@ -183,12 +183,19 @@ class _Connection(ABC):
 
     async def receive_forever(self) -> None:
         while True:
-            message = await self.websocket.receive_text()
+            frame = await self.websocket.receive()
+            if frame["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(frame.get("code", 1000), frame.get("reason"))
+            message = frame.get("text")
             if self.messages is not None and self.messages.take("messages"):
                 self.too_fast = True
                 log.warning("a live client sent more than %d messages per second; disconnecting it",
                             self.messages.capacity)
                 return
+            if message is None:
+                await self.send({"type": "error", "error": {
+                    "code": "invalid_request", "message": "send JSON in text frames, not binary ones"}})
+                continue
             if len(message) > self.max_message_bytes and len(message.encode()) > self.max_message_bytes:
                 request_id = await run_in_threadpool(_request_id, message)
                 await self.send({"type": "error", "id": request_id, "error": {
