@@ -7,6 +7,8 @@ The examples are read from the fenced blocks, so a new one is checked as soon as
 - A block ```` ```json METHOD path ```` is that request's answer. A `GET` is sent when the examples are checked; any
   other method names the request block sent before it with the same method and path, whose answer it shows.
   A `json` block without a request (```` ```json file ````) shows a file's format and is only read.
+- A block ```` ```sh ```` is a shell session against `examsync serve`: it is run with bash against a real server
+  process, and each comment `# <JSON>` in it shows one of the values it prints.
 - `{name}` in a path is a value of the scenario below; the request is Ada's, the scenario's student, unless the
   block ends with `as teacher`.
 
@@ -28,6 +30,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,8 +47,11 @@ from examsync.store import migrate
 from examsync.store.database import Database
 from examsync.web.app import create_app
 from tests.conftest import MINI_CONTENT, FakeClock
+from tests.integration.server_process import ServerProcess
 
 API_DOC = Path(__file__).parent.parent / "docs" / "api.md"
+SHELL_FENCE = re.compile(r"^```sh\n(.*?)^```", re.DOTALL | re.MULTILINE)
+SHOWN_OUTPUT = re.compile(r"^# ([\[{].*)$", re.MULTILINE)
 FENCE = re.compile(r"^```(\S*)[ \t]*(.*?)\n(.*?)^```", re.DOTALL | re.MULTILINE)
 MORE = "…more"  # what a bare `…` becomes when an example is read
 IDENTIFIER = re.compile(r"[a-z][a-z0-9_-]*")
@@ -252,6 +259,35 @@ def test_every_example_in_the_api_docs_is_answered_as_shown(scenario: Scenario) 
             shown = [shown]
         problems += [f"{example}: {problem}" for problem in mismatches(shown, real)]
     assert not problems, "\n".join(problems)
+
+
+def printed_values(output: str) -> list[Any]:
+    """The JSON values a shell session printed, one after the other (curl ends none of them with a newline)."""
+    decoder, values, at = json.JSONDecoder(), [], 0
+    while (at := len(output) - len(output[at:].lstrip())) < len(output):
+        value, at = decoder.raw_decode(output, at)
+        values.append(value)
+    return values
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="the shell examples need curl and jq")
+def test_the_shell_examples_run_against_a_served_app_and_print_what_they_show(tmp_path: Path) -> None:
+    scripts = SHELL_FENCE.findall(API_DOC.read_text())
+    assert scripts, "no shell example found in docs/api.md"
+    env = {"EXAMSYNC_DATA_DIR": str(tmp_path / "data"), "EXAMSYNC_DATABASE_URL": ""}
+    server = ServerProcess(env, tmp_path / "server.log").start()
+    try:
+        for script in scripts:
+            served = script.replace("http://127.0.0.1:8000", server.url)
+            run = subprocess.run(["bash", "-euo", "pipefail", "-c", served], cwd=tmp_path, capture_output=True,
+                                 text=True, timeout=120)
+            assert run.returncode == 0, run.stderr
+            printed = printed_values(run.stdout)
+            for shown in SHOWN_OUTPUT.findall(script):
+                assert any(not mismatches(read_example(shown), value) for value in printed), (shown, printed)
+    finally:
+        server.stop()
 
 
 # ----- the matching rules themselves -------------------------------------------------------------------------
