@@ -1,4 +1,5 @@
-"""A body over the size limit is answered 413 that every client reads, against a real server process.
+"""A body over the size limit is answered 413 that every client reads: against a real server process, and how
+BodyLimit reads such a body (in process).
 
 Many clients (Python's urllib, most HTTP libraries) send the whole body before they read the answer. A server
 that answers and closes while such a body is still arriving makes the kernel reset the connection, and the
@@ -7,6 +8,7 @@ client sees ECONNRESET instead of the 413.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import urllib.error
@@ -14,12 +16,12 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from examsync.web.app import BodyLimit
 from tests.integration.server_process import ServerProcess
-
-pytestmark = pytest.mark.slow
 
 SIX_MEGABYTES = b'{"ops": [], "padding": "' + b"x" * (6 * 1024 * 1024) + b'"}'
 
@@ -48,6 +50,7 @@ def read_response(connection: socket.socket) -> tuple[int, dict[str, str], bytes
     return status, headers, stream.read(int(headers["content-length"]))
 
 
+@pytest.mark.slow
 def test_urllib_sending_a_six_megabyte_batch_reads_the_413(server: ServerProcess) -> None:
     request = urllib.request.Request(server.url + ops_path(), data=SIX_MEGABYTES, method="POST",
                                      headers={"Content-Type": "application/json"})
@@ -57,6 +60,7 @@ def test_urllib_sending_a_six_megabyte_batch_reads_the_413(server: ServerProcess
     assert json.loads(refused.value.read())["error"]["code"] == "body_too_large"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("framing", ["content-length", "chunked"])
 def test_a_client_that_writes_the_whole_body_before_reading_gets_the_413(server: ServerProcess,
                                                                          framing: str) -> None:
@@ -76,3 +80,37 @@ def test_a_client_that_writes_the_whole_body_before_reading_gets_the_413(server:
         # The body was read to its end, so the same connection carries the next request.
         connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert read_response(connection)[0] == 200
+
+
+def refuse(headers: dict[bytes, bytes], chunks: int, chunk_bytes: int = 1_000) -> tuple[int, dict[bytes, bytes], int]:
+    """Send a body of `chunks` chunks through a BodyLimit of 1,000 bytes: (status, headers, chunks it read)."""
+    read, sent = 0, []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal read
+        read += 1
+        return {"type": "http.request", "body": b"x" * chunk_bytes, "more_body": read < chunks}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def app(*_: Any) -> None:
+        raise AssertionError("an oversized body never reaches the app")
+
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": list(headers.items())}
+    asyncio.run(BodyLimit(app, max_bytes=1_000)(scope, receive, send))
+    return sent[0]["status"], dict(sent[0]["headers"]), read
+
+
+def test_an_oversized_body_is_read_to_its_end_before_the_413_and_the_connection_kept() -> None:
+    for headers in ({b"content-length": b"5000"}, {b"transfer-encoding": b"chunked"}):
+        status, answer_headers, read = refuse(headers, chunks=5)
+        assert (status, read) == (413, 5) and b"connection" not in answer_headers
+
+
+def test_a_body_past_the_drain_limit_or_not_yet_sent_is_answered_at_once_and_the_connection_closed() -> None:
+    endless = BodyLimit.DRAIN_FACTOR * 2
+    status, answer_headers, read = refuse({b"content-length": str(endless * 1_000).encode()}, chunks=endless)
+    assert status == 413 and answer_headers[b"connection"] == b"close" and read <= BodyLimit.DRAIN_FACTOR + 1
+    status, answer_headers, read = refuse({b"content-length": b"5000", b"expect": b"100-continue"}, chunks=5)
+    assert (status, read) == (413, 0) and answer_headers[b"connection"] == b"close"
