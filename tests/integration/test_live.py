@@ -244,3 +244,17 @@ def test_a_deleted_students_session_socket_is_closed_with_4401(student: Api) -> 
         with pytest.raises(WebSocketDisconnect) as closed:
             socket.receive_json()
     assert closed.value.code == 4401
+
+
+def test_a_failed_account_check_keeps_the_socket_open(student: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    state = student.start()
+
+    def unreachable(_user_id: str) -> str:
+        raise ConnectionError("the database is unreachable")
+
+    monkeypatch.setattr(student.client.app.state.accounts, "role_of", unreachable)  # type: ignore[attr-defined]
+    with connect(student, state["id"]) as socket:
+        read_until(socket, "ready")
+        student.clock.advance(60)
+        socket.send_json({"type": "ping", "id": "p"})
+        assert socket.receive_json() == {"type": "pong", "id": "p"}

@@ -182,7 +182,12 @@ class _Connection(ABC):
         if not every_time and now - self.account_checked_at < ACCOUNT_CHECK_MS:
             return False
         self.account_checked_at = now
-        self.account_refusal = self.refusal_for(await run_in_threadpool(self.role_of, self.actor.user_id))
+        try:
+            role = await run_in_threadpool(self.role_of, self.actor.user_id)
+        except Exception:  # a database hiccup closes no one; the next check reads it again
+            log.warning("reading the account of a live socket failed", exc_info=True)
+            return False
+        self.account_refusal = self.refusal_for(role)
         return self.account_refusal is not None
 
     async def check_account_forever(self) -> None:
