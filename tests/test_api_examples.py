@@ -10,7 +10,7 @@ The examples are read from the fenced blocks, so a new one is checked as soon as
 - A block ```` ```sh ```` is a shell session against `examsync serve`: it is run with bash against a real server
   process, and each comment `# <JSON>` in it shows one of the values it prints.
 - `{name}` in a path is a value of the scenario below; the request is Ada's, the scenario's student, unless the
-  block ends with `as teacher`.
+  fence's line ends with `as teacher` (```` ```http as teacher ````, ```` ```json GET /path as teacher ````).
 
 What an example's values mean (docs/api.md, "Conventions", says the same to readers):
 
@@ -79,7 +79,7 @@ def examples(markdown: str) -> list[Example]:
         if language == "http":
             request, _, body = text.partition("\n")
             method, path = request.split()
-            found.append(Example("request", method, path, body, line))
+            found.append(Example("request", method, path, body, line, info.partition("as ")[2].strip() or "student"))
         elif language == "json":
             method, _, path = info.partition(" ")
             if method == "file":
@@ -240,7 +240,7 @@ def test_every_example_in_the_api_docs_is_answered_as_shown(scenario: Scenario) 
     for request in (e for e in found if e.kind == "request"):
         body = json.loads(request.text) if request.text.strip() else None
         response = scenario.client.request(request.method, fill(request.path, scenario.names), json=body,
-                                           headers=scenario.headers["student"])
+                                           headers=scenario.headers[request.role])
         assert response.status_code < 400, f"{request}: {response.status_code} {response.text}"
         answers[request.method, request.path] = response.json()
     problems = []
@@ -315,3 +315,15 @@ def test_a_member_named_with_an_ellipsis_stands_for_the_others() -> None:
     assert mismatches(shown, {"answers": {"q1": "c", "q2": "c"}, "id": str(uuid.uuid4())}) == []
     assert mismatches(shown, {"answers": {"q1": "d"}, "id": str(uuid.uuid4())}) != []
     assert mismatches(shown, {"answers": {}, "id": "not a uuid"}) != []
+
+
+def test_the_fences_name_the_request_and_whose_it_is() -> None:
+    markdown = ("```http as teacher\nPUT /api/v1/users/{user_id}/time\n{\"extra_seconds\": 60}\n```\n\n"
+                "```json GET /api/v1/export?test_id={test_id} as teacher\n[]\n```\n\n"
+                "```json file\n{\"format\": \"…\"}\n```\n")
+    put, export, file = examples(markdown)
+    assert (put.kind, put.method, put.path, put.role, json.loads(put.text)) == (
+        "request", "PUT", "/api/v1/users/{user_id}/time", "teacher", {"extra_seconds": 60})
+    assert (export.kind, export.method, export.path, export.role) == (
+        "response", "GET", "/api/v1/export?test_id={test_id}", "teacher")
+    assert file.kind == "file" and export.line == 6
