@@ -177,10 +177,6 @@ def signed_in(client: TestClient, email: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
 
-def first_question(state: dict[str, Any], section: int = 0) -> str:
-    return state["sections"][section]["first_question_id"] or state["sections"][section]["questions"][0]["id"]
-
-
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     """Ada, a student, with: a completed main-idea drill; an active one (`session_id`), which the request examples
@@ -195,10 +191,11 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     clock = FakeClock()
     settings = Settings(data_dir=str(data), database_url=url, secret_key="api-examples-secret-0123456789abcdef")
     with TestClient(create_app(settings, clock=clock, run_sweep=False)) as client:
-        signup = client.post("/api/v1/auth/signup", json={"email": "ada@example.org", "password": "correct horse battery",
-                                                          "display_name": "Ada"})
+        signup = client.post("/api/v1/auth/signup", json={
+            "email": "ada@example.org", "password": "correct horse battery", "display_name": "Ada"})
         headers = signed_in(client, "ada@example.org", "correct horse battery")
-        client.app.state.accounts.add_user("grace@example.org", "teacher password", role="teacher")  # type: ignore[attr-defined]
+        accounts = client.app.state.accounts  # type: ignore[attr-defined]
+        accounts.add_user("grace@example.org", "teacher password", role="teacher")
         teacher = signed_in(client, "grace@example.org", "teacher password")
         tests = {t["slug"]: t["id"] for t in client.get("/api/v1/tests", headers=headers).json()}
 
@@ -218,9 +215,9 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         one = diagnostic["sections"][0]["questions"]
         send(diagnostic["id"], {"type": "answer", "question_id": one[0]["id"], "answer": "b"},
              {"type": "answer", "question_id": one[1]["id"], "answer": ["a"]},
-             {"type": "submit_section", "section_id": diagnostic["sections"][0]["section_id"]},
-             {"type": "navigate", "question_id": client.get(f"/api/v1/sessions/{diagnostic['id']}", headers=headers)
-              .json()["sections"][1]["first_question_id"]})
+             {"type": "submit_section", "section_id": diagnostic["sections"][0]["section_id"]})
+        section_two = client.get(f"/api/v1/sessions/{diagnostic['id']}", headers=headers).json()["sections"][1]
+        send(diagnostic["id"], {"type": "navigate", "question_id": section_two["first_question_id"]})
         clock.advance(30)
         active = start("drill-main-idea")
         yield Scenario(client, {"student": headers, "teacher": teacher}, {
