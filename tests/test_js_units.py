@@ -1,6 +1,6 @@
 """The browser code's unit tests (tests/js/*.test.mjs), run by Node's own test runner.
 
-They cover the op queue, the page's model, the countdown, the live socket client and
+They cover the op queue, the page's model, the countdown, the live socket client, the dashboard's labels and
 the test page's controller, with fakes for the network, the socket and the clock.
 Without Node they are skipped, except under CI=true, where they must run.
 """

@@ -208,6 +208,11 @@ class Accounts:
             return self._provision_external(claims)
         return Actor(row.id, row.role)
 
+    def role_of(self, user_id: str) -> str | None:
+        """The account's role as the database holds it now; None once the account is deleted."""
+        with self.db.transaction(SYSTEM, write=False) as connection:
+            return connection.execute(select(users.c.role).where(users.c.id == user_id)).scalar_one_or_none()
+
     def op_sender(self, token: str) -> Actor | None:
         """The student a token of this server names, checked by signature and expiry only, as the least
         privileged role; None for an external token (use `authenticate`). For the op path alone: it

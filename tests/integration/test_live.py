@@ -7,9 +7,11 @@ import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy import delete, update
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
+from examsync.store.tables import users
 from tests.conftest import Api, section_questions
 
 
@@ -171,3 +173,88 @@ def test_unknown_messages_get_an_error_not_a_disconnect(student: Api) -> None:
         assert socket.receive_json()["error"]["code"] == "invalid_request"
         socket.send_json({"type": "ping", "id": str(uuid.uuid4())})
         assert socket.receive_json()["type"] == "pong"
+
+
+def test_a_binary_frame_gets_the_documented_error_and_the_connection_stays_open(student: Api, teacher: Api) -> None:
+    state = student.start()
+    with connect(student, state["id"]) as socket:
+        read_until(socket, "ready")
+        socket.send_bytes(b'{"type": "ping", "id": "p1"}')
+        refusal = socket.receive_json()
+        assert refusal["type"] == "error" and refusal["error"]["code"] == "invalid_request"
+        socket.send_json({"type": "ping", "id": "p2"})
+        assert socket.receive_json() == {"type": "pong", "id": "p2"}
+    token = teacher.headers["Authorization"].split(" ", 1)[1]
+    with teacher.client.websocket_connect(f"/api/v1/tests/{state['test_id']}/live?token={token}") as feed:
+        feed.receive_json()
+        feed.send_bytes(b"\x00\x01")
+        assert feed.receive_json()["error"]["code"] == "invalid_request"
+
+
+def change_account(api: Api, user_id: str, *, role: str | None) -> None:
+    """What the CLI or another instance may do to an account while its sockets are open."""
+    database = api.client.app.state.database  # type: ignore[attr-defined]
+    with database.owner_transaction() as connection:
+        if role is None:
+            connection.execute(delete(users).where(users.c.id == user_id))
+        else:
+            connection.execute(update(users).where(users.c.id == user_id).values(role=role))
+
+
+def user_id_of(api: Api) -> str:
+    return api.get("/me").json()["user_id"]
+
+
+def test_a_demoted_teachers_feed_is_closed_with_4403_before_the_next_push(student: Api, teacher: Api) -> None:
+    state = student.start()
+    q1 = section_questions(state, 0)[0]
+    token = teacher.headers["Authorization"].split(" ", 1)[1]
+    with teacher.client.websocket_connect(f"/api/v1/tests/{state['test_id']}/live?token={token}") as feed:
+        assert feed.receive_json()["type"] == "sessions"
+        change_account(teacher, user_id_of(teacher), role="student")
+        student.send(state["id"], student.op("answer", question_id=q1["id"], answer="a"))
+        with pytest.raises(WebSocketDisconnect) as closed:
+            feed.receive_json()
+    assert closed.value.code == 4403
+
+
+@pytest.mark.parametrize("change", ["deleted", "demoted"])
+def test_an_idle_staff_feed_is_closed_once_the_account_is_rechecked(student: Api, teacher: Api, change: str) -> None:
+    state = student.start()
+    token = teacher.headers["Authorization"].split(" ", 1)[1]
+    with teacher.client.websocket_connect(f"/api/v1/tests/{state['test_id']}/live?token={token}") as feed:
+        assert feed.receive_json()["type"] == "sessions"
+        change_account(teacher, user_id_of(teacher), role=None if change == "deleted" else "student")
+        feed.send_json({"type": "ping", "id": "before"})
+        assert feed.receive_json() == {"type": "pong", "id": "before"}  # not yet due for a check
+        teacher.clock.advance(60)
+        feed.send_json({"type": "ping", "id": "after"})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            feed.receive_json()
+    assert closed.value.code == (4401 if change == "deleted" else 4403)
+
+
+def test_a_deleted_students_session_socket_is_closed_with_4401(student: Api) -> None:
+    state = student.start()
+    with connect(student, state["id"]) as socket:
+        read_until(socket, "ready")
+        change_account(student, user_id_of(student), role=None)
+        student.clock.advance(60)
+        socket.send_json({"type": "ping", "id": "p"})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_json()
+    assert closed.value.code == 4401
+
+
+def test_a_failed_account_check_keeps_the_socket_open(student: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    state = student.start()
+
+    def unreachable(_user_id: str) -> str:
+        raise ConnectionError("the database is unreachable")
+
+    monkeypatch.setattr(student.client.app.state.accounts, "role_of", unreachable)  # type: ignore[attr-defined]
+    with connect(student, state["id"]) as socket:
+        read_until(socket, "ready")
+        student.clock.advance(60)
+        socket.send_json({"type": "ping", "id": "p"})
+        assert socket.receive_json() == {"type": "pong", "id": "p"}

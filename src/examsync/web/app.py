@@ -54,7 +54,14 @@ class BodyLimit:
 
     The body is read here, at most `max_bytes` of it, then handed on: a body over the limit is answered 413
     `body_too_large` whether it declared its length or came in chunks.
+
+    Many clients send the whole body before reading the answer; closing on a body still arriving would
+    reach them as a connection reset, not as the 413. So the rest of the body is read and dropped first, up
+    to `DRAIN_FACTOR` times the limit (past that the answer goes out anyway, and the connection is closed).
+    A client that asked `Expect: 100-continue` has not sent its body yet and is answered at once.
     """
+
+    DRAIN_FACTOR = 64
 
     def __init__(self, app: Any, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
@@ -62,9 +69,12 @@ class BodyLimit:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            return await self._refuse(scope, receive, send)
+            waiting = headers.get(b"expect", b"").lower() == b"100-continue"
+            drained = not waiting and await self._drain(receive, 0)
+            return await self._refuse(scope, receive, send, keep_alive=drained)
         messages: list[Any] = []
         seen = 0
         while True:
@@ -74,7 +84,8 @@ class BodyLimit:
                 break  # the client went away; let the app see it
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                return await self._refuse(scope, receive, send)
+                drained = not message.get("more_body", False) or await self._drain(receive, seen)
+                return await self._refuse(scope, receive, send, keep_alive=drained)
             if not message.get("more_body", False):
                 break
 
@@ -83,10 +94,21 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, scope: Any, receive: Any, send: Any) -> None:
+    async def _drain(self, receive: Any, seen: int) -> bool:
+        """Read and drop the rest of the body, as much as `DRAIN_FACTOR` times the limit in all: is it all read?"""
+        while seen <= self.max_bytes * self.DRAIN_FACTOR:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                return message["type"] == "http.request"
+            seen += len(message.get("body", b""))
+        return False
+
+    async def _refuse(self, scope: Any, receive: Any, send: Any, *, keep_alive: bool) -> None:
         response = errors.error_response(
             "body_too_large", f"the request body is larger than {self.max_bytes} bytes", limit=self.max_bytes
         )
+        if not keep_alive:  # the rest of the body is not read: the connection cannot carry another request
+            response.headers["Connection"] = "close"
         await response(scope, receive, send)
 
 

@@ -12,6 +12,13 @@ sockets per user (one more is closed with 4409), messages at most
 `max_body_bytes` long (a longer one is answered `body_too_large`), at most
 `live_messages_per_second` messages per socket (a faster client is closed with
 4429), and ops count against the user's op rate like `POST …/ops`.
+
+The account is read again while a socket is open (another process, such as the
+CLI, may delete or demote it): at most every `ACCOUNT_CHECK_MS` when a message
+arrives or an event is pushed, on an idle socket as often, and before every push
+of the staff feed. A deleted account's socket is closed with 4401; a feed or a
+session socket the account may no longer watch, with 4403 or 4404 as its
+connect would have been refused.
 """
 
 from __future__ import annotations
@@ -50,6 +57,8 @@ from examsync.web.limits import Limits, RateLimiter
 # Close codes of the limits (the others are in examsync.live.hub).
 CLOSE_TOO_MANY_CONNECTIONS = 4409
 CLOSE_TOO_MANY_MESSAGES = 4429
+
+ACCOUNT_CHECK_MS = 30_000
 
 log = logging.getLogger("examsync.live")
 API = "/api/v1"
@@ -99,8 +108,8 @@ def live_routes(service: SessionService, accounts: Accounts, live: Live, limits:
             await refuse(websocket, CLOSE_NOT_FOUND, "no such session")
             return
         await serve(websocket, actor, _DeviceConnection(
-            websocket, service, live, actor, session_id, min(max(0, after_seq), schemas.MAX_SEQ), started
-        ), lambda connection: connection.run(state, overview))
+            websocket, service, live, actor, accounts.role_of, session_id, min(max(0, after_seq), schemas.MAX_SEQ),
+            started), lambda connection: connection.run(state, overview))
 
     @router.websocket(f"{API}/tests/{{test_id}}/live")
     async def test_live(websocket: WebSocket, test_id: str) -> None:
@@ -115,7 +124,7 @@ def live_routes(service: SessionService, accounts: Accounts, live: Live, limits:
         except NotFoundError:
             await refuse(websocket, CLOSE_NOT_FOUND, "no such test")
             return
-        await serve(websocket, actor, _WatcherConnection(websocket, service, live, actor, test_id),
+        await serve(websocket, actor, _WatcherConnection(websocket, service, live, actor, accounts.role_of, test_id),
                     lambda connection: connection.run(sessions))
 
     return router
@@ -132,8 +141,12 @@ class _Connection(ABC):
 
     kind: str  # as the metrics name it: "session" (a student's device) or "test" (a staff watcher)
 
-    def __init__(self, websocket: WebSocket, service: SessionService, live: Live, actor: Actor) -> None:
+    def __init__(self, websocket: WebSocket, service: SessionService, live: Live, actor: Actor,
+                 role_of: Callable[[str], str | None]) -> None:
         self.websocket, self.service, self.live, self.actor = websocket, service, live, actor
+        self.role_of = role_of
+        self.account_checked_at = service.clock()
+        self.account_refusal: tuple[int, str] | None = None
         self.send_lock = asyncio.Lock()
         self.sender: asyncio.Task[None] | None = None
         self.mailbox = live.mailbox(self._overflowed)
@@ -159,16 +172,43 @@ class _Connection(ABC):
         async with self.send_lock:
             await self.websocket.send_text(json.dumps(message, separators=(",", ":")))
 
+    @abstractmethod
+    def refusal_for(self, role: str | None) -> tuple[int, str] | None:
+        """The close code and reason for an account now in this role (None: deleted), or None to stay open."""
+
+    async def account_changed(self, *, every_time: bool = False) -> bool:
+        """Read the account again (at most every ACCOUNT_CHECK_MS unless `every_time`): must the socket close?"""
+        now = self.service.clock()
+        if not every_time and now - self.account_checked_at < ACCOUNT_CHECK_MS:
+            return False
+        self.account_checked_at = now
+        try:
+            role = await run_in_threadpool(self.role_of, self.actor.user_id)
+        except Exception:  # a database hiccup closes no one; the next check reads it again
+            log.warning("reading the account of a live socket failed", exc_info=True)
+            return False
+        self.account_refusal = self.refusal_for(role)
+        return self.account_refusal is not None
+
+    async def check_account_forever(self) -> None:
+        """An idle socket hears of its account's change too."""
+        while not await self.account_changed():
+            await asyncio.sleep(ACCOUNT_CHECK_MS / 1000)
+
     async def _serve(self) -> None:
         self.sender = asyncio.create_task(self.send_forever())
         receiver = asyncio.create_task(self.receive_forever())
-        done, pending = await asyncio.wait({self.sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        checker = asyncio.create_task(self.check_account_forever())
+        done, pending = await asyncio.wait({self.sender, receiver, checker}, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
         for task in (*done, *pending):
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
                 task.result() if task in done else await task
-        if self.too_slow:
+        if self.account_refusal is not None:
+            with contextlib.suppress(Exception):
+                await self.websocket.close(*self.account_refusal)
+        elif self.too_slow:
             # The server's WebSocket layer bounds this: a peer that does not answer the
             # close within its close timeout has its connection aborted.
             with contextlib.suppress(Exception):
@@ -183,12 +223,21 @@ class _Connection(ABC):
 
     async def receive_forever(self) -> None:
         while True:
-            message = await self.websocket.receive_text()
+            frame = await self.websocket.receive()
+            if frame["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(frame.get("code", 1000), frame.get("reason"))
+            message = frame.get("text")
             if self.messages is not None and self.messages.take("messages"):
                 self.too_fast = True
                 log.warning("a live client sent more than %d messages per second; disconnecting it",
                             self.messages.capacity)
                 return
+            if await self.account_changed():
+                return
+            if message is None:
+                await self.send({"type": "error", "error": {
+                    "code": "invalid_request", "message": "send JSON in text frames, not binary ones"}})
+                continue
             if len(message) > self.max_message_bytes and len(message.encode()) > self.max_message_bytes:
                 request_id = await run_in_threadpool(_request_id, message)
                 await self.send({"type": "error", "id": request_id, "error": {
@@ -217,9 +266,10 @@ class _DeviceConnection(_Connection):
     kind = "session"
 
     def __init__(self, websocket: WebSocket, service: SessionService, live: Live, actor: Actor,
-                 session_id: str, after_seq: int, started: float) -> None:
-        super().__init__(websocket, service, live, actor)
+                 role_of: Callable[[str], str | None], session_id: str, after_seq: int, started: float) -> None:
+        super().__init__(websocket, service, live, actor, role_of)
         self.session_id = session_id
+        self.owner_id = ""
         self.delivered = after_seq
         self.acked = after_seq
         self.ack_received = asyncio.Event()
@@ -231,6 +281,7 @@ class _DeviceConnection(_Connection):
 
     async def run(self, state: dict[str, Any], owner: tuple[str, str]) -> None:
         user_id, test_id = owner
+        self.owner_id = user_id
         device = Device(self.session_id, test_id, user_id, self.mailbox)
         # Listen before reading the backlog, so nothing committed in between is missed;
         # anything seen twice is dropped by its seq.
@@ -242,6 +293,13 @@ class _DeviceConnection(_Connection):
             self.live.detach(device)
             if self.last_reply is not None:  # ops already handed over still commit; only their reply is lost
                 self.last_reply.cancel()
+
+    def refusal_for(self, role: str | None) -> tuple[int, str] | None:
+        if role is None:
+            return CLOSE_UNAUTHORIZED, "this account no longer exists"
+        if self.actor.user_id != self.owner_id and not Actor(self.actor.user_id, role).is_staff:
+            return CLOSE_NOT_FOUND, "no such session"
+        return None
 
     async def catch_up(self, until: int | None = None) -> None:
         """Send every event after the last one delivered, from the database."""
@@ -272,6 +330,8 @@ class _DeviceConnection(_Connection):
         await self.send({"type": "ready", "last_seq": self.delivered})
         while True:
             kind, item = await self.mailbox.next()
+            if await self.account_changed():
+                return
             if kind == "change":
                 change: SessionChange = item
                 for entry in change.entries:
@@ -358,9 +418,17 @@ class _DeviceConnection(_Connection):
 class _WatcherConnection(_Connection):
     kind = "test"
 
-    def __init__(self, websocket: WebSocket, service: SessionService, live: Live, actor: Actor, test_id: str) -> None:
-        super().__init__(websocket, service, live, actor)
+    def __init__(self, websocket: WebSocket, service: SessionService, live: Live, actor: Actor,
+                 role_of: Callable[[str], str | None], test_id: str) -> None:
+        super().__init__(websocket, service, live, actor, role_of)
         self.test_id = test_id
+
+    def refusal_for(self, role: str | None) -> tuple[int, str] | None:
+        if role is None:
+            return CLOSE_UNAUTHORIZED, "this account no longer exists"
+        if not Actor(self.actor.user_id, role).is_staff:
+            return CLOSE_FORBIDDEN, "this account may no longer watch a test"
+        return None
 
     async def run(self, sessions: list[dict[str, Any]]) -> None:
         watcher = Watcher(self.test_id, self.mailbox)
@@ -377,6 +445,8 @@ class _WatcherConnection(_Connection):
     async def send_forever(self) -> None:
         while True:
             kind, item = await self.mailbox.next()
+            if await self.account_changed(every_time=True):  # what it pushes is other students' work
+                return
             session_id = item.session_id if kind == "change" else item
             rows = await run_in_threadpool(self.service.overview, self.actor, self.test_id, session_id)
             for row in rows:

@@ -21,7 +21,7 @@
 // No DOM access and nothing opened at import: the socket class, the clock and
 // the timers are passed in (tests use fakes).
 
-export const CLOSE_UNAUTHORIZED = 4401;
+export const CLOSE_UNAUTHORIZED = 4401; // also when the account is deleted while the socket is open
 export const CLOSE_NOT_FOUND = 4404;
 export const CLOSE_TOO_SLOW = 4008;
 const CLOSE_CLIENT_RESTART = 4000; // ours: a gap, or no answer to a ping

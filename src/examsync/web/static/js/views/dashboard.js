@@ -23,17 +23,19 @@ export function timeOptions(test) {
   return options;
 }
 
-function minutes(seconds) {
-  return `${Math.round(seconds / 60)} min`;
+/** A time limit as the dashboard shows it: in seconds under a minute, otherwise in whole minutes. */
+export function durationLabel(seconds) {
+  const whole = Math.round(seconds);
+  return whole < 60 ? `${whole} s` : `${Math.round(whole / 60)} min`;
 }
 
-function testMeta(test) {
+export function testMeta(test) {
   const questions = test.sections.reduce((n, s) => n + s.question_count, 0);
   const limits = test.sections.map((s) => s.time_limit_seconds);
   const parts = [];
   if (test.sections.length > 1) parts.push(plural(test.sections.length, "section"));
   parts.push(plural(questions, "question"));
-  if (limits.every((l) => l != null)) parts.push(minutes(limits.reduce((a, b) => a + b, 0)));
+  if (limits.every((l) => l != null)) parts.push(durationLabel(limits.reduce((a, b) => a + b, 0)));
   else parts.push("untimed");
   if (test.allow_untimed) parts.push("untimed option");
   return parts.join(" · ");
@@ -253,7 +255,7 @@ function testCard(test, activeSession, ctx) {
     group = h("div", { class: "time-options", attrs: { role: "group", "aria-labelledby": legendId } },
       h("p", { id: legendId, class: "time-options-label", text: "How much time do you want?" }));
     for (const option of options) {
-      const detail = option.untimed ? "no time limit" : base != null ? minutes(base * option.multiplier) : "";
+      const detail = option.untimed ? "no time limit" : base != null ? durationLabel(base * option.multiplier) : "";
       const button = h("button", { type: "button", class: "button button-secondary time-option", dataset: { timeOption: option.key } },
         option.label, detail ? h("span", { class: "option-detail", text: ` (${detail})` }) : null);
       button.addEventListener("click", () => start(option, button));
