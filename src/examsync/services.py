@@ -32,6 +32,7 @@ from examsync.domain.errors import (
     InvalidRequestError,
     InvalidTimeOptionError,
     NotFoundError,
+    SessionCompletedError,
     TooManyOpsError,
 )
 from examsync.domain.ops import parse_op, canonical_op_id
@@ -433,22 +434,30 @@ class SessionService:
             if connection.execute(select(users.c.id).where(users.c.id == user_id)).first() is None:
                 raise NotFoundError("no such user")
             allowance = replace(current, **changes)
+            # Loaded before the change, so that what ran out under the old allowance is recorded as such.
+            active = [
+                self._load(connection, actor, session_id, for_update=True)
+                for session_id in connection.execute(
+                    select(user_test_sessions.c.id).where(
+                        user_test_sessions.c.user_id == user_id, user_test_sessions.c.status == "active"
+                    )
+                ).scalars().all()
+            ]
             writer.transaction.writing().execute(
                 users.update().where(users.c.id == user_id).values(
                     time_multiplier=allowance.multiplier, extra_seconds=allowance.extra_ms // 1000
                 )
             )
-            active = connection.execute(
-                select(user_test_sessions.c.id).where(
-                    user_test_sessions.c.user_id == user_id, user_test_sessions.c.status == "active"
-                )
-            ).scalars().all()
-            for session_id in active:
-                session = self._load(connection, actor, session_id, for_update=True)
-                session.note_user_allowance_changed(allowance, now, by=actor.user_id)
+            updated = 0
+            for session in active:
+                try:
+                    session.note_user_allowance_changed(allowance, now, by=actor.user_id)
+                    updated += 1
+                except SessionCompletedError:
+                    pass  # its time ran out before this change: saved as completed, and closed to it
                 writer.save(session)
             return {"user_id": user_id, "time_multiplier": allowance.multiplier,
-                    "extra_seconds": allowance.extra_ms // 1000, "sessions_updated": len(active)}
+                    "extra_seconds": allowance.extra_ms // 1000, "sessions_updated": updated}
 
         return self._write(actor, adjust)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from examsync.domain.errors import InvalidOpError
+from examsync.domain.errors import InvalidOpError, SessionCompletedError
 from examsync.domain.session import Rules, receipt_status
 from examsync.domain.timing import TimeAllowance
 
@@ -690,6 +690,28 @@ def test_adjust_time_after_the_deadline_does_not_revive_an_expired_section():
     assert entry.seq == session.log[-2].seq + 1
     assert session.sections[DIAG_S1].submit_reason == "expired"
     assert session.apply(answer(Q_SINGLE, "b", now), now).code == "time_expired"
+
+
+def test_a_completed_session_refuses_a_time_adjustment_and_logs_nothing():
+    session = started_diag()
+    session.apply(op("complete", T0 + MINUTE), T0 + MINUTE)
+    seq, version = session.last_seq, session.version
+    with pytest.raises(SessionCompletedError):
+        session.adjust_time(TimeAllowance(extra_ms=HOUR), T0 + 2 * MINUTE, by="teacher")
+    with pytest.raises(SessionCompletedError):
+        session.note_user_allowance_changed(TimeAllowance(multiplier=2.0), T0 + 2 * MINUTE, by="teacher")
+    assert (session.last_seq, session.version) == (seq, version)
+    assert session.log[-1].kind == "complete"
+
+
+def test_a_time_adjustment_arriving_after_the_last_section_ran_out_is_refused_once_it_has_expired():
+    session = started_diag()
+    session.apply(op("submit_section", T0 + MINUTE, section_id=DIAG_S1), T0 + MINUTE)
+    session.apply(answer(Q_NUMERIC, "1", T0 + 2 * MINUTE), T0 + 2 * MINUTE)
+    with pytest.raises(SessionCompletedError):
+        session.adjust_time(TimeAllowance(extra_ms=HOUR), T0 + HOUR, by="teacher")
+    assert [e.kind for e in session.log[-1:]] == ["section_expired"]
+    assert session.status == "completed"
 
 
 def test_user_allowance_change_applies_mid_section_and_combines_with_the_session_allowance():

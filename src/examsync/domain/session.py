@@ -255,7 +255,7 @@ class TestSession:
 
     def adjust_time(self, allowance: TimeAllowance, now_ms: int, *, by: str) -> LogEntry:
         """A teacher's accommodation for this session; applies at once, also mid-section."""
-        self.expire_due(now_ms)
+        self._open_for_staff(now_ms)
         self.allowance = allowance
         self.version += 1
         return self._record("time_adjusted", APPLIED, now_ms, payload={
@@ -263,13 +263,19 @@ class TestSession:
         })
 
     def note_user_allowance_changed(self, allowance: TimeAllowance, now_ms: int, *, by: str) -> LogEntry:
-        self.expire_due(now_ms)
+        self._open_for_staff(now_ms)
         self.user_allowance = allowance
         self.version += 1
         return self._record("time_adjusted", APPLIED, now_ms, payload={
             "scope": "user", "multiplier": allowance.multiplier, "extra_ms": allowance.extra_ms,
             "untimed": allowance.untimed, "by": by,
         })
+
+    def _open_for_staff(self, now_ms: int) -> None:
+        """A completed session is closed to staff changes too; what ran out by now is recorded first."""
+        self.expire_due(now_ms)
+        if self.status != "active":
+            raise SessionCompletedError("this session is completed; its time can no longer change")
 
     # ----- ops -----------------------------------------------------------
 
