@@ -524,14 +524,16 @@ class SessionService:
     # ----- the server's own work -----------------------------------------
 
     def sweep_expired(self) -> int:
-        """Submit every section whose time has run out; returns how many sessions changed.
+        """Submit every section whose time has run out, start the sections whose break is over and end the
+        sessions idle past their limit or past their close time; returns how many sessions changed.
 
-        Only sections recorded as due are looked at: each save records when its sections run out
-        if nothing more happens, and anything that could bring that time forward is saved too.
+        Only sessions recorded as due are looked at: each save records when its sections run out and when
+        its own rules next change it if nothing more happens, and anything that could bring that time
+        forward is saved too.
         """
         now = self.clock()
         with self.db.transaction(SYSTEM, write=False) as connection:
-            candidates = store.sessions_due(connection, now - self.rules.offline_grace_ms)
+            candidates = store.sessions_due(connection, now, self.rules.offline_grace_ms)
         return sum(self._write(SYSTEM, partial(self._expire_or_reschedule, session_id)) for session_id in candidates)
 
     def _expire_or_reschedule(self, session_id: str, writer: _Writer) -> bool:

@@ -104,7 +104,7 @@ class SectionState:
     status: str = "not_started"  # not_started | in_progress | submitted
     clock: SectionClock = field(default_factory=SectionClock)
     submitted_at: int | None = None
-    submit_reason: str | None = None  # student | expired | completed
+    submit_reason: str | None = None  # student | expired | completed | ended
     questions: dict[str, QuestionState] = field(default_factory=dict)
     score: dict[str, Any] | None = None
 
@@ -123,7 +123,7 @@ class LogEntry:
     """One row of the session's ordered log (the audit trail and resume cursor)."""
 
     seq: int
-    kind: str  # an op type, or a server change: section_expired, time_adjusted
+    kind: str  # an op type, or a server change: section_expired, section_started, session_ended, time_adjusted
     status: str
     server_time: int
     op_id: str | None = None
@@ -171,6 +171,8 @@ class TestSession:
     started_at: int = 0
     completed_at: int | None = None
     last_activity_at: int = 0
+    # A hard end, whatever the session's state (an assignment's close); None: none.
+    closes_at: int | None = None
     allowance: TimeAllowance = field(default_factory=TimeAllowance)
     # Set by a teacher for all of the student's sessions; loaded, not owned.
     user_allowance: TimeAllowance = field(default_factory=TimeAllowance)
@@ -221,6 +223,38 @@ class TestSession:
         )
 
     @property
+    def is_timed(self) -> bool:
+        return any(self.limit_ms(section) is not None for section in self.test.sections)
+
+    def next_rule_change(self) -> tuple[int, str] | None:
+        """When and by which rule the session next changes by itself, other than a section running out.
+
+        `break`: the current section starts when the break after the previous one is over; `idle_limit`: a timed
+        session with no sign of life for that long ends; `close_time`: the session ends at its hard close.
+        """
+        changes = []
+        if self.closes_at is not None:
+            changes.append((self.closes_at, "close_time"))
+        if self.is_timed:
+            if self.test.idle_limit_seconds is not None:
+                changes.append((self.last_activity_at + self.test.idle_limit_seconds * 1000, "idle_limit"))
+            break_end = self._break_end_ms()
+            if break_end is not None:
+                changes.append((break_end, "break"))
+        return min(changes, default=None)
+
+    def _break_end_ms(self) -> int | None:
+        section = self.current_section
+        if section is None or self.test.break_seconds is None or self.sections[section.id].status != "not_started":
+            return None
+        index = self.test.sections.index(section)
+        if index == 0:
+            return None
+        previous = self.sections[self.test.sections[index - 1].id]
+        assert previous.submitted_at is not None
+        return previous.submitted_at + self.test.break_seconds * 1000
+
+    @property
     def answered_count(self) -> int:
         return sum(len(s.answers()) for s in self.sections.values())
 
@@ -239,19 +273,48 @@ class TestSession:
             state.clock.start(now_ms)
 
     def expire_due(self, now_ms: int) -> list[LogEntry]:
-        """Submit the sections whose time (plus grace) has run out by now."""
+        """Apply, in time order, what has come due by now: sections whose time (plus grace) ran out, breaks that
+        are over, and the session's end by its idle limit or close time."""
         entries = []
         while self.status == "active" and (section := self.current_section) is not None:
             state = self.sections[section.id]
-            deadline = self.deadline_ms(section.id)
-            if state.status != "in_progress" or deadline is None or now_ms < deadline + self.rules.offline_grace_ms:
+            deadline = self.deadline_ms(section.id) if state.status == "in_progress" else None
+            rule = self.next_rule_change()
+            if deadline is not None and (rule is None or deadline <= rule[0]):
+                if now_ms < deadline + self.rules.offline_grace_ms:
+                    break
+                self._submit(section, "expired", deadline)
+                self.version += 1
+                entries.append(self._record("section_expired", APPLIED, now_ms, section_id=section.id,
+                                            payload={"deadline": deadline}))
+                self._complete_if_done(now_ms)
+            elif rule is not None and rule[0] <= now_ms:
+                at, name = rule
+                entries.append(self._start_after_break(section, at, now_ms) if name == "break"
+                               else self._end(name, at, now_ms))
+            else:
                 break
-            self._submit(section, "expired", deadline)
-            self.version += 1
-            entries.append(self._record("section_expired", APPLIED, now_ms, section_id=section.id,
-                                        payload={"deadline": deadline}))
-            self._complete_if_done(now_ms)
         return entries
+
+    def _start_after_break(self, section: Section, at_ms: int, now_ms: int) -> LogEntry:
+        """The break is over: the section's clock starts by itself, at the break's end."""
+        state = self.sections[section.id]
+        state.status = "in_progress"
+        state.clock.start(at_ms)
+        self.version += 1
+        return self._record("section_started", APPLIED, now_ms, section_id=section.id, payload={
+            "rule": "break", "break_ms": (self.test.break_seconds or 0) * 1000, "started_at": at_ms})
+
+    def _end(self, rule: str, at_ms: int, now_ms: int) -> LogEntry:
+        """Complete the session with what it holds: every section not yet submitted is submitted and scored."""
+        for section in self.test.sections:
+            if self.sections[section.id].status != "submitted":
+                self._submit(section, "ended", at_ms)
+        self._complete_if_done(at_ms)
+        self.version += 1
+        detail = ({"idle_limit_ms": (self.test.idle_limit_seconds or 0) * 1000,
+                   "last_activity_at": self.last_activity_at} if rule == "idle_limit" else {"closes_at": self.closes_at})
+        return self._record("session_ended", APPLIED, now_ms, payload={"rule": rule, "ended_at": at_ms, **detail})
 
     def adjust_time(self, allowance: TimeAllowance, now_ms: int, *, by: str) -> LogEntry:
         """A teacher's accommodation for this session; applies at once, also mid-section."""

@@ -98,6 +98,7 @@ def load(connection: Connection, row: Any, test: Test, rules: Rules) -> TestSess
         started_at=row["started_at"],
         completed_at=row["completed_at"],
         last_activity_at=row["last_activity_at"],
+        closes_at=row["closes_at"],
         allowance=TimeAllowance(row["time_multiplier"], row["extra_ms"], row["untimed"]),
         user_allowance=TimeAllowance(row["user_time_multiplier"], row["user_extra_seconds"] * 1000),
         current_question=Register.load(row["current_question"]),
@@ -108,7 +109,13 @@ def load(connection: Connection, row: Any, test: Test, rules: Rules) -> TestSess
     )
 
 
+# Larger than any server time: a section or session that cannot change by itself (a section untimed, not started,
+# submitted, or an active_time clock that stops when no client is there; a session without a rule due).
+NEVER_DUE = 2**62
+
+
 def _session_values(session: TestSession) -> dict[str, Any]:
+    rule_change = session.next_rule_change() if session.status == "active" else None
     return {
         "status": session.status,
         "version": session.version,
@@ -124,6 +131,8 @@ def _session_values(session: TestSession) -> dict[str, Any]:
         "score": session.score,
         "last_hash": session.last_hash,
         "devices": session.device_offsets,
+        "closes_at": session.closes_at,
+        "due_at": NEVER_DUE if rule_change is None else rule_change[0],
     }
 
 
@@ -140,11 +149,6 @@ def section_values(state: SectionState) -> dict[str, Any]:
     }
 
 
-# Larger than any server time: a section that cannot run out by itself (untimed, not started,
-# submitted, or an active_time clock that stops when no client is there).
-NEVER_DUE = 2**62
-
-
 def _section_row(session: TestSession, section_id: str) -> dict[str, Any]:
     state = session.sections[section_id]
     deadline = session.deadline_ms(section_id) if state.status == "in_progress" else None
@@ -153,11 +157,16 @@ def _section_row(session: TestSession, section_id: str) -> dict[str, Any]:
 
 _SECTIONS_DUE = select(test_section_states.c.session_id).distinct().where(
     test_section_states.c.status == "in_progress", test_section_states.c.due_at <= bindparam("cutoff"))
+_SESSIONS_DUE = select(user_test_sessions.c.id).where(
+    user_test_sessions.c.status == "active", user_test_sessions.c.due_at <= bindparam("now"))
 
 
-def sessions_due(connection: Connection, cutoff_ms: int) -> list[str]:
-    """The sessions with a section whose recorded time to run out is at or before `cutoff_ms`."""
-    return list(connection.execute(_SECTIONS_DUE, {"cutoff": cutoff_ms}).scalars())
+def sessions_due(connection: Connection, now_ms: int, grace_ms: int = 0) -> list[str]:
+    """The sessions with a section whose recorded time to run out is `grace_ms` or more before `now_ms`, or whose
+    own rules (a break's end, the idle limit, the close time) are due by `now_ms`."""
+    by_section = connection.execute(_SECTIONS_DUE, {"cutoff": now_ms - grace_ms}).scalars()
+    by_rule = connection.execute(_SESSIONS_DUE, {"now": now_ms}).scalars()
+    return list(dict.fromkeys([*by_section, *by_rule]))
 
 
 def create(connection: Connection, session: TestSession) -> None:

@@ -130,7 +130,7 @@ class SectionState(BaseModel):
     time_limit_ms: int | None
     time_remaining_ms: int | None
     deadline: int | None = Field(description="Server time (ms) at which the section runs out if nothing more happens")
-    submit_reason: Literal["student", "expired", "completed"] | None
+    submit_reason: Literal["student", "expired", "completed", "ended"] | None
     question_count: int
     first_question_id: str | None = Field(
         description="While the section has not started: send a navigate op to this question to begin it"
