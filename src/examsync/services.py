@@ -37,7 +37,7 @@ from examsync.domain.errors import (
 )
 from examsync.domain.ops import parse_op, canonical_op_id
 from examsync.domain.session import DUPLICATE, REJECTED, LogEntry, OpResult, Rules, TestSession, receipt_status
-from examsync.domain.timing import TimeAllowance
+from examsync.domain.timing import TimeAllowance, TimeChange
 from examsync.domain.views import live_state, progress_view, results_view, resume_view
 from examsync.metrics import AppMetrics, observe_commit, observe_offline_replays, observe_op_results
 from examsync.settings import Settings
@@ -410,13 +410,13 @@ class SessionService:
 
     # ----- staff ---------------------------------------------------------
 
-    def set_session_time(self, actor: Actor, session_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    def set_session_time(self, actor: Actor, session_id: str, change: TimeChange) -> dict[str, Any]:
         """A time accommodation for one session (fields left out keep their value); applies at once."""
         _require_staff(actor)
         def adjust(writer: _Writer) -> dict[str, Any]:
             now = writer.now
             session = self._load(writer.connection, actor, session_id, for_update=True)
-            session.adjust_time(replace(session.allowance, **changes), now, by=actor.user_id)
+            session.adjust_time(change, now, by=actor.user_id)
             writer.save(session)
             return resume_view(session, now)
 

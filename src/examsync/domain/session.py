@@ -21,6 +21,7 @@ from examsync.domain.chain import GENESIS, entry_hash
 from examsync.domain.content import Test, Section, validate_answer
 from examsync.domain.errors import (
     DomainError,
+    InvalidTimeOptionError,
     SectionNotOpenError,
     SectionSubmittedError,
     SessionCompletedError,
@@ -31,7 +32,9 @@ from examsync.domain.errors import (
 )
 from examsync.domain.ops import UNLOGGED_OPS, Op
 from examsync.domain.scoring import combine_scores, score_section
-from examsync.domain.timing import SectionClock, TimeAllowance, deadline_ms, effective_limit_ms, remaining_ms
+from examsync.domain.timing import (
+    SectionClock, TimeAllowance, TimeChange, deadline_ms, effective_limit_ms, remaining_ms, split_evenly,
+)
 
 APPLIED, DUPLICATE, SUPERSEDED, REJECTED = "applied", "duplicate", "superseded", "rejected"
 
@@ -107,6 +110,7 @@ class SectionState:
     submit_reason: str | None = None  # student | expired | completed | ended
     questions: dict[str, QuestionState] = field(default_factory=dict)
     score: dict[str, Any] | None = None
+    extra_ms: int = 0  # extra time staff gave this section of this session
 
     def question(self, question_id: str) -> QuestionState:
         return self.questions.setdefault(question_id, QuestionState())
@@ -173,6 +177,7 @@ class TestSession:
     last_activity_at: int = 0
     # A hard end, whatever the session's state (an assignment's close); None: none.
     closes_at: int | None = None
+    # The session's multiplier and untimed; its extra time is per section (SectionState.extra_ms).
     allowance: TimeAllowance = field(default_factory=TimeAllowance)
     # Set by a teacher for all of the student's sessions; loaded, not owned.
     user_allowance: TimeAllowance = field(default_factory=TimeAllowance)
@@ -205,7 +210,11 @@ class TestSession:
         return question_id
 
     def limit_ms(self, section: Section) -> int | None:
-        return effective_limit_ms(section.time_limit_seconds, self.allowance.combine(self.user_allowance))
+        return self._limit_ms(section, self.allowance)
+
+    def _limit_ms(self, section: Section, allowance: TimeAllowance) -> int | None:
+        granted = TimeAllowance(extra_ms=self.sections[section.id].extra_ms)
+        return effective_limit_ms(section.time_limit_seconds, allowance.combine(self.user_allowance).combine(granted))
 
     def remaining_ms(self, section_id: str, now_ms: int) -> int | None:
         section = self.test.section(section_id)
@@ -316,14 +325,39 @@ class TestSession:
                    "last_activity_at": self.last_activity_at} if rule == "idle_limit" else {"closes_at": self.closes_at})
         return self._record("session_ended", APPLIED, now_ms, payload={"rule": rule, "ended_at": at_ms, **detail})
 
-    def adjust_time(self, allowance: TimeAllowance, now_ms: int, *, by: str) -> LogEntry:
+    def adjust_time(self, change: TimeChange, now_ms: int, *, by: str) -> LogEntry:
         """A teacher's accommodation for this session; applies at once, also mid-section."""
         self._open_for_staff(now_ms)
+        allowance = TimeAllowance(
+            multiplier=self.allowance.multiplier if change.multiplier is None else change.multiplier,
+            untimed=self.allowance.untimed if change.untimed is None else change.untimed,
+        )
+        grants = {} if change.extra_ms is None else self._extra_time_grants(change, allowance)
         self.allowance = allowance
+        for section_id, extra_ms in grants.items():
+            self.sections[section_id].extra_ms = extra_ms
         self.version += 1
-        return self._record("time_adjusted", APPLIED, now_ms, payload={
-            "multiplier": allowance.multiplier, "extra_ms": allowance.extra_ms, "untimed": allowance.untimed, "by": by,
-        })
+        payload: dict[str, Any] = {"multiplier": allowance.multiplier, "untimed": allowance.untimed, "by": by}
+        if change.extra_ms is not None:
+            payload.update(scope=change.scope, extra_ms=change.extra_ms, section_extra_ms=grants)
+        return self._record("time_adjusted", APPLIED, now_ms, payload=payload)
+
+    def _extra_time_grants(self, change: TimeChange, allowance: TimeAllowance) -> dict[str, int]:
+        """Each section's extra time after the change: one section's, or the session's split evenly."""
+        assert change.extra_ms is not None
+        if change.scope == "section":
+            section = self.current_section if change.section_id is None else self.test.section(change.section_id)
+            if section is None:
+                raise UnknownSectionError(f"section {change.section_id!r} is not part of this test")
+            if self.sections[section.id].status == "submitted":
+                raise SectionSubmittedError("this section has been submitted; its time can no longer change")
+            targets = [section]
+        else:
+            targets = [s for s in self.test.sections if self.sections[s.id].status != "submitted"]
+        timed = [s for s in targets if self._limit_ms(s, allowance) is not None]
+        if not timed:
+            raise InvalidTimeOptionError("no timed section is left open to give this time to")
+        return {s.id: share for s, share in zip(timed, split_evenly(change.extra_ms, len(timed)))}
 
     def note_user_allowance_changed(self, allowance: TimeAllowance, now_ms: int, *, by: str) -> LogEntry:
         self._open_for_staff(now_ms)

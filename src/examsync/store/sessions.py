@@ -86,6 +86,7 @@ def load(connection: Connection, row: Any, test: Test, rules: Rules) -> TestSess
             submit_reason=s["submit_reason"],
             questions={qid: QuestionState.load(q) for qid, q in s["questions"].items()},
             score=s["score"],
+            extra_ms=s["extra_ms"],
         )
     return TestSession(
         id=row["id"],
@@ -99,7 +100,7 @@ def load(connection: Connection, row: Any, test: Test, rules: Rules) -> TestSess
         completed_at=row["completed_at"],
         last_activity_at=row["last_activity_at"],
         closes_at=row["closes_at"],
-        allowance=TimeAllowance(row["time_multiplier"], row["extra_ms"], row["untimed"]),
+        allowance=TimeAllowance(multiplier=row["time_multiplier"], untimed=row["untimed"]),
         user_allowance=TimeAllowance(row["user_time_multiplier"], row["user_extra_seconds"] * 1000),
         current_question=Register.load(row["current_question"]),
         sections=sections,
@@ -123,7 +124,6 @@ def _session_values(session: TestSession) -> dict[str, Any]:
         "completed_at": session.completed_at,
         "last_activity_at": session.last_activity_at,
         "time_multiplier": session.allowance.multiplier,
-        "extra_ms": session.allowance.extra_ms,
         "untimed": session.allowance.untimed,
         "current_question": session.current_question.dump(),
         "answered_count": session.answered_count,
@@ -146,6 +146,7 @@ def section_values(state: SectionState) -> dict[str, Any]:
         "last_seen_ms": state.clock.last_seen_ms,
         "questions": {qid: q.dump() for qid, q in state.questions.items()},
         "score": state.score,
+        "extra_ms": state.extra_ms,
     }
 
 

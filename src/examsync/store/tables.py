@@ -129,7 +129,6 @@ user_test_sessions = Table(
     Column("completed_at", BigInteger),
     Column("last_activity_at", BigInteger, nullable=False),
     Column("time_multiplier", Float, nullable=False, server_default="1"),
-    Column("extra_ms", Integer, nullable=False, server_default="0"),
     Column("untimed", Boolean, nullable=False, server_default=text("false")),
     Column("current_question", Json),
     Column("devices", Json, nullable=False),
@@ -169,6 +168,8 @@ test_section_states = Table(
     # Per question: last-writer-wins registers for answer, flag, note, eliminations.
     Column("questions", Json, nullable=False),
     Column("score", Json),
+    # Extra time staff gave this section of this session (added after the multipliers).
+    Column("extra_ms", BigInteger, nullable=False, server_default="0"),
     # The server time at which the section runs out if nothing more happens (NEVER_DUE when it cannot):
     # the expiry sweep reads only the in_progress sections whose time has come.
     Column("due_at", BigInteger, nullable=False, server_default="0"),
