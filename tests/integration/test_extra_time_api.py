@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import Api, section_questions
+from tests.integration.test_live import connect, events_in, read_until, wait_for_seq
 
 
 def limits(student: Api, session_id: str) -> list[int]:
@@ -61,3 +62,15 @@ def test_extra_time_that_cannot_be_placed_is_refused(student: Api, teacher: Api)
     refused = teacher.put(url, {"extra_seconds": 60, "section_id": first})
     assert (refused.status_code, refused.json()["error"]["code"]) == (409, "section_submitted")
     assert limits(student, state["id"]) == [600_000, 300_000]
+
+
+def test_the_student_sees_the_new_time_live(student: Api, teacher: Api) -> None:
+    state = started(student)
+    with connect(student, state["id"], after_seq=1) as socket:
+        read_until(socket, "ready")
+        teacher.put(f"/sessions/{state['id']}/time", {"extra_seconds": 600})
+        event = events_in(wait_for_seq(socket, 2))[-1]
+        assert (event["kind"], event["payload"]["scope"]) == ("time_adjusted", "section")
+        pushed = socket.receive_json()
+        assert pushed["type"] == "state"
+        assert [s["time_limit_ms"] for s in pushed["sections"]] == [1_200_000, 300_000]
