@@ -20,7 +20,9 @@ import nh3
 import yaml
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from examsync.domain.content import MODES, QUESTION_KINDS, TIMER_POLICIES
+from examsync.domain.content import (
+    DEFAULT_BREAK_SECONDS, DEFAULT_IDLE_LIMIT_SECONDS, MODES, QUESTION_KINDS, TIMER_POLICIES,
+)
 from examsync.store.database import Database
 from examsync.store.tables import questions, skill_areas, sub_skills, test_sections, tests, user_test_sessions
 
@@ -192,6 +194,8 @@ def _parse_test(check: _Checker, slug: str, data: dict[str, Any], all_sub_skills
     allow_untimed = data.get("allow_untimed", False)
     if not isinstance(allow_untimed, bool):
         raise check.fail("allow_untimed", "must be true or false")
+    break_seconds = check.number(data, "break_seconds", DEFAULT_BREAK_SECONDS, minimum=1)
+    idle_limit_seconds = check.number(data, "idle_limit_seconds", DEFAULT_IDLE_LIMIT_SECONDS, minimum=1)
     test = {
         "id": stable_id("test", slug),
         "slug": slug,
@@ -202,6 +206,8 @@ def _parse_test(check: _Checker, slug: str, data: dict[str, Any], all_sub_skills
         "allow_untimed": allow_untimed,
         "time_multipliers": [float(m) for m in multipliers],
         "sub_skill_slug": sub_skill,
+        "break_seconds": None if break_seconds is None else int(break_seconds),
+        "idle_limit_seconds": None if idle_limit_seconds is None else int(idle_limit_seconds),
         "position": position,
         "sections": [],
     }
@@ -236,7 +242,17 @@ def _parse_test(check: _Checker, slug: str, data: dict[str, Any], all_sub_skills
             question["section_id"] = section["id"]
             section["questions"].append(question)
         test["sections"].append(section)
+    _check_timed_sessions_end(check, slug, test)
     return test
+
+
+def _check_timed_sessions_end(check: _Checker, slug: str, test: dict[str, Any]) -> None:
+    """A timed session must end by itself: a wall_clock test can rely on its breaks alone, any other needs an idle limit."""
+    check.where = f"test {slug!r}: "
+    timed = any(section["time_limit_seconds"] is not None for section in test["sections"])
+    ends_by_breaks = test["timer_policy"] == "wall_clock" and test["break_seconds"] is not None
+    if timed and test["idle_limit_seconds"] is None and not ends_by_breaks:
+        raise check.fail("idle_limit_seconds", "a timed test needs an idle limit, unless it is wall_clock with a break")
 
 
 def _parse_question(check: _Checker, test_slug: str, data: dict[str, Any], all_sub_skills: set[str], position: int) -> dict[str, Any]:

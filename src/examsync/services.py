@@ -32,11 +32,12 @@ from examsync.domain.errors import (
     InvalidRequestError,
     InvalidTimeOptionError,
     NotFoundError,
+    SessionCompletedError,
     TooManyOpsError,
 )
 from examsync.domain.ops import parse_op, canonical_op_id
 from examsync.domain.session import DUPLICATE, REJECTED, LogEntry, OpResult, Rules, TestSession, receipt_status
-from examsync.domain.timing import TimeAllowance
+from examsync.domain.timing import TimeAllowance, TimeChange
 from examsync.domain.views import live_state, progress_view, results_view, resume_view
 from examsync.metrics import AppMetrics, observe_commit, observe_offline_replays, observe_op_results
 from examsync.settings import Settings
@@ -410,13 +411,13 @@ class SessionService:
 
     # ----- staff ---------------------------------------------------------
 
-    def set_session_time(self, actor: Actor, session_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    def set_session_time(self, actor: Actor, session_id: str, change: TimeChange) -> dict[str, Any]:
         """A time accommodation for one session (fields left out keep their value); applies at once."""
         _require_staff(actor)
         def adjust(writer: _Writer) -> dict[str, Any]:
             now = writer.now
             session = self._load(writer.connection, actor, session_id, for_update=True)
-            session.adjust_time(replace(session.allowance, **changes), now, by=actor.user_id)
+            session.adjust_time(change, now, by=actor.user_id)
             writer.save(session)
             return resume_view(session, now)
 
@@ -434,22 +435,30 @@ class SessionService:
             if connection.execute(select(users.c.id).where(users.c.id == user_id)).first() is None:
                 raise NotFoundError("no such user")
             allowance = replace(current, **changes)
+            # Loaded before the change, so that what ran out under the old allowance is recorded as such.
+            active = [
+                self._load(connection, actor, session_id, for_update=True)
+                for session_id in connection.execute(
+                    select(user_test_sessions.c.id).where(
+                        user_test_sessions.c.user_id == user_id, user_test_sessions.c.status == "active"
+                    )
+                ).scalars().all()
+            ]
             writer.transaction.writing().execute(
                 users.update().where(users.c.id == user_id).values(
                     time_multiplier=allowance.multiplier, extra_seconds=allowance.extra_ms // 1000
                 )
             )
-            active = connection.execute(
-                select(user_test_sessions.c.id).where(
-                    user_test_sessions.c.user_id == user_id, user_test_sessions.c.status == "active"
-                )
-            ).scalars().all()
-            for session_id in active:
-                session = self._load(connection, actor, session_id, for_update=True)
-                session.note_user_allowance_changed(allowance, now, by=actor.user_id)
+            updated = 0
+            for session in active:
+                try:
+                    session.note_user_allowance_changed(allowance, now, by=actor.user_id)
+                    updated += 1
+                except SessionCompletedError:
+                    pass  # its time ran out before this change: saved as completed, and closed to it
                 writer.save(session)
             return {"user_id": user_id, "time_multiplier": allowance.multiplier,
-                    "extra_seconds": allowance.extra_ms // 1000, "sessions_updated": len(active)}
+                    "extra_seconds": allowance.extra_ms // 1000, "sessions_updated": updated}
 
         return self._write(actor, adjust)
 
@@ -530,14 +539,16 @@ class SessionService:
     # ----- the server's own work -----------------------------------------
 
     def sweep_expired(self) -> int:
-        """Submit every section whose time has run out; returns how many sessions changed.
+        """Submit every section whose time has run out, start the sections whose break is over and end the
+        sessions idle past their limit or past their close time; returns how many sessions changed.
 
-        Only sections recorded as due are looked at: each save records when its sections run out
-        if nothing more happens, and anything that could bring that time forward is saved too.
+        Only sessions recorded as due are looked at: each save records when its sections run out and when
+        its own rules next change it if nothing more happens, and anything that could bring that time
+        forward is saved too.
         """
         now = self.clock()
         with self.db.transaction(SYSTEM, write=False) as connection:
-            candidates = store.sessions_due(connection, now - self.rules.offline_grace_ms)
+            candidates = store.sessions_due(connection, now, self.rules.offline_grace_ms)
         return sum(self._write(SYSTEM, partial(self._expire_or_reschedule, session_id)) for session_id in candidates)
 
     def _expire_or_reschedule(self, session_id: str, writer: _Writer) -> bool:

@@ -40,10 +40,16 @@ def _call(case: Any, headers: dict[str, str]) -> Any:
 
 def _rule_outside_the_schema(case: Any, response: Any) -> bool:
     """A 422 for a rule OpenAPI cannot state: a time option the test does not offer; export's exactly one of
-    session_id and test_id."""
+    session_id and test_id; a session's extra time with nowhere to go (scope or section_id without extra_seconds,
+    section_id with scope session, or a section_id that is no section of the test)."""
     code = response.json()["error"]["code"]
-    if code == "invalid_time_option":
+    if code in ("invalid_time_option", "unknown_section"):
         return True
+    body = case.body if isinstance(case.body, dict) else {}
+    if case.operation.path.endswith("/sessions/{session_id}/time") and code == "invalid_request":
+        placed = body.get("scope") is not None or body.get("section_id") is not None
+        return (placed and body.get("extra_seconds") is None) or (
+            body.get("scope") == "session" and body.get("section_id") is not None)
     query = case.query or {}
     return case.operation.path.endswith("/export") and ("session_id" in query) == ("test_id" in query)
 

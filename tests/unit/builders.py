@@ -86,9 +86,11 @@ def question(
 
 
 def diagnostic_test(
-    *, s1_limit_s: int | None = DIAG_S1_LIMIT_S, s2_limit_s: int | None = DIAG_S2_LIMIT_S
+    *, s1_limit_s: int | None = DIAG_S1_LIMIT_S, s2_limit_s: int | None = DIAG_S2_LIMIT_S, **options: Any
 ) -> ExamTest:
-    """Two wall_clock sections: single and multiple choice, then numeric and text short answers."""
+    """Two wall_clock sections: single and multiple choice, then numeric and text short answers.
+
+    `options` are further test options, such as `break_seconds` and `idle_limit_seconds`."""
     section_one = Section(
         id=DIAG_S1,
         key="one",
@@ -120,10 +122,11 @@ def diagnostic_test(
         mode="diagnostic",
         timer_policy="wall_clock",
         sections=(section_one, section_two),
+        **options,
     )
 
 
-def practice_test(*, limit_s: int | None = PRAC_LIMIT_S) -> ExamTest:
+def practice_test(*, limit_s: int | None = PRAC_LIMIT_S, **options: Any) -> ExamTest:
     """One active_time section of two single-choice questions; may be taken untimed or with 1.5x time."""
     section = Section(
         id=PRAC_S1,
@@ -144,6 +147,7 @@ def practice_test(*, limit_s: int | None = PRAC_LIMIT_S) -> ExamTest:
         sections=(section,),
         allow_untimed=True,
         time_multipliers=(1.0, 1.5),
+        **options,
     )
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from examsync.domain.errors import InvalidOpError
+from examsync.domain.errors import InvalidOpError, SessionCompletedError
 from examsync.domain.session import Rules, receipt_status
-from examsync.domain.timing import TimeAllowance
+from examsync.domain.timing import TimeAllowance, TimeChange
 
 from .builders import (
     DAY, DIAG_S1, DIAG_S2, DRILL_S1, D_Q1, HOUR, MINUTE, NUMERIC_CORRECT, PRAC_S1, P_Q1, P_Q2, Q_MULTI,
@@ -169,7 +169,7 @@ def test_expire_due_before_the_deadline_changes_nothing():
 
 
 def test_expire_due_never_expires_a_section_that_was_not_started():
-    session = diag()
+    session = make_session(diagnostic_test(idle_limit_seconds=None))
     assert session.expire_due(T0 + 10 * DAY) == []
     assert session.sections[DIAG_S1].status == "not_started"
 
@@ -213,7 +213,7 @@ def test_expire_due_is_idempotent():
     session = started_diag()
     assert len(session.expire_due(T0 + S1_LIMIT)) == 1
     last_seq = session.last_seq
-    assert session.expire_due(T0 + S1_LIMIT + HOUR) == []
+    assert session.expire_due(T0 + S1_LIMIT + MINUTE) == []
     assert session.last_seq == last_seq
 
 
@@ -274,7 +274,7 @@ def test_active_time_section_expires_only_while_the_student_is_there():
 
 
 def test_active_time_section_with_time_left_does_not_expire_when_the_tab_closes():
-    session = make_session(practice_test())
+    session = make_session(practice_test(idle_limit_seconds=None))
     session.apply(answer(P_Q1, "a", T0), T0)
     assert session.expire_due(T0 + 10 * DAY) == []
     assert session.remaining_ms(PRAC_S1, T0 + 10 * DAY) == 120 * SECOND - session.rules.heartbeat_credit_ms
@@ -619,7 +619,7 @@ def test_seq_numbers_increase_by_one_without_gaps_including_rejections_and_serve
     seqs.append(session.apply(answer(Q_SINGLE, "a", T0 - SECOND), T0 + 3).seq)          # superseded
     seqs.append(session.reject("22222222-2222-4222-8222-222222222222",
                                InvalidOpError("bad", type="x"), T0 + 4).seq)              # unreadable
-    seqs.append(session.adjust_time(TimeAllowance(extra_ms=MINUTE), T0 + 5, by="teacher").seq)
+    seqs.append(session.adjust_time(TimeChange(extra_ms=MINUTE), T0 + 5, by="teacher").seq)
     seqs.extend(e.seq for e in session.expire_due(T0 + S1_LIMIT + MINUTE))             # server change
     seqs.append(session.apply(answer(Q_NUMERIC, "2", T0 + HOUR), T0 + HOUR).seq)
     seqs.append(session.note_user_allowance_changed(TimeAllowance(multiplier=2.0), T0 + HOUR, by="t").seq)
@@ -645,7 +645,7 @@ def test_version_increases_by_one_with_each_applied_or_superseded_op_and_server_
     assert session.version == 2
     session.apply(op("heartbeat", T0 + 30), T0 + 30)
     assert session.version == 2
-    session.adjust_time(TimeAllowance(extra_ms=SECOND), T0 + 40, by="teacher")
+    session.adjust_time(TimeChange(extra_ms=SECOND), T0 + 40, by="teacher")
     assert session.version == 3
     session.expire_due(T0 + S1_LIMIT + MINUTE)
     assert session.sections[DIAG_S1].status == "submitted"
@@ -657,9 +657,10 @@ def test_version_increases_by_one_with_each_applied_or_superseded_op_and_server_
 
 def test_adjust_time_applies_mid_section():
     session = started_diag()
-    entry = session.adjust_time(TimeAllowance(extra_ms=5 * MINUTE), T0 + 5 * MINUTE, by="teacher-1")
+    entry = session.adjust_time(TimeChange(extra_ms=5 * MINUTE), T0 + 5 * MINUTE, by="teacher-1")
     assert entry.kind == "time_adjusted"
-    assert entry.payload == {"multiplier": 1.0, "extra_ms": 5 * MINUTE, "untimed": False, "by": "teacher-1"}
+    assert entry.payload == {"multiplier": 1.0, "untimed": False, "by": "teacher-1", "scope": "section",
+                             "extra_ms": 5 * MINUTE, "section_extra_ms": {DIAG_S1: 5 * MINUTE}}
     assert session.remaining_ms(DIAG_S1, T0 + 6 * MINUTE) == 9 * MINUTE
     assert session.deadline_ms(DIAG_S1) == T0 + 15 * MINUTE
     at = T0 + 12 * MINUTE  # past the original deadline
@@ -669,14 +670,14 @@ def test_adjust_time_applies_mid_section():
 
 def test_adjust_time_multiplier_applies_to_the_running_section():
     session = started_diag()
-    session.adjust_time(TimeAllowance(multiplier=1.5), T0 + MINUTE, by="teacher")
+    session.adjust_time(TimeChange(multiplier=1.5), T0 + MINUTE, by="teacher")
     assert session.deadline_ms(DIAG_S1) == T0 + 15 * MINUTE
     assert session.limit_ms(session.test.section(DIAG_S2)) == int(S2_LIMIT * 1.5)
 
 
 def test_adjust_time_untimed_lifts_the_limit():
     session = started_diag()
-    session.adjust_time(TimeAllowance(untimed=True), T0 + MINUTE, by="teacher")
+    session.adjust_time(TimeChange(untimed=True), T0 + MINUTE, by="teacher")
     assert session.remaining_ms(DIAG_S1, T0 + DAY) is None
     assert session.expire_due(T0 + DAY) == []
     assert session.apply(answer(Q_SINGLE, "b", T0 + DAY), T0 + DAY).status == "applied"
@@ -685,15 +686,38 @@ def test_adjust_time_untimed_lifts_the_limit():
 def test_adjust_time_after_the_deadline_does_not_revive_an_expired_section():
     session = started_diag()
     now = T0 + S1_LIMIT + MINUTE
-    entry = session.adjust_time(TimeAllowance(extra_ms=HOUR), now, by="teacher")
+    entry = session.adjust_time(TimeChange(extra_ms=HOUR, scope="session"), now, by="teacher")
     assert [e.kind for e in session.log[-2:]] == ["section_expired", "time_adjusted"]
     assert entry.seq == session.log[-2].seq + 1
     assert session.sections[DIAG_S1].submit_reason == "expired"
     assert session.apply(answer(Q_SINGLE, "b", now), now).code == "time_expired"
 
 
+def test_a_completed_session_refuses_a_time_adjustment_and_logs_nothing():
+    session = started_diag()
+    session.apply(op("complete", T0 + MINUTE), T0 + MINUTE)
+    seq, version = session.last_seq, session.version
+    with pytest.raises(SessionCompletedError):
+        session.adjust_time(TimeChange(extra_ms=HOUR), T0 + 2 * MINUTE, by="teacher")
+    with pytest.raises(SessionCompletedError):
+        session.note_user_allowance_changed(TimeAllowance(multiplier=2.0), T0 + 2 * MINUTE, by="teacher")
+    assert (session.last_seq, session.version) == (seq, version)
+    assert session.log[-1].kind == "complete"
+
+
+def test_a_time_adjustment_arriving_after_the_last_section_ran_out_is_refused_once_it_has_expired():
+    session = started_diag()
+    session.apply(op("submit_section", T0 + MINUTE, section_id=DIAG_S1), T0 + MINUTE)
+    session.apply(answer(Q_NUMERIC, "1", T0 + 2 * MINUTE), T0 + 2 * MINUTE)
+    with pytest.raises(SessionCompletedError):
+        session.adjust_time(TimeChange(extra_ms=HOUR), T0 + HOUR, by="teacher")
+    assert [e.kind for e in session.log[-1:]] == ["section_expired"]
+    assert session.status == "completed"
+
+
 def test_user_allowance_change_applies_mid_section_and_combines_with_the_session_allowance():
-    session = started_diag(allowance=TimeAllowance(extra_ms=MINUTE))
+    session = started_diag()
+    session.sections[DIAG_S1].extra_ms = MINUTE
     entry = session.note_user_allowance_changed(TimeAllowance(multiplier=2.0), T0 + MINUTE, by="teacher")
     assert entry.payload["scope"] == "user"
     assert session.deadline_ms(DIAG_S1) == T0 + 2 * S1_LIMIT + MINUTE

@@ -34,7 +34,7 @@ def read_server_state(url: str, *, grace_ms: int) -> ServerState:
                 select(test_section_states.c.session_id, test_section_states.c.section_id,
                        test_section_states.c.started_at, test_section_states.c.questions,
                        test_sections.c.time_limit_seconds,
-                       user_test_sessions.c.time_multiplier, user_test_sessions.c.extra_ms,
+                       user_test_sessions.c.time_multiplier, test_section_states.c.extra_ms,
                        user_test_sessions.c.untimed,
                        users.c.time_multiplier.label("user_multiplier"), users.c.extra_seconds.label("user_extra_s"))
                 .join(test_sections, test_sections.c.id == test_section_states.c.section_id)

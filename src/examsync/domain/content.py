@@ -21,6 +21,11 @@ MODES: tuple[str, ...] = ("diagnostic", "practice", "drill")
 TIMER_POLICIES: tuple[str, ...] = ("wall_clock", "active_time")
 QUESTION_KINDS: tuple[str, ...] = ("single_choice", "multiple_choice", "short_answer")
 
+# When a timed session ends by itself (docs/concepts.md#the-end-of-a-timed-session): the next section starts
+# after a break of at most this long, and a session idle for this long is completed with what it holds.
+DEFAULT_BREAK_SECONDS = 600
+DEFAULT_IDLE_LIMIT_SECONDS = 86_400
+
 # An answer is a choice id, a list of choice ids, a short string, or None (cleared).
 Answer = str | list[str] | None
 
@@ -74,6 +79,8 @@ class Test:
     allow_untimed: bool = False
     time_multipliers: tuple[float, ...] = (1.0,)
     sub_skill: str | None = None
+    break_seconds: int | None = DEFAULT_BREAK_SECONDS  # None: the next section waits for the student
+    idle_limit_seconds: int | None = DEFAULT_IDLE_LIMIT_SECONDS  # None: never ended for being idle
     _questions: dict[str, Question] = field(default_factory=dict, compare=False, repr=False)
     _section_of: dict[str, Section] = field(default_factory=dict, compare=False, repr=False)
 

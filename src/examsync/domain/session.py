@@ -21,6 +21,7 @@ from examsync.domain.chain import GENESIS, entry_hash
 from examsync.domain.content import Test, Section, validate_answer
 from examsync.domain.errors import (
     DomainError,
+    InvalidTimeOptionError,
     SectionNotOpenError,
     SectionSubmittedError,
     SessionCompletedError,
@@ -31,7 +32,9 @@ from examsync.domain.errors import (
 )
 from examsync.domain.ops import UNLOGGED_OPS, Op
 from examsync.domain.scoring import combine_scores, score_section
-from examsync.domain.timing import SectionClock, TimeAllowance, deadline_ms, effective_limit_ms, remaining_ms
+from examsync.domain.timing import (
+    SectionClock, TimeAllowance, TimeChange, deadline_ms, effective_limit_ms, remaining_ms, split_evenly,
+)
 
 APPLIED, DUPLICATE, SUPERSEDED, REJECTED = "applied", "duplicate", "superseded", "rejected"
 
@@ -104,9 +107,10 @@ class SectionState:
     status: str = "not_started"  # not_started | in_progress | submitted
     clock: SectionClock = field(default_factory=SectionClock)
     submitted_at: int | None = None
-    submit_reason: str | None = None  # student | expired | completed
+    submit_reason: str | None = None  # student | expired | completed | ended
     questions: dict[str, QuestionState] = field(default_factory=dict)
     score: dict[str, Any] | None = None
+    extra_ms: int = 0  # extra time staff gave this section of this session
 
     def question(self, question_id: str) -> QuestionState:
         return self.questions.setdefault(question_id, QuestionState())
@@ -123,7 +127,7 @@ class LogEntry:
     """One row of the session's ordered log (the audit trail and resume cursor)."""
 
     seq: int
-    kind: str  # an op type, or a server change: section_expired, time_adjusted
+    kind: str  # an op type, or a server change: section_expired, section_started, session_ended, time_adjusted
     status: str
     server_time: int
     op_id: str | None = None
@@ -171,6 +175,9 @@ class TestSession:
     started_at: int = 0
     completed_at: int | None = None
     last_activity_at: int = 0
+    # A hard end, whatever the session's state (an assignment's close); None: none.
+    closes_at: int | None = None
+    # The session's multiplier and untimed; its extra time is per section (SectionState.extra_ms).
     allowance: TimeAllowance = field(default_factory=TimeAllowance)
     # Set by a teacher for all of the student's sessions; loaded, not owned.
     user_allowance: TimeAllowance = field(default_factory=TimeAllowance)
@@ -203,7 +210,11 @@ class TestSession:
         return question_id
 
     def limit_ms(self, section: Section) -> int | None:
-        return effective_limit_ms(section.time_limit_seconds, self.allowance.combine(self.user_allowance))
+        return self._limit_ms(section, self.allowance)
+
+    def _limit_ms(self, section: Section, allowance: TimeAllowance) -> int | None:
+        granted = TimeAllowance(extra_ms=self.sections[section.id].extra_ms)
+        return effective_limit_ms(section.time_limit_seconds, allowance.combine(self.user_allowance).combine(granted))
 
     def remaining_ms(self, section_id: str, now_ms: int) -> int | None:
         section = self.test.section(section_id)
@@ -219,6 +230,38 @@ class TestSession:
         return deadline_ms(
             self.sections[section_id].clock, self.test.timer_policy, self.limit_ms(section), self.rules.heartbeat_credit_ms
         )
+
+    @property
+    def is_timed(self) -> bool:
+        return any(self.limit_ms(section) is not None for section in self.test.sections)
+
+    def next_rule_change(self) -> tuple[int, str] | None:
+        """When and by which rule the session next changes by itself, other than a section running out.
+
+        `break`: the current section starts when the break after the previous one is over; `idle_limit`: a timed
+        session with no sign of life for that long ends; `close_time`: the session ends at its hard close.
+        """
+        changes = []
+        if self.closes_at is not None:
+            changes.append((self.closes_at, "close_time"))
+        if self.is_timed:
+            if self.test.idle_limit_seconds is not None:
+                changes.append((self.last_activity_at + self.test.idle_limit_seconds * 1000, "idle_limit"))
+            break_end = self._break_end_ms()
+            if break_end is not None:
+                changes.append((break_end, "break"))
+        return min(changes, default=None)
+
+    def _break_end_ms(self) -> int | None:
+        section = self.current_section
+        if section is None or self.test.break_seconds is None or self.sections[section.id].status != "not_started":
+            return None
+        index = self.test.sections.index(section)
+        if index == 0:
+            return None
+        previous = self.sections[self.test.sections[index - 1].id]
+        assert previous.submitted_at is not None
+        return previous.submitted_at + self.test.break_seconds * 1000
 
     @property
     def answered_count(self) -> int:
@@ -239,37 +282,97 @@ class TestSession:
             state.clock.start(now_ms)
 
     def expire_due(self, now_ms: int) -> list[LogEntry]:
-        """Submit the sections whose time (plus grace) has run out by now."""
+        """Apply, in time order, what has come due by now: sections whose time (plus grace) ran out, breaks that
+        are over, and the session's end by its idle limit or close time."""
         entries = []
         while self.status == "active" and (section := self.current_section) is not None:
             state = self.sections[section.id]
-            deadline = self.deadline_ms(section.id)
-            if state.status != "in_progress" or deadline is None or now_ms < deadline + self.rules.offline_grace_ms:
+            deadline = self.deadline_ms(section.id) if state.status == "in_progress" else None
+            rule = self.next_rule_change()
+            if deadline is not None and (rule is None or deadline <= rule[0]):
+                if now_ms < deadline + self.rules.offline_grace_ms:
+                    break
+                self._submit(section, "expired", deadline)
+                self.version += 1
+                entries.append(self._record("section_expired", APPLIED, now_ms, section_id=section.id,
+                                            payload={"deadline": deadline}))
+                self._complete_if_done(now_ms)
+            elif rule is not None and rule[0] <= now_ms:
+                at, name = rule
+                entries.append(self._start_after_break(section, at, now_ms) if name == "break"
+                               else self._end(name, at, now_ms))
+            else:
                 break
-            self._submit(section, "expired", deadline)
-            self.version += 1
-            entries.append(self._record("section_expired", APPLIED, now_ms, section_id=section.id,
-                                        payload={"deadline": deadline}))
-            self._complete_if_done(now_ms)
         return entries
 
-    def adjust_time(self, allowance: TimeAllowance, now_ms: int, *, by: str) -> LogEntry:
-        """A teacher's accommodation for this session; applies at once, also mid-section."""
-        self.expire_due(now_ms)
-        self.allowance = allowance
+    def _start_after_break(self, section: Section, at_ms: int, now_ms: int) -> LogEntry:
+        """The break is over: the section's clock starts by itself, at the break's end."""
+        state = self.sections[section.id]
+        state.status = "in_progress"
+        state.clock.start(at_ms)
         self.version += 1
-        return self._record("time_adjusted", APPLIED, now_ms, payload={
-            "multiplier": allowance.multiplier, "extra_ms": allowance.extra_ms, "untimed": allowance.untimed, "by": by,
-        })
+        return self._record("section_started", APPLIED, now_ms, section_id=section.id, payload={
+            "rule": "break", "break_ms": (self.test.break_seconds or 0) * 1000, "started_at": at_ms})
+
+    def _end(self, rule: str, at_ms: int, now_ms: int) -> LogEntry:
+        """Complete the session with what it holds: every section not yet submitted is submitted and scored."""
+        for section in self.test.sections:
+            if self.sections[section.id].status != "submitted":
+                self._submit(section, "ended", at_ms)
+        self._complete_if_done(at_ms)
+        self.version += 1
+        detail = ({"idle_limit_ms": (self.test.idle_limit_seconds or 0) * 1000,
+                   "last_activity_at": self.last_activity_at} if rule == "idle_limit" else {"closes_at": self.closes_at})
+        return self._record("session_ended", APPLIED, now_ms, payload={"rule": rule, "ended_at": at_ms, **detail})
+
+    def adjust_time(self, change: TimeChange, now_ms: int, *, by: str) -> LogEntry:
+        """A teacher's accommodation for this session; applies at once, also mid-section."""
+        self._open_for_staff(now_ms)
+        allowance = TimeAllowance(
+            multiplier=self.allowance.multiplier if change.multiplier is None else change.multiplier,
+            untimed=self.allowance.untimed if change.untimed is None else change.untimed,
+        )
+        grants = {} if change.extra_ms is None else self._extra_time_grants(change, allowance)
+        self.allowance = allowance
+        for section_id, extra_ms in grants.items():
+            self.sections[section_id].extra_ms = extra_ms
+        self.version += 1
+        payload: dict[str, Any] = {"multiplier": allowance.multiplier, "untimed": allowance.untimed, "by": by}
+        if change.extra_ms is not None:
+            payload.update(scope=change.scope, extra_ms=change.extra_ms, section_extra_ms=grants)
+        return self._record("time_adjusted", APPLIED, now_ms, payload=payload)
+
+    def _extra_time_grants(self, change: TimeChange, allowance: TimeAllowance) -> dict[str, int]:
+        """Each section's extra time after the change: one section's, or the session's split evenly."""
+        assert change.extra_ms is not None
+        if change.scope == "section":
+            section = self.current_section if change.section_id is None else self.test.section(change.section_id)
+            if section is None:
+                raise UnknownSectionError(f"section {change.section_id!r} is not part of this test")
+            if self.sections[section.id].status == "submitted":
+                raise SectionSubmittedError("this section has been submitted; its time can no longer change")
+            targets = [section]
+        else:
+            targets = [s for s in self.test.sections if self.sections[s.id].status != "submitted"]
+        timed = [s for s in targets if self._limit_ms(s, allowance) is not None]
+        if not timed:
+            raise InvalidTimeOptionError("no timed section is left open to give this time to")
+        return {s.id: share for s, share in zip(timed, split_evenly(change.extra_ms, len(timed)))}
 
     def note_user_allowance_changed(self, allowance: TimeAllowance, now_ms: int, *, by: str) -> LogEntry:
-        self.expire_due(now_ms)
+        self._open_for_staff(now_ms)
         self.user_allowance = allowance
         self.version += 1
         return self._record("time_adjusted", APPLIED, now_ms, payload={
             "scope": "user", "multiplier": allowance.multiplier, "extra_ms": allowance.extra_ms,
             "untimed": allowance.untimed, "by": by,
         })
+
+    def _open_for_staff(self, now_ms: int) -> None:
+        """A completed session is closed to staff changes too; what ran out by now is recorded first."""
+        self.expire_due(now_ms)
+        if self.status != "active":
+            raise SessionCompletedError("this session is completed; its time can no longer change")
 
     # ----- ops -----------------------------------------------------------
 

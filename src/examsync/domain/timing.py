@@ -34,6 +34,28 @@ class TimeAllowance:
         )
 
 
+@dataclass(frozen=True)
+class TimeChange:
+    """Staff's change to one session's time; a field left None keeps its value.
+
+    The multiplier and `untimed` apply to the whole session. `extra_ms` is extra time in all, not an increment,
+    and `scope` says where it goes: `section`, to one section (`section_id`, or the current one), or `session`,
+    split evenly over the timed sections not yet submitted.
+    """
+
+    multiplier: float | None = None
+    untimed: bool | None = None
+    extra_ms: int | None = None
+    scope: str = "section"
+    section_id: str | None = None
+
+
+def split_evenly(total_ms: int, count: int) -> list[int]:
+    """`total_ms` in `count` whole-millisecond shares that differ by at most 1; the first shares take the rest."""
+    share, rest = divmod(total_ms, count)
+    return [share + (1 if i < rest else 0) for i in range(count)]
+
+
 def effective_limit_ms(base_seconds: int | None, allowance: TimeAllowance) -> int | None:
     """The section's time limit after accommodations; None means untimed."""
     if base_seconds is None or allowance.untimed:

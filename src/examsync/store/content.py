@@ -77,6 +77,8 @@ def _load_test(connection: Connection, row: Any) -> Test:
         allow_untimed=row["allow_untimed"],
         time_multipliers=tuple(row["time_multipliers"]),
         sub_skill=row["sub_skill_slug"],
+        break_seconds=row["break_seconds"],
+        idle_limit_seconds=row["idle_limit_seconds"],
         sections=tuple(
             Section(s["id"], s["key"], s["title"], s["time_limit_seconds"], tuple(by_section[s["id"]]))
             for s in section_rows

@@ -86,6 +86,7 @@ def load(connection: Connection, row: Any, test: Test, rules: Rules) -> TestSess
             submit_reason=s["submit_reason"],
             questions={qid: QuestionState.load(q) for qid, q in s["questions"].items()},
             score=s["score"],
+            extra_ms=s["extra_ms"],
         )
     return TestSession(
         id=row["id"],
@@ -98,7 +99,8 @@ def load(connection: Connection, row: Any, test: Test, rules: Rules) -> TestSess
         started_at=row["started_at"],
         completed_at=row["completed_at"],
         last_activity_at=row["last_activity_at"],
-        allowance=TimeAllowance(row["time_multiplier"], row["extra_ms"], row["untimed"]),
+        closes_at=row["closes_at"],
+        allowance=TimeAllowance(multiplier=row["time_multiplier"], untimed=row["untimed"]),
         user_allowance=TimeAllowance(row["user_time_multiplier"], row["user_extra_seconds"] * 1000),
         current_question=Register.load(row["current_question"]),
         sections=sections,
@@ -108,7 +110,13 @@ def load(connection: Connection, row: Any, test: Test, rules: Rules) -> TestSess
     )
 
 
+# Larger than any server time: a section or session that cannot change by itself (a section untimed, not started,
+# submitted, or an active_time clock that stops when no client is there; a session without a rule due).
+NEVER_DUE = 2**62
+
+
 def _session_values(session: TestSession) -> dict[str, Any]:
+    rule_change = session.next_rule_change() if session.status == "active" else None
     return {
         "status": session.status,
         "version": session.version,
@@ -116,7 +124,6 @@ def _session_values(session: TestSession) -> dict[str, Any]:
         "completed_at": session.completed_at,
         "last_activity_at": session.last_activity_at,
         "time_multiplier": session.allowance.multiplier,
-        "extra_ms": session.allowance.extra_ms,
         "untimed": session.allowance.untimed,
         "current_question": session.current_question.dump(),
         "answered_count": session.answered_count,
@@ -124,6 +131,8 @@ def _session_values(session: TestSession) -> dict[str, Any]:
         "score": session.score,
         "last_hash": session.last_hash,
         "devices": session.device_offsets,
+        "closes_at": session.closes_at,
+        "due_at": NEVER_DUE if rule_change is None else rule_change[0],
     }
 
 
@@ -137,12 +146,8 @@ def section_values(state: SectionState) -> dict[str, Any]:
         "last_seen_ms": state.clock.last_seen_ms,
         "questions": {qid: q.dump() for qid, q in state.questions.items()},
         "score": state.score,
+        "extra_ms": state.extra_ms,
     }
-
-
-# Larger than any server time: a section that cannot run out by itself (untimed, not started,
-# submitted, or an active_time clock that stops when no client is there).
-NEVER_DUE = 2**62
 
 
 def _section_row(session: TestSession, section_id: str) -> dict[str, Any]:
@@ -153,11 +158,16 @@ def _section_row(session: TestSession, section_id: str) -> dict[str, Any]:
 
 _SECTIONS_DUE = select(test_section_states.c.session_id).distinct().where(
     test_section_states.c.status == "in_progress", test_section_states.c.due_at <= bindparam("cutoff"))
+_SESSIONS_DUE = select(user_test_sessions.c.id).where(
+    user_test_sessions.c.status == "active", user_test_sessions.c.due_at <= bindparam("now"))
 
 
-def sessions_due(connection: Connection, cutoff_ms: int) -> list[str]:
-    """The sessions with a section whose recorded time to run out is at or before `cutoff_ms`."""
-    return list(connection.execute(_SECTIONS_DUE, {"cutoff": cutoff_ms}).scalars())
+def sessions_due(connection: Connection, now_ms: int, grace_ms: int = 0) -> list[str]:
+    """The sessions with a section whose recorded time to run out is `grace_ms` or more before `now_ms`, or whose
+    own rules (a break's end, the idle limit, the close time) are due by `now_ms`."""
+    by_section = connection.execute(_SECTIONS_DUE, {"cutoff": now_ms - grace_ms}).scalars()
+    by_rule = connection.execute(_SESSIONS_DUE, {"now": now_ms}).scalars()
+    return list(dict.fromkeys([*by_section, *by_rule]))
 
 
 def create(connection: Connection, session: TestSession) -> None:

@@ -78,6 +78,9 @@ tests = Table(
     Column("timer_policy", String(16), nullable=False),
     Column("allow_untimed", Boolean, nullable=False, server_default=text("false")),
     Column("time_multipliers", Json, nullable=False),
+    # How a timed session ends by itself (domain/content.py); NULL turns the rule off.
+    Column("break_seconds", Integer, server_default="600"),
+    Column("idle_limit_seconds", Integer, server_default="86400"),
     Column("sub_skill_slug", String(100), ForeignKey("sub_skills.slug")),
     Column("position", Integer, nullable=False, server_default="0"),
     # Bumped by every import that changes the test; caches key on it.
@@ -126,7 +129,6 @@ user_test_sessions = Table(
     Column("completed_at", BigInteger),
     Column("last_activity_at", BigInteger, nullable=False),
     Column("time_multiplier", Float, nullable=False, server_default="1"),
-    Column("extra_ms", Integer, nullable=False, server_default="0"),
     Column("untimed", Boolean, nullable=False, server_default=text("false")),
     Column("current_question", Json),
     Column("devices", Json, nullable=False),
@@ -135,7 +137,12 @@ user_test_sessions = Table(
     Column("score", Json),
     # Hash of the newest log entry: the end of the session's tamper-evident chain.
     Column("last_hash", String(64), nullable=False, server_default=""),
+    Column("closes_at", BigInteger),
+    # When the session's own rules (a break's end, the idle limit, the close time) next change it (NEVER_DUE when
+    # none can): the sweep reads only the active sessions whose time has come.
+    Column("due_at", BigInteger, nullable=False, server_default="0"),
     Index("ix_user_test_sessions_user_id_last_activity_at", "user_id", "last_activity_at"),
+    Index("ix_user_test_sessions_status_due_at", "status", "due_at"),
     Index(
         "uq_user_test_sessions_one_active",
         "user_id",
@@ -161,6 +168,8 @@ test_section_states = Table(
     # Per question: last-writer-wins registers for answer, flag, note, eliminations.
     Column("questions", Json, nullable=False),
     Column("score", Json),
+    # Extra time staff gave this section of this session (added after the multipliers).
+    Column("extra_ms", BigInteger, nullable=False, server_default="0"),
     # The server time at which the section runs out if nothing more happens (NEVER_DUE when it cannot):
     # the expiry sweep reads only the in_progress sections whose time has come.
     Column("due_at", BigInteger, nullable=False, server_default="0"),

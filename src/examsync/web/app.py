@@ -472,10 +472,10 @@ def _routes(service: SessionService, accounts: Accounts, database: Database,
         return service.performance(actor, user_id)
 
     @router.put(f"{API}/sessions/{{session_id}}/time", response_model=schemas.ResumeState, tags=["staff"],
-                responses=staff)
+                responses={**staff, **_errors(409)})
     def set_session_time(session_id: schemas.PathId, body: schemas.TimeIn, actor: StaffDep) -> dict[str, Any]:
         """Teacher or admin: a time accommodation for one session; applies at once."""
-        return safe_markup(service.set_session_time(actor, session_id, body.changes()))
+        return safe_markup(service.set_session_time(actor, session_id, body.change()))
 
     @router.put(f"{API}/users/{{user_id}}/time", response_model=schemas.UserTimeOut, tags=["staff"],
                 responses=staff)
