@@ -154,6 +154,24 @@ def test_passwords_and_tokens_never_reach_the_log_whatever_the_request(tmp_path:
     assert password not in log and wrong not in log
 
 
+@pytest.mark.slow
+def test_a_served_app_on_loopback_believes_no_forwarded_header_by_default(tmp_path: Path) -> None:
+    env = {"EXAMSYNC_DATA_DIR": str(tmp_path / "data"), "EXAMSYNC_DATABASE_URL": "",
+           "EXAMSYNC_LOAD_SAMPLE_CONTENT": "false", "EXAMSYNC_LOGIN_FAILURES_PER_ADDRESS": "2",
+           "EXAMSYNC_FORWARDED_ALLOW_IPS": ""}
+    server = ServerProcess(env, tmp_path / "server.log").start()
+    try:
+        def login(forwarded_for: str) -> httpx.Response:
+            return httpx.post(f"{server.url}/api/v1/auth/token", headers={"X-Forwarded-For": forwarded_for,
+                                                                          "X-Forwarded-Proto": "https"},
+                              json={"email": "nobody@example.org", "password": "wrong password"}, timeout=30)
+
+        assert [login(f"203.0.113.{i}").status_code for i in range(3)] == [401, 401, 429]
+        assert "strict-transport-security" not in login("203.0.113.9").headers
+    finally:
+        server.stop(signal.SIGTERM)
+
+
 # ----- headers and cookies -----------------------------------------------------------------------
 
 
