@@ -9,6 +9,7 @@ use, so a deployment that already has accounts keeps its users.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import secrets
@@ -307,4 +308,23 @@ def _decode(token: str, key: Any, algorithms: list[str], **options: Any) -> dict
         raise TokenExpiredError("the bearer token has expired; log in again") from None
     except jwt.PyJWTError:
         raise InvalidTokenError("the bearer token is invalid") from None
+    if not _claims_well_typed(claims):
+        raise InvalidTokenError("the bearer token is invalid")
     return claims
+
+
+_TIME_CLAIMS = ("exp", "iat", "nbf")
+_TEXT_CLAIMS = ("role", "jti")
+
+
+def _claims_well_typed(claims: dict[str, Any]) -> bool:
+    """Every claim the server reads has the type it expects, so no validly signed token can make it fail.
+
+    PyJWT accepts `"exp": "1900000000"` (it converts), which would break every later comparison with a number.
+    """
+    def is_time(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+    return (isinstance(claims.get("sub"), str) and claims["sub"] != ""
+            and all(is_time(claims[name]) for name in _TIME_CLAIMS if name in claims)
+            and all(isinstance(claims[name], str) for name in _TEXT_CLAIMS if name in claims))

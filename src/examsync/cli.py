@@ -7,6 +7,7 @@ import json
 from collections import Counter
 import logging
 import logging.config
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,10 +76,15 @@ def serve(
     demo_account: Annotated[Optional[bool], typer.Option(
         "--demo-account/--no-demo-account",
         help="Create the published demo login (SQLite only). Default: only when listening on loopback.")] = None,
+    forwarded_allow_ips: Annotated[Optional[str], typer.Option(
+        help="Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: comma-separated IPs or "
+             "networks, or *. Default: EXAMSYNC_FORWARDED_ALLOW_IPS, else nobody's.")] = None,
 ) -> None:
     """Run the service. On the embedded default it migrates, loads the sample tests and, on loopback, a demo account."""
     import uvicorn
 
+    if forwarded_allow_ips is not None:
+        os.environ["EXAMSYNC_FORWARDED_ALLOW_IPS"] = forwarded_allow_ips  # read again by each worker's app
     settings = Settings.from_env()
     logging.config.dictConfig(logging_config(settings))
     if not settings.secret_key and (not settings.is_sqlite or not _is_loopback(host)):
@@ -113,7 +119,8 @@ def serve(
     typer.echo(f"examsync on http://{host}:{port}/  (API docs: http://{host}:{port}/api/v1/docs)")
     uvicorn.run(
         "examsync.web.app:create_served_app", factory=True, host=host, port=port, workers=workers,
-        log_level=settings.log_level, proxy_headers=True,
+        # The app reads proxy headers itself, from EXAMSYNC_FORWARDED_ALLOW_IPS only (uvicorn would trust loopback).
+        log_level=settings.log_level, proxy_headers=False,
         # Each worker logs through examsync's handler; its access lines replace uvicorn's.
         log_config=logging_config(settings), access_log=False,
     )

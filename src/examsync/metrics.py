@@ -38,6 +38,7 @@ expiring_by: ContextVar[str] = ContextVar("examsync_expiring_by", default="reque
 SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 EXPIRY_DELAY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0, 86400.0)
+LOGIN_DELAY_BUCKETS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -102,6 +103,14 @@ class AppMetrics:
             "From a notice being published to an instance receiving it, by source (self: this instance's own "
             "notice back through the broker; peer: another instance's, including the hosts' clock difference).",
             LATENCY_BUCKETS, ("source",))
+        self.login_failures = counter("examsync_login_failures", "Logins refused for a wrong email or password.")
+        self.login_refusals = counter(
+            "examsync_login_refusals",
+            "Logins refused unchecked (429) because their address had too many failures, by limit "
+            "(account_and_address, address).", ("limit",))
+        self.login_delay = histogram(
+            "examsync_login_delay_seconds", "How long logins on an email under attack waited before their check.",
+            LOGIN_DELAY_BUCKETS)
         self.broker_outbox = gauge("examsync_broker_outbox", "Notices waiting to be published to the broker.")
 
     def exposition(self, accept: str | None) -> tuple[bytes, str]:

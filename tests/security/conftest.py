@@ -70,6 +70,13 @@ def user_id_of(api: Api) -> str:
     return api.get("/me").json()["user_id"]
 
 
+# Claims signed with the server's key, but of a type no token of ours carries.
+WRONGLY_TYPED_CLAIMS: dict[str, Any] = {
+    "exp": str(int(time.time()) + 3600), "iat": "yesterday", "sub": ["someone"], "role": {"admin": True},
+    "jti": 7, "nbf": True,
+}
+
+
 def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).rstrip(b"=").decode()
 
@@ -91,6 +98,8 @@ def forged_tokens(settings: Settings, victim: Api, victim_id: str, other_id: str
         "expired": jwt.encode({**claims, "iat": now - 7200, "exp": now - 3600}, settings.secret_key, algorithm="HS256"),
         "no_expiry": jwt.encode({k: v for k, v in claims.items() if k != "exp"}, settings.secret_key, algorithm="HS256"),
         "other_issuer": jwt.encode({**claims, "iss": "somebody-else"}, settings.secret_key, algorithm="HS256"),
+        **{f"{claim}_of_the_wrong_type": jwt.encode({**claims, claim: value}, settings.secret_key, algorithm="HS256")
+           for claim, value in WRONGLY_TYPED_CLAIMS.items()},
         "deleted_user": deleted_token,
         "garbage": "not-a-token",
         "empty_segments": "..",

@@ -21,6 +21,7 @@ from starlette.websockets import WebSocketDisconnect
 from examsync.settings import Settings
 from tests.conftest import Api
 from tests.security.conftest import (
+    WRONGLY_TYPED_CLAIMS,
     delete_user,
     forged_tokens,
     questions_of,
@@ -299,3 +300,21 @@ def test_the_staff_feed_carries_no_answers(world: World) -> None:
     text = json.dumps(first)
     assert first["type"] == "sessions" and world.b_session in text
     assert B_NOTE not in text and B_ANSWER not in text and "correct" not in text
+
+
+@pytest.mark.parametrize("claim", sorted(WRONGLY_TYPED_CLAIMS))
+def test_a_signed_token_with_a_claim_of_the_wrong_type_is_invalid_on_every_path(
+        student: Api, settings: Settings, claim: str) -> None:
+    import jwt
+
+    state = student.start()
+    claims = jwt.decode(token_of(student), options={"verify_signature": False})
+    forged = jwt.encode({**claims, claim: WRONGLY_TYPED_CLAIMS[claim]}, settings.secret_key, algorithm="HS256")
+    headers = {"Authorization": f"Bearer {forged}"}
+    for _ in range(2):  # the second time, after any cache has seen it
+        for response in (student.client.get("/api/v1/me", headers=headers),
+                         student.client.post(f"/api/v1/sessions/{state['id']}/ops", headers=headers,
+                                             json={"ops": [student.op("heartbeat")]})):
+            assert response.status_code == 401, (claim, response.text)
+            assert response.json()["error"]["code"] == "invalid_token", claim
+    assert student.get("/me").status_code == 200  # the real token still works

@@ -71,6 +71,21 @@ def test_serve_starts_beyond_loopback_with_a_configured_key(tmp_path: Path, serv
     assert not (tmp_path / "data" / "secret_key").exists()
 
 
+def test_serve_believes_proxy_headers_only_from_the_proxies_it_is_given(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    trusted: list[tuple[bool, str]] = []  # uvicorn's own trust, and the setting each worker's app will read
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: trusted.append(
+        (kwargs["proxy_headers"], Settings.from_env().forwarded_allow_ips)))
+    env = {"EXAMSYNC_DATA_DIR": str(tmp_path / "data"), "EXAMSYNC_DATABASE_URL": "", "EXAMSYNC_SECRET_KEY": "",
+           "EXAMSYNC_LOAD_SAMPLE_CONTENT": "false", "EXAMSYNC_FORWARDED_ALLOW_IPS": ""}
+    assert runner.invoke(cli.app, ["serve"], env=env).exit_code == 0
+    assert runner.invoke(cli.app, ["serve", "--forwarded-allow-ips", "10.0.0.5,10.1.0.0/16"], env=env).exit_code == 0
+    # uvicorn believes nobody (it would trust loopback); the app believes only the proxies it is given.
+    assert trusted == [(False, ""), (False, "10.0.0.5,10.1.0.0/16")]
+
+
 def test_the_generated_key_is_created_private_and_kept(tmp_path: Path) -> None:
     previous = os.umask(0o000)  # whatever the umask, the file is created 600 (never briefly readable)
     try:
@@ -139,6 +154,24 @@ def test_passwords_and_tokens_never_reach_the_log_whatever_the_request(tmp_path:
     assert password not in log and wrong not in log
 
 
+@pytest.mark.slow
+def test_a_served_app_on_loopback_believes_no_forwarded_header_by_default(tmp_path: Path) -> None:
+    env = {"EXAMSYNC_DATA_DIR": str(tmp_path / "data"), "EXAMSYNC_DATABASE_URL": "",
+           "EXAMSYNC_LOAD_SAMPLE_CONTENT": "false", "EXAMSYNC_LOGIN_FAILURES_PER_ADDRESS": "2",
+           "EXAMSYNC_FORWARDED_ALLOW_IPS": ""}
+    server = ServerProcess(env, tmp_path / "server.log").start()
+    try:
+        def login(forwarded_for: str) -> httpx.Response:
+            return httpx.post(f"{server.url}/api/v1/auth/token", headers={"X-Forwarded-For": forwarded_for,
+                                                                          "X-Forwarded-Proto": "https"},
+                              json={"email": "nobody@example.org", "password": "wrong password"}, timeout=30)
+
+        assert [login(f"203.0.113.{i}").status_code for i in range(3)] == [401, 401, 429]
+        assert "strict-transport-security" not in login("203.0.113.9").headers
+    finally:
+        server.stop(signal.SIGTERM)
+
+
 # ----- headers and cookies -----------------------------------------------------------------------
 
 
@@ -176,5 +209,26 @@ def test_security_headers_on_the_app_its_files_and_the_api_and_no_cookies(studen
     assert responses["/static/js/app.js"].headers["content-type"].startswith("text/javascript")
     # The app shell loads no inline script: every <script> names a same-origin file.
     scripts = re.findall(r"<script\b[^>]*>", responses["/"].text)
+    assert "strict-transport-security" not in {name.lower() for r in responses.values() for name in r.headers}
     assert scripts and all(re.search(r'\ssrc="/', tag) for tag in scripts), scripts
     assert not re.search(r"\son[a-z]+\s*=", responses["/"].text)  # no inline event handlers either
+
+
+@pytest.mark.parametrize("peer, headers, base_url, hsts", [
+    ("192.0.2.1", {}, "https://exams.example.org", True),  # TLS at the app itself
+    ("10.0.0.2", {"X-Forwarded-Proto": "https"}, "http://exams.example.org", True),  # a trusted proxy's TLS
+    ("10.0.0.2", {"X-Forwarded-Proto": "http"}, "http://exams.example.org", False),
+    ("192.0.2.1", {"X-Forwarded-Proto": "https"}, "http://exams.example.org", False),  # not a proxy we trust
+    ("127.0.0.1", {"X-Forwarded-Proto": "https"}, "http://exams.example.org", False),
+])
+def test_strict_transport_security_is_sent_exactly_when_served_over_https(
+        settings: Settings, peer: str, headers: dict[str, str], base_url: str, hsts: bool) -> None:
+    from fastapi.testclient import TestClient
+
+    from examsync.web.app import create_app
+
+    app = create_app(settings.with_(forwarded_allow_ips="10.0.0.0/24"), run_sweep=False)
+    with TestClient(app, base_url=base_url, client=(peer, 50000)) as client:
+        for path in ("/", "/api/v1/healthz", "/api/v1/nowhere"):
+            answer = client.get(path, headers=headers).headers.get("strict-transport-security")
+            assert answer == ("max-age=31536000" if hsts else None), path

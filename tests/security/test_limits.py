@@ -9,17 +9,20 @@ live sockets per user (close 4409).
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import anyio
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 from starlette.websockets import WebSocketDisconnect
 
 from examsync.settings import Settings
 from examsync.web.app import create_app
-from examsync.web.limits import ConnectionCounter, RateLimiter, retry_after_seconds
+from examsync.web.limits import ConnectionCounter, PasswordWork, RateLimiter, retry_after_seconds
 from tests.conftest import Api, FakeClock, section_questions
 from tests.security.conftest import token_of
 
@@ -182,45 +185,165 @@ def test_ops_per_second_per_user_are_limited_with_retry_after(limited: MakeApi, 
     assert retried.status_code == 200
 
 
-def test_failed_logins_are_throttled_per_account(limited: MakeApi, clock: FakeClock) -> None:
-    make = lambda: limited(login_failures_per_account=3, login_throttle_seconds=30)  # noqa: E731
-    api = make()
-    email = f"s-{uuid.uuid4().hex[:8]}@example.org"
-    api.signup(email)
-    attempt = lambda password, api=api: api.post("/auth/token", {"email": email, "password": password})  # noqa: E731
-    assert [attempt("wrong password").status_code for _ in range(3)] == [401, 401, 401]
+CORRECT = "correct horse battery"
 
-    blocked = attempt("correct horse battery")  # the right password no longer helps
+
+def login(api: Api, email: str, password: str = CORRECT, **headers: str) -> Any:
+    return api.client.post("/api/v1/auth/token", json={"email": email, "password": password}, headers=headers)
+
+
+def waits_of(api: Api) -> list[float]:
+    """The delays logins on this app wait, recorded instead of slept: each moves the app's clock instead."""
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        api.clock.advance(seconds)
+
+    api.client.app.state.limits.sleep = sleep  # type: ignore[attr-defined]
+    return waits
+
+
+def counted(api: Api, name: str, **labels: str) -> float:
+    families = text_string_to_metric_families(api.client.get("/metrics").text)
+    return sum(sample.value for family in families for sample in family.samples
+               if sample.name == name and sample.labels == labels)
+
+
+def test_failures_on_an_email_from_one_address_refuse_that_address_that_email_only(limited: MakeApi,
+                                                                                  clock: FakeClock) -> None:
+    settings = {"login_failures_per_account_and_address": 3, "login_throttle_seconds": 30}
+    here, elsewhere = limited("198.51.100.7", **settings), limited("203.0.113.9", **settings)
+    email, other = f"s-{uuid.uuid4().hex[:8]}@example.org", f"o-{uuid.uuid4().hex[:8]}@example.org"
+    here.signup(email).signup(other)
+    assert [login(here, email, "wrong password").status_code for _ in range(3)] == [401, 401, 401]
+
+    blocked = login(here, email)  # the right password no longer helps from here
     assert blocked.status_code == 429 and blocked.json()["error"]["code"] == "too_many_login_attempts"
     assert blocked.headers["retry-after"] == "10" and blocked.json()["error"]["retry_after"] == 10
-    assert attempt("wrong password").status_code == 429
-    assert make().post("/auth/token", {"email": email.upper(), "password": "x" * 9}).status_code == 429
-
-    other = f"o-{uuid.uuid4().hex[:8]}@example.org"
-    api.signup(other)
-    assert api.post("/auth/token", {"email": other, "password": "correct horse battery"}).status_code == 200
+    assert login(here, email.upper(), "x" * 9).status_code == 429
+    assert login(here, other).status_code == 200  # another email from here
+    assert login(elsewhere, email).status_code == 200  # the same email from elsewhere
 
     clock.advance(10)  # one attempt's worth has refilled
-    assert attempt("correct horse battery").status_code == 200
-    # A success resets the account's allowance.
-    assert [attempt("wrong password").status_code for _ in range(3)] == [401, 401, 401]
+    assert login(here, email).status_code == 200
+    # A success forgives this address its mistakes on this email.
+    assert [login(here, email, "wrong password").status_code for _ in range(3)] == [401, 401, 401]
+    assert counted(here, "examsync_login_refusals_total", limit="account_and_address") == 2
+    assert counted(here, "examsync_login_failures_total") == 6
 
 
-def test_failed_logins_are_throttled_per_address(limited: MakeApi, clock: FakeClock) -> None:
-    settings = {"login_failures_per_address": 4, "login_failures_per_account": 100, "login_throttle_seconds": 40}
+def test_failures_from_an_address_on_any_email_refuse_that_address_only(limited: MakeApi, clock: FakeClock) -> None:
+    settings = {"login_failures_per_address": 4, "login_throttle_seconds": 40}
     here, elsewhere = limited("198.51.100.7", **settings), limited("203.0.113.9", **settings)
     email = f"s-{uuid.uuid4().hex[:8]}@example.org"
     here.signup(email)
     for i in range(4):
-        assert here.post("/auth/token", {"email": f"guess{i}@example.org", "password": "guess guess"}).status_code == 401
-    blocked = here.post("/auth/token", {"email": email, "password": "correct horse battery"})
+        assert login(here, f"guess{i}@example.org", "guess guess").status_code == 401
+    blocked = login(here, email)
     assert blocked.status_code == 429 and blocked.json()["error"]["code"] == "too_many_login_attempts"
     assert blocked.headers["retry-after"] == "10"
-    assert elsewhere.post("/auth/token", {"email": email, "password": "correct horse battery"}).status_code == 200
+    assert login(elsewhere, email).status_code == 200
+    assert counted(here, "examsync_login_refusals_total", limit="address") == 1
     # Successful logins never use up an address's allowance (a whole school behind one address).
     clock.advance(10)
     for _ in range(10):
-        assert here.post("/auth/token", {"email": email, "password": "correct horse battery"}).status_code == 200
+        assert login(here, email).status_code == 200
+
+
+def test_an_attack_on_an_email_slows_its_logins_and_never_stops_its_owner_logging_in(limited: MakeApi) -> None:
+    settings = {"login_delay_after_failures": 5, "login_delay_max_seconds": 8.0}
+    attacker, owner = limited("198.51.100.66", **settings), limited("203.0.113.9", **settings)
+    email = f"s-{uuid.uuid4().hex[:8]}@example.org"
+    owner.signup(email)
+    waits = waits_of(attacker)
+    answers = [login(attacker, email, f"guess {i}").status_code for i in range(50)]
+    assert answers == [401] * 10 + [429] * 40  # the attacker's address runs out of tries on this email
+
+    # Past 5 failures each attempt waited longer, 1 s doubling, up to the ceiling; no attempt was refused for it.
+    assert waits == [1.0, 2.0, 4.0, 8.0]
+    assert login(owner, email).status_code == 200  # from an address with no failures: slowed, not refused
+    assert waits[-1] == 8.0 and len(waits) == 5
+    assert counted(owner, "examsync_login_delay_seconds_count") == 5
+    assert counted(owner, "examsync_login_failures_total") == 10
+    assert counted(owner, "examsync_login_refusals_total", limit="account_and_address") == 40
+
+
+def test_a_flood_of_failures_from_anywhere_refuses_no_address_without_failures(limited: MakeApi) -> None:
+    settings = {"login_failures_per_address": 8, "login_failures_per_account_and_address": 4,
+                "login_delay_after_failures": 6, "login_delay_max_seconds": 4.0}
+    email = f"s-{uuid.uuid4().hex[:8]}@example.org"
+    owner = limited("203.0.113.200", **settings)
+    owner.signup(email)
+    waits = waits_of(owner)
+    for attacker in range(4):
+        api = limited(f"198.51.100.{attacker}", **settings)
+        answers = [login(api, email if i % 2 else f"x{i}@example.org", "wrong password").status_code
+                   for i in range(30)]  # other emails, and this one
+        assert set(answers) == {401, 429} and answers[-1] == 429
+    assert login(owner, email).status_code == 200
+    assert waits[-1] == 4.0
+
+
+def test_a_trusted_proxy_names_the_client_and_nobody_else_can(limited: MakeApi) -> None:
+    settings = {"login_failures_per_address": 3, "forwarded_allow_ips": "10.0.0.0/24"}
+    proxy, outsider = limited("10.0.0.2", **settings), limited("192.0.2.50", **settings)
+    email = f"s-{uuid.uuid4().hex[:8]}@example.org"
+    proxy.signup(email)
+    # Behind the proxy, each client is itself: an attacker's failures do not lock out the others.
+    for i in range(10):
+        login(proxy, f"x{i}@example.org", "wrong password", **{"X-Forwarded-For": "198.51.100.66"})
+    assert login(proxy, email, **{"X-Forwarded-For": "198.51.100.66"}).status_code == 429
+    assert login(proxy, email, **{"X-Forwarded-For": "203.0.113.9"}).status_code == 200
+    assert login(proxy, email, **{"X-Forwarded-For": "203.0.113.9, 10.0.0.7"}).status_code == 200
+
+    # Anyone else's header is ignored: a fresh address per request buys no fresh allowance.
+    for i in range(3):
+        assert login(outsider, f"x{i}@example.org", "wrong password",
+                     **{"X-Forwarded-For": f"203.0.113.{i}"}).status_code == 401
+    assert login(outsider, email, **{"X-Forwarded-For": "203.0.113.77"}).status_code == 429
+
+
+def test_without_trusted_proxies_not_even_loopback_names_the_client(limited: MakeApi) -> None:
+    local = limited("127.0.0.1", login_failures_per_address=3)
+    email = f"s-{uuid.uuid4().hex[:8]}@example.org"
+    local.signup(email)
+    for i in range(3):
+        assert login(local, f"x{i}@example.org", "wrong password",
+                     **{"X-Forwarded-For": f"203.0.113.{i}"}).status_code == 401
+    assert login(local, email, **{"X-Forwarded-For": "203.0.113.77"}).status_code == 429
+
+
+def test_an_ipv6_client_is_counted_by_its_slash_64(limited: MakeApi) -> None:
+    first = limited("2001:db8:1:2::1", login_failures_per_address=3)
+    for i in range(3):
+        assert login(first, f"x{i}@example.org", "wrong password").status_code == 401
+    assert login(limited("2001:db8:1:2:ffff::9", login_failures_per_address=3), "y@example.org").status_code == 429
+    assert login(limited("2001:db8:1:3::1", login_failures_per_address=3), "y@example.org").status_code == 401
+
+
+def test_a_login_never_waits_behind_sign_ups_for_a_place_to_hash() -> None:
+    work = PasswordWork(cores=2)
+    release = threading.Event()
+    finished: list[str] = []
+
+    def slow_signup(name: str) -> str:
+        release.wait(30)
+        finished.append(name)
+        return name
+
+    async def scenario() -> None:
+        async with anyio.create_task_group() as group:
+            for i in range(20):  # a burst of sign-ups, holding every sign-up place and queued behind them
+                group.start_soon(work.signup, slow_signup, f"signup {i}")
+            await anyio.wait_all_tasks_blocked()
+            with anyio.fail_after(30):  # a guard against hanging, not a measure of speed
+                assert await work.login(lambda: "token") == "token"
+            assert finished == []  # the login went through while every sign-up still waited
+            release.set()
+        assert len(finished) == 20
+
+    anyio.run(scenario)
 
 
 def test_the_openapi_document_lists_the_429s(limited: MakeApi) -> None:

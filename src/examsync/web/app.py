@@ -2,7 +2,6 @@
 
 
 import asyncio
-import os
 import contextlib
 import gc
 import hashlib
@@ -17,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-import anyio
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 import swagger_ui_bundle
 from sqlalchemy import select, text
 
@@ -40,7 +39,7 @@ from examsync.settings import Settings
 from examsync.store.database import SYSTEM, Actor, Database
 from examsync.store.tables import users
 from examsync.web import errors, schemas
-from examsync.web.limits import Limits, retry_after_seconds
+from examsync.web.limits import Limits, address_key, retry_after_seconds
 from examsync.web.live import live_routes
 from examsync.web.observability import RequestIds, RequestMetrics
 from examsync.web.render import safe_markup
@@ -200,7 +199,10 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(RequestIds)
-    app.include_router(_routes(service, accounts, database, RescueKey(settings.rescue_key_path), limits))
+    if settings.forwarded_allow_ips:
+        # Outermost, so the login limits and the HSTS header see the client and scheme the proxy reports.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
+    app.include_router(_routes(service, accounts, database, RescueKey(settings.rescue_key_path), limits, metrics))
     app.include_router(live_routes(service, accounts, live, limits, max_message_bytes=settings.max_body_bytes))
     _mount_front_end(app)
 
@@ -222,7 +224,8 @@ CONTENT_SECURITY_POLICY = (
 
 
 class SecurityHeaders:
-    """Headers every response carries: no inline script, no framing, no sniffing, no referrer."""
+    """Headers every response carries: no inline script, no framing, no sniffing, no referrer; over HTTPS also
+    HSTS, so a browser that has been here once never again tries plain HTTP, where its token could be read."""
 
     HEADERS = [
         (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
@@ -233,6 +236,7 @@ class SecurityHeaders:
 
     # API answers hold a student's work: never kept in a browser's or a proxy's cache (shared computers).
     NO_STORE = (b"cache-control", b"no-store")
+    STRICT_TRANSPORT_SECURITY = (b"strict-transport-security", b"max-age=31536000")
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -242,11 +246,14 @@ class SecurityHeaders:
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
         private = path.startswith(f"{API}/") and not path.startswith(f"{API}/docs")
+        # https: served with TLS, or a trusted proxy said so (X-Forwarded-Proto, see create_app).
+        secure = scope.get("scheme") == "https"
 
         async def with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
                 headers = [h for h in message.get("headers", []) if not (private and h[0].lower() == b"cache-control")]
-                message["headers"] = [*headers, *self.HEADERS, *([self.NO_STORE] if private else [])]
+                message["headers"] = [*headers, *self.HEADERS, *([self.NO_STORE] if private else []),
+                                      *([self.STRICT_TRANSPORT_SECURITY] if secure else [])]
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -306,16 +313,10 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def _routes(service: SessionService, accounts: Accounts, database: Database,
-            rescue_key: RescueKey, limits: Limits) -> APIRouter:
+            rescue_key: RescueKey, limits: Limits, metrics: AppMetrics) -> APIRouter:
     router = APIRouter()
     bearer = HTTPBearer(auto_error=False)
-    # An argon2 hash takes tens of megabytes and several threads: a class signing in at once would run
-    # hundreds side by side and thrash. They take turns, as many at a time as there are cores, waiting
-    # in the event loop rather than in the threads every other request needs.
-    password_work = anyio.CapacityLimiter(os.cpu_count() or 2)
-
-    async def hashing(work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return await anyio.to_thread.run_sync(partial(work, *args, **kwargs), limiter=password_work)
+    password_work = limits.password_work
 
     max_ops = service.max_ops_per_batch
 
@@ -368,37 +369,44 @@ def _routes(service: SessionService, accounts: Accounts, database: Database,
                  responses=_errors(409))
     async def signup(body: schemas.SignupIn) -> dict[str, Any]:
         """Create a student account."""
-        return {"user_id": await hashing(accounts.add_user, body.email, body.password,
-                                         display_name=body.display_name)}
+        return {"user_id": await password_work.signup(accounts.add_user, body.email, body.password,
+                                                      display_name=body.display_name)}
 
     @router.post(f"{API}/auth/token", response_model=schemas.TokenOut, tags=["accounts"],
                  responses={**_errors(401), 429: {"model": schemas.ErrorOut, "headers": RETRY_AFTER}})
     async def token(body: schemas.TokenIn, request: Request) -> dict[str, Any]:
-        """Log in: exchange email and password for a bearer token. Failed logins are throttled per account and
-        per address (429 `too_many_login_attempts`)."""
+        """Log in: exchange email and password for a bearer token. An address with too many failed logins is
+        refused (429 `too_many_login_attempts`); an email under attack from elsewhere is slowed, never refused."""
         account = body.email.strip().lower()
-        address = request.client.host if request.client else ""
-        by_account, by_address = limits.login_by_account, limits.login_by_address
-        # Each attempt holds a token while it runs, so parallel guesses cannot slip past the limit.
-        wait = by_address.take(address)
-        if not wait:
-            wait = by_account.take(account)
-            if wait:
-                by_address.refund(address)
-        if wait:
-            raise TooManyLoginAttemptsError("too many failed logins; wait before trying again",
-                                            retry_after=retry_after_seconds(wait))
-        try:
-            issued = await hashing(accounts.login, body.email, body.password)
-        except InvalidCredentialsError:
-            raise  # the tokens stay taken: a failure counts
-        except Exception:
-            by_address.refund(address)
-            by_account.refund(account)
-            raise
-        by_address.refund(address)
-        by_account.reset(account)
-        return issued
+        address = address_key(request.client.host if request.client else "")
+        throttle = limits.login
+
+        def refuse_a_throttled_address() -> None:
+            refused = throttle.refusal(account, address)
+            if refused:
+                limit, wait = refused
+                metrics.login_refusals.labels(limit).inc()
+                raise TooManyLoginAttemptsError("too many failed logins from this address; wait before trying again",
+                                                retry_after=retry_after_seconds(wait))
+
+        def attempt() -> dict[str, Any]:
+            # Checked again once the hash has its place: parallel guesses pass only a few at a time.
+            refuse_a_throttled_address()
+            try:
+                issued = accounts.login(body.email, body.password)
+            except InvalidCredentialsError:
+                throttle.failed(account, address)
+                metrics.login_failures.inc()
+                raise
+            throttle.succeeded(account, address)
+            return issued
+
+        refuse_a_throttled_address()
+        delay = throttle.delay_seconds(account)
+        if delay:
+            metrics.login_delay.observe(delay)
+            await limits.sleep(delay)
+        return await password_work.login(attempt)
 
     def with_rescue_secret(state: dict[str, Any], actor: Actor) -> dict[str, Any]:
         # Derived for the requester: only the owner's secret proves a rescue file, so staff

@@ -11,21 +11,31 @@ forgets it (docs/security.md, "Limits").
   they are there (and takes nothing). The number of keys is bounded: the least
   recently used bucket is forgotten first, and a full bucket is the same as a
   forgotten one, so forgetting never lets anyone do more than a fresh start.
+- `LoginThrottle`: failed logins per email and address, per address, and per email (which slows, never refuses).
 - `ConnectionCounter`: open live connections per user, with a ceiling.
+- `PasswordWork`: the queues of password hashes, logins apart from sign-ups.
 """
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import math
+import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+import anyio
 
 from examsync.domain.errors import RateLimitedError, TooManyOpsError
 from examsync.settings import Settings
 
 Clock = Callable[[], int]
+Result = TypeVar("Result")
 
 DEFAULT_MAX_KEYS = 100_000
 
@@ -91,6 +101,29 @@ class RateLimiter:
                 bucket.tokens -= cost
             return wait
 
+    def wait(self, key: str) -> int:
+        """The milliseconds until the key's bucket holds a token (0: it holds one now); takes nothing."""
+        if not self.enabled:
+            return 0
+        with self._lock:
+            return self._wait_ms(self._refilled(key, self.clock()), 1)
+
+    def charge(self, key: str) -> None:
+        """Take one token for something that has already happened, even from an empty bucket: it may owe up to
+        a full bucket more, which it pays back by refilling."""
+        if not self.enabled:
+            return
+        with self._lock:
+            bucket = self._refilled(key, self.clock())
+            bucket.tokens = max(-float(self.capacity), bucket.tokens - 1)
+
+    def owed(self, key: str) -> float:
+        """How many tokens the key's bucket owes (see `charge`); 0 when it holds any."""
+        if not self.enabled:
+            return 0.0
+        with self._lock:
+            return max(0.0, -self._refilled(key, self.clock()).tokens)
+
     def refund(self, key: str, n: int = 1) -> None:
         """Give back tokens taken for something that turned out not to count."""
         if not self.enabled:
@@ -102,6 +135,69 @@ class RateLimiter:
     def reset(self, key: str) -> None:
         with self._lock:
             self._buckets.pop(key, None)
+
+
+def address_key(host: str) -> str:
+    """The key of a client address for the login limits: an IPv6 client is its /64, which one subscriber
+    usually holds whole, so that changing the rest of the address does not buy a fresh allowance."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+@dataclass
+class LoginThrottle:
+    """Failed logins, counted so that guessing passwords is slow and nobody can lock someone else out.
+
+    - `by_account_and_address`: failures on one email from one address; past them, that address is refused
+      that email (429), whatever the password.
+    - `by_address`: failures from one address on any email; past them, that address is refused (429).
+    - `by_account`: failures on one email from anywhere; past them, every attempt on that email waits before its
+      password is checked, 1 s for the first failure over, doubling with each further one up to
+      `max_delay_seconds`. It is never refused for this: an attack from elsewhere slows the owner, never stops them.
+
+    So an address with no failures is never refused, whatever the volume of failures elsewhere.
+    """
+
+    by_account_and_address: RateLimiter
+    by_address: RateLimiter
+    by_account: RateLimiter
+    max_delay_seconds: float
+
+    def refusal(self, account: str, address: str) -> tuple[str, int] | None:
+        """Which limit refuses this address an attempt on this email (`account_and_address` or `address`), and for
+        how many milliseconds; None when it may try."""
+        for limit, limiter, key in (("address", self.by_address, address),
+                                    ("account_and_address", self.by_account_and_address, _pair(account, address))):
+            wait = limiter.wait(key)
+            if wait:
+                return limit, wait
+        return None
+
+    def delay_seconds(self, account: str) -> float:
+        """How long an attempt on this email waits before its password is checked."""
+        owed = self.by_account.owed(account)
+        return 0.0 if owed <= 0 else min(self.max_delay_seconds, 2.0 ** (math.ceil(owed) - 1))
+
+    def failed(self, account: str, address: str) -> None:
+        self.by_account_and_address.charge(_pair(account, address))
+        self.by_address.charge(address)
+        self.by_account.charge(account)
+
+    def succeeded(self, account: str, address: str) -> None:
+        # Only this address's own mistakes on this email are forgiven: the address may share its allowance with
+        # others (a school behind one address), and the email may be under attack from elsewhere.
+        self.by_account_and_address.reset(_pair(account, address))
+
+
+def _pair(account: str, address: str) -> str:
+    return f"{address} {account}"  # an address holds no space
 
 
 def retry_after_seconds(wait_ms: int) -> int:
@@ -136,20 +232,27 @@ class Limits:
     """The app's limiters, built once from its settings and clock."""
 
     ops: RateLimiter
-    login_by_account: RateLimiter
-    login_by_address: RateLimiter
+    login: LoginThrottle
+    password_work: PasswordWork
     live_connections: ConnectionCounter
     live_messages_per_second: int
     live_messages_burst: int
     clock: Clock
+    # How a login under attack waits (asyncio.sleep; tests move their clock instead).
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock) -> "Limits":
         window_ms = settings.login_throttle_seconds * 1000
         return cls(
             ops=RateLimiter.per_second(settings.ops_per_second, settings.ops_burst, clock),
-            login_by_account=RateLimiter(settings.login_failures_per_account, window_ms, clock),
-            login_by_address=RateLimiter(settings.login_failures_per_address, window_ms, clock),
+            login=LoginThrottle(
+                by_account_and_address=RateLimiter(settings.login_failures_per_account_and_address, window_ms, clock),
+                by_address=RateLimiter(settings.login_failures_per_address, window_ms, clock),
+                by_account=RateLimiter(settings.login_delay_after_failures, window_ms, clock),
+                max_delay_seconds=settings.login_delay_max_seconds,
+            ),
+            password_work=PasswordWork(os.cpu_count() or 2),
             live_connections=ConnectionCounter(settings.live_max_connections_per_user),
             live_messages_per_second=settings.live_messages_per_second,
             live_messages_burst=settings.live_messages_burst,
@@ -170,3 +273,23 @@ class Limits:
     def live_message_limiter(self) -> RateLimiter:
         """A fresh bucket for one live connection's incoming messages."""
         return RateLimiter.per_second(self.live_messages_per_second, self.live_messages_burst, self.clock, max_keys=1)
+
+
+class PasswordWork:
+    """Password hashes, run a few at a time on threads of their own, logins and sign-ups in separate queues.
+
+    An argon2 hash takes tens of megabytes and several threads: a class signing in at once would run hundreds
+    side by side and thrash. They take turns, waiting in the event loop rather than in the threads every other
+    request needs. Logins have as many places as there are cores and sign-ups half as many, each their own: a
+    burst of sign-ups never makes a login wait for a place behind it.
+    """
+
+    def __init__(self, cores: int) -> None:
+        self.logins = anyio.CapacityLimiter(max(1, cores))
+        self.signups = anyio.CapacityLimiter(max(1, cores // 2))
+
+    async def login(self, work: Callable[..., Result], *args: Any) -> Result:
+        return await anyio.to_thread.run_sync(partial(work, *args), limiter=self.logins)
+
+    async def signup(self, work: Callable[..., Result], *args: Any, **kwargs: Any) -> Result:
+        return await anyio.to_thread.run_sync(partial(work, *args, **kwargs), limiter=self.signups)
