@@ -284,7 +284,7 @@ class SessionService:
 
     def _ops_work(self, actor: Actor, session_id: str, raw_ops: list[Any], device_id: str | None,
                   sent_at: int | None, source: str | None = None) -> Callable[[_Writer], dict[str, Any]]:
-        parsed = [self._parse(raw) for raw in raw_ops]
+        parsed = [self._parse(raw, batch_index) for batch_index, raw in enumerate(raw_ops)]
         logged_device = device_id if source is None else f"{source}:{device_id or ''}"[:64]
 
         def apply(writer: _Writer) -> dict[str, Any]:
@@ -332,7 +332,7 @@ class SessionService:
 
         return apply
 
-    def _parse(self, raw: Any) -> tuple[str | None, Any, Any]:
+    def _parse(self, raw: Any, batch_index: int) -> tuple[str | None, Any, Any]:
         """(op_id, op, error): op_id is None when even the op_id is unusable."""
         if not isinstance(raw, dict):
             return None, None, InvalidOpError("each op is a JSON object")
@@ -342,7 +342,7 @@ class SessionService:
             error.data["op_id"] = raw.get("op_id")
             return None, None, error
         try:
-            return op_id, parse_op(raw, max_note_length=self.max_note_length), None
+            return op_id, parse_op(raw, max_note_length=self.max_note_length, batch_index=batch_index), None
         except DomainError as error:
             error.data["fingerprint"] = _fingerprint(raw)
             error.data["type"] = raw.get("type")

@@ -114,6 +114,15 @@ def test_latest_intent_follows_effective_time_then_op_id_not_arrival() -> None:
     assert check(ops, state(*tie, answers={(S, Q1): "b"})).mismatched == 0
 
 
+def test_latest_intent_of_one_batch_in_one_millisecond_is_its_later_op() -> None:
+    # "op-b" sorts after "op-a", but was sent first in the batch.
+    first, second = answer_op("op-b", answer="b"), answer_op("op-a", answer="a")
+    log = (logged(first, 1), logged(second, 2, batch_index=1))
+    ops = [told(first, "applied", 1), told(second, "applied", 2)]
+    assert check(ops, state(*log, answers={(S, Q1): "a"})).mismatched == 0
+    assert check(ops, state(*log, answers={(S, Q1): "b"})).mismatched == 1
+
+
 def test_an_answer_held_with_no_accepted_answer_in_the_log_is_mismatched() -> None:
     assert check([], state(answers={(S, Q1): "a"})).mismatched == 1
 

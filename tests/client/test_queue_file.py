@@ -46,6 +46,25 @@ async def test_ops_the_server_could_never_take_are_refused_before_they_are_queue
         assert [r.op_id for r in client.receipts()] == [op_id]
 
 
+async def test_ops_made_in_one_millisecond_get_strictly_increasing_times_that_survive_a_restart(
+        tmp_path: Path) -> None:
+    async with Client("http://127.0.0.1:1", tmp_path / "queue.db", clock=lambda: 5_000) as client:
+        await client.unflag(SESSION, "q")
+        await client.flag(SESSION, "q")
+        await client.note(SESSION, "q", "check")
+    # Restarted with its clock set back: its stamps still come after the last one.
+    async with Client("http://127.0.0.1:1", tmp_path / "queue.db", clock=lambda: 1_000) as client:
+        await client.unflag(SESSION, "q")
+        assert [r.op["client_time"] for r in client.receipts()] == [5_000, 5_001, 5_002, 5_003]
+
+
+async def test_a_time_given_with_an_op_is_kept_and_later_stamps_follow_it(tmp_path: Path) -> None:
+    async with Client("http://127.0.0.1:1", tmp_path / "queue.db", clock=lambda: 5_000) as client:
+        await client.enqueue(SESSION, {"type": "flag", "question_id": "q", "client_time": 9_000})
+        await client.unflag(SESSION, "q")
+        assert [r.op["client_time"] for r in client.receipts()] == [9_000, 9_001]
+
+
 async def test_another_student_cannot_sign_in_on_a_file_with_pending_ops(clients: Clients) -> None:
     client, _ = clients.new()
     async with client:

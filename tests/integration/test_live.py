@@ -258,3 +258,22 @@ def test_a_failed_account_check_keeps_the_socket_open(student: Api, monkeypatch:
         student.clock.advance(60)
         socket.send_json({"type": "ping", "id": "p"})
         assert socket.receive_json() == {"type": "pong", "id": "p"}
+
+
+def test_over_the_socket_a_batch_keeps_its_order_and_a_submit_is_the_last_activity(student: Api) -> None:
+    state = student.start()
+    q1 = section_questions(state, 0)[0]
+    # Made in one millisecond; the op_ids alone would pick the unflag.
+    unflag = {**student.op("unflag", question_id=q1["id"]), "op_id": "ffffffff-ffff-4fff-bfff-ffffffffffff"}
+    flag = {**student.op("flag", question_id=q1["id"]), "op_id": "00000000-0000-4000-8000-000000000000"}
+    with connect(student, state["id"]) as socket:
+        read_until(socket, "ready")
+        socket.send_json({"type": "ops", "id": "r1", "ops": [unflag, flag], "device_id": "tablet", "sent_at": student.clock()})
+        assert [r["status"] for r in read_until(socket, "ack")[-1]["results"]] == ["applied", "applied"]
+        student.clock.advance(30)
+        submit = student.op("submit_section", section_id=state["sections"][0]["section_id"])
+        socket.send_json({"type": "ops", "id": "r2", "ops": [submit], "device_id": "tablet", "sent_at": student.clock()})
+        assert read_until(socket, "ack")[-1]["results"][0]["status"] == "applied"
+    assert student.resume(state["id"])["sections"][0]["flagged"] == [q1["id"]]
+    [row] = student.get("/sessions").json()
+    assert row["last_activity_at"] == student.clock()

@@ -198,6 +198,26 @@ def test_the_later_change_in_the_students_time_wins_whatever_the_arrival_order(s
     assert [(h["payload"]["answer"], h["status"]) for h in history] == [("b", "applied"), ("a", "superseded")]
 
 
+def test_ops_of_one_batch_made_in_the_same_millisecond_take_effect_in_the_batch_order(student: Api) -> None:
+    state = student.start()
+    q1 = section_questions(state)[0]
+    # The student unflagged, then flagged, in one millisecond; the op_ids alone would pick the unflag.
+    unflag = {**student.op("unflag", question_id=q1["id"]), "op_id": "ffffffff-ffff-4fff-bfff-ffffffffffff"}
+    flag = {**student.op("flag", question_id=q1["id"]), "op_id": "00000000-0000-4000-8000-000000000000"}
+    assert unflag["client_time"] == flag["client_time"]
+
+    result = student.send(state["id"], unflag, flag)
+
+    assert [r["status"] for r in result["results"]] == ["applied", "applied"]
+    assert student.resume(state["id"])["sections"][0]["flagged"] == [q1["id"]]
+    history = student.get(f"/sessions/{state['id']}/history").json()
+    assert [(h["kind"], h["payload"].get("batch_index", 0)) for h in history] == [("unflag", 0), ("flag", 1)]
+    # Sent again, alone or in another order, they are the same ops.
+    assert student.send(state["id"], flag)["results"][0]["status"] == "duplicate"
+    assert [r["status"] for r in student.send(state["id"], flag, unflag)["results"]] == ["duplicate", "duplicate"]
+    assert student.resume(state["id"])["sections"][0]["flagged"] == [q1["id"]]
+
+
 def test_active_time_stops_while_no_client_is_there(student: Api) -> None:
     state = student.start("mini-practice")
     q = section_questions(state)[0]
@@ -336,6 +356,27 @@ def test_dashboard_lists_progress(student: Api) -> None:
     [row] = student.get("/sessions").json()
     assert (row["answered"], row["total"], row["flagged"], row["status"], row["resumable"]) == (1, 4, 1, "active", True)
     assert row["time_remaining_ms"] == 600_000
+
+
+def test_submitting_is_the_last_activity_the_session_list_shows_and_sorts_by(student: Api) -> None:
+    diagnostic = student.start()
+    student.send(diagnostic["id"], student.op("answer", question_id=section_questions(diagnostic)[0]["id"], answer="a"))
+    student.clock.advance(60)
+    practice = student.start("mini-practice")
+    student.send(practice["id"], student.op("navigate", question_id=section_questions(practice)[0]["id"]))
+    assert [row["id"] for row in student.get("/sessions").json()] == [practice["id"], diagnostic["id"]]
+
+    student.clock.advance(60)
+    student.send(diagnostic["id"], student.op("submit_section", section_id=diagnostic["sections"][0]["section_id"]))
+    rows = student.get("/sessions").json()
+    assert [row["id"] for row in rows] == [diagnostic["id"], practice["id"]]
+    assert rows[0]["last_activity_at"] == student.clock()
+
+    student.clock.advance(60)
+    student.send(practice["id"], student.op("complete"))
+    rows = student.get("/sessions").json()
+    assert [(row["id"], row["status"]) for row in rows] == [(practice["id"], "completed"), (diagnostic["id"], "active")]
+    assert rows[0]["last_activity_at"] == student.clock()
 
 
 def test_the_sweep_submits_sections_whose_time_ran_out(student: Api) -> None:

@@ -90,6 +90,20 @@ test("another device's answer arrives over the socket: in the model, reported as
   h.controller.dispose();
 });
 
+test("the student's quick ops in one millisecond are stamped in the order they were made", async () => {
+  const h = harness();
+  await h.controller.load();
+  const now = 4_000_000_000_000; // later than any stamp this page made so far
+  h.controller.wallNow = () => now;
+  const made = [
+    h.controller.act("unflag", { question_id: "q1" }),
+    h.controller.act("flag", { question_id: "q1" }),
+    h.controller.act("unflag", { question_id: "q1" }),
+  ];
+  assert.deepEqual(made.map((op) => op.client_time), [now, now + 1, now + 2]);
+  h.controller.dispose();
+});
+
 test("our ops go over the ready socket and stay on top until their entries arrive; still-queued ops stay on top of others'", async () => {
   const h = harness();
   await h.controller.load();

@@ -209,3 +209,11 @@ test("changedSections names the sections whose student's work differs", () => {
   assert.deepEqual([...state.changedSections(a, b)], ["A"]);
   assert.equal(state.changedSections(a, state.buildModel(resumeState(), [op("navigate", { question_id: "q2" })])).size, 0);
 });
+
+test("nextClientTime is now, but always after the device's last stamp", () => {
+  assert.equal(state.nextClientTime(1_000.4, 0), 1_000);
+  assert.equal(state.nextClientTime(1_000, 1_000), 1_001, "a second op in the same millisecond");
+  assert.equal(state.nextClientTime(900, 1_000), 1_001, "the clock went back");
+  const made = state.makeOp("flag", { question_id: "q1" }, { uuid: () => "id-1", now: () => 1_234 });
+  assert.deepEqual(made, { op_id: "id-1", type: "flag", client_time: 1_234, question_id: "q1" });
+});

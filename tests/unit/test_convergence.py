@@ -4,10 +4,16 @@ Whatever the duplication and order in which a set of ops arrives (a duplicate
 is skipped the way the service does, by its receipt), the session ends in the
 same per-question state as when each op is applied once in (client_time,
 op_id) order, and that state is the latest op's value for each register.
+
+Devices stamp their ops with strictly increasing times, except that ops made in
+one millisecond may share a time within one batch. Whatever the interleaving of
+two such devices' batches, each register ends with the last intent of a device
+(its last op in the order the device made them), the latest in effective time.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hypothesis import given, settings
@@ -150,6 +156,14 @@ def observed_values(session) -> dict[str, Any]:
     }
 
 
+def register_of(o: Op) -> tuple:
+    """Which last-writer-wins register an op sets."""
+    if o.type == "navigate":
+        return ("navigate",)
+    group = {"flag": "flag", "unflag": "flag", "eliminate": "elim", "uneliminate": "elim"}.get(o.type, o.type)
+    return (o.question_id, group, o.choice_id)
+
+
 @settings(max_examples=200, deadline=None)
 @given(deliveries())
 def test_any_duplication_and_order_converges_to_the_in_order_state(delivery):
@@ -181,18 +195,12 @@ def test_exactly_the_ops_that_lost_are_told_superseded(delivery):
     deliver(session, [distinct[i] for i in arrivals])
     status = {e.op_id: e.status for e in session.log}
 
-    def register(o: Op) -> tuple:
-        if o.type == "navigate":
-            return ("navigate",)
-        group = {"flag": "flag", "unflag": "flag", "eliminate": "elim", "uneliminate": "elim"}.get(o.type, o.type)
-        return (o.question_id, group, o.choice_id)
-
     # The op that is latest in time for its register was applied, whenever it arrived.
     winners: dict[tuple, Op] = {}
     for o in distinct:
-        current = winners.get(register(o))
+        current = winners.get(register_of(o))
         if current is None or (o.client_time, o.op_id) > (current.client_time, current.op_id):
-            winners[register(o)] = o
+            winners[register_of(o)] = o
     for o in winners.values():
         assert status[o.op_id] == "applied"
     # An op was told superseded exactly when a later-in-time op of its register had arrived before it.
@@ -204,7 +212,92 @@ def test_exactly_the_ops_that_lost_are_told_superseded(delivery):
             first_arrival.append(distinct[i])
     for position, o in enumerate(first_arrival):
         beaten = any(
-            register(p) == register(o) and (p.client_time, p.op_id) > (o.client_time, o.op_id)
+            register_of(p) == register_of(o) and (p.client_time, p.op_id) > (o.client_time, o.op_id)
             for p in first_arrival[:position]
         )
         assert status[o.op_id] == ("superseded" if beaten else "applied")
+
+
+# ----- two devices, their batches, and ties ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Device:
+    device_id: str
+    offset_ms: int  # the correction for this device's clock, as the server observed it
+    batches: tuple[tuple[Op, ...], ...]  # in the order the device made (and sent) them
+
+    def made(self) -> list[Op]:
+        return [o for batch in self.batches for o in batch]
+
+
+@st.composite
+def devices(draw: Any, device_id: str) -> Device:
+    """A device whose ops are in the order it made them, with many equal times inside a batch."""
+    time = T0 + draw(st.integers(min_value=0, max_value=3))
+    batches = []
+    for _ in range(draw(st.integers(min_value=1, max_value=4))):
+        batch = []
+        for index in range(draw(st.integers(min_value=1, max_value=5))):
+            # A new batch is stamped later than the last; within one, a step of 0 is a shared millisecond.
+            time += draw(st.integers(min_value=1 if index == 0 else 0, max_value=1))
+            batch.append(replace(draw(ops()), client_time=time, batch_index=index))
+        batches.append(tuple(batch))
+    return Device(device_id, draw(st.integers(min_value=-2, max_value=2)), tuple(batches))
+
+
+@st.composite
+def two_devices_and_an_interleaving(draw: Any) -> tuple[tuple[Device, Device], list[tuple[int, int]]]:
+    """Two devices, and an arrival order of their batches ((device, batch) pairs), some arriving twice."""
+    pair = (draw(devices("device-a")), draw(devices("device-b")))
+    sent = [(d, b) for d, device in enumerate(pair) for b in range(len(device.batches))]
+    again = draw(st.lists(st.sampled_from(sent), max_size=3))
+    return pair, draw(st.permutations(sent + again))
+
+
+def deliver_batches(pair: tuple[Device, Device], arrivals: list[tuple[int, int]]) -> Any:
+    session = fresh_session()
+    receipts: dict[str, str] = {}
+    for d, b in arrivals:
+        device = pair[d]
+        for o in device.batches[b]:
+            if receipt_status(o.fingerprint, receipts.get(o.op_id)) is not None:
+                continue
+            result = session.apply(o, NOW, clock_offset_ms=device.offset_ms, device_id=device.device_id)
+            assert result.status in ("applied", "superseded"), result
+            receipts[o.op_id] = o.fingerprint
+    return session
+
+
+def held_by(session, key: tuple) -> str | None:
+    """The op_id of the op whose value a register holds."""
+    if key == ("navigate",):
+        return session.current_question.op_id
+    question_id, group, choice_id = key
+    state = session.sections[DIAG_S1].questions.get(question_id)
+    if state is None:
+        return None
+    if group == "elim":
+        register = state.eliminated.get(choice_id)
+        return register.op_id if register else None
+    return getattr(state, {"flag": "flagged"}.get(group, group)).op_id
+
+
+@settings(max_examples=300, deadline=None)
+@given(two_devices_and_an_interleaving(), st.randoms(use_true_random=False))
+def test_two_devices_batches_converge_to_the_latest_device_last_intent(delivery, rnd):
+    pair, arrivals = delivery
+    session = deliver_batches(pair, arrivals)
+    other_order = list(arrivals)
+    rnd.shuffle(other_order)
+    assert final_state(deliver_batches(pair, other_order)) == final_state(session)
+
+    last_intents: dict[tuple, list[tuple[int, Op]]] = {}
+    for device in pair:
+        last_of_device = {register_of(o): o for o in device.made()}
+        for key, o in last_of_device.items():
+            last_intents.setdefault(key, []).append((o.client_time + device.offset_ms, o))
+    for key, candidates in last_intents.items():
+        latest_time = max(t for t, _ in candidates)
+        acceptable = {o.op_id for t, o in candidates if t == latest_time}
+        assert held_by(session, key) in acceptable, (key, candidates)

@@ -219,6 +219,14 @@ def test_fingerprint_does_not_depend_on_the_op_id():
     assert a.fingerprint == b.fingerprint
 
 
+def test_batch_index_is_logged_with_the_op_but_a_resent_op_in_another_place_is_the_same_op():
+    first = parse_op(raw("flag"), max_note_length=MAX_NOTE, batch_index=3)
+    resent = parse_op(raw("flag"), max_note_length=MAX_NOTE, batch_index=0)
+    assert first.payload()["batch_index"] == 3
+    assert "batch_index" not in resent.payload()
+    assert first.fingerprint == resent.fingerprint
+
+
 def test_fingerprint_ignores_fields_the_op_does_not_use():
     assert parse(raw("flag", answer="a")).fingerprint == parse(raw("flag")).fingerprint
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from examsync.domain.errors import InvalidOpError, SessionCompletedError
-from examsync.domain.session import Rules, receipt_status
+from examsync.domain.session import Register, Rules, receipt_status
 from examsync.domain.timing import TimeAllowance, TimeChange
 
 from .builders import (
@@ -504,6 +504,47 @@ def test_equal_times_are_broken_by_op_id(high_first):
     assert answer_of(session, Q_SINGLE) == "c"
 
 
+@pytest.mark.parametrize("arrival", [(0, 1), (1, 0)])
+def test_ops_of_one_batch_made_in_the_same_millisecond_keep_the_batch_order(arrival):
+    # Whatever op_ids the two got, the later one in the batch is the student's last act.
+    session = started_diag()
+    made = [op("unflag", T0 + SECOND, question_id=Q_SINGLE, op_id=HIGH_ID, batch_index=0),
+            op("flag", T0 + SECOND, question_id=Q_SINGLE, op_id=LOW_ID, batch_index=1)]
+    statuses = {o.type: session.apply(o, T0 + 2 * SECOND).status for o in (made[i] for i in arrival)}
+    assert session.sections[DIAG_S1].flagged() == [Q_SINGLE]
+    assert statuses == {"flag": "applied", "unflag": "superseded" if arrival == (1, 0) else "applied"}
+    logged = {e.op_id: e.payload.get("batch_index", 0) for e in session.log[-2:]}
+    assert logged == {HIGH_ID: 0, LOW_ID: 1}
+
+
+def test_ops_of_one_device_clamped_to_the_same_now_keep_their_order():
+    # A device whose clock runs ahead: both ops are clamped to the server's now,
+    # in batches of their own (as when a group commit gives them one now).
+    session = started_diag()
+    ahead = T0 + HOUR
+    later = answer(Q_SINGLE, "c", ahead + 1, op_id=LOW_ID)
+    earlier = answer(Q_SINGLE, "a", ahead, op_id=HIGH_ID)
+    assert session.apply(later, T0 + SECOND).status == "applied"
+    assert session.apply(earlier, T0 + SECOND).status == "superseded"
+    assert answer_of(session, Q_SINGLE) == "c"
+
+
+def test_a_register_persisted_before_batch_order_was_kept_still_loads_and_orders():
+    old = Register.load(["b", T0, HIGH_ID])
+    assert (old.value, old.at, old.op_id) == ("b", T0, HIGH_ID)
+    assert not old.offer("a", op("answer", T0 - 1, op_id=LOW_ID), T0 - 1)
+    assert old.offer("c", op("answer", T0 + 1, op_id=LOW_ID), T0 + 1)
+    assert Register.load(old.dump()) == old
+
+
+def test_a_register_keeps_the_order_of_its_op_across_a_reload():
+    register = Register()
+    register.offer(True, op("flag", T0, op_id=LOW_ID, batch_index=1), T0)
+    reloaded = Register.load(register.dump())
+    assert not reloaded.offer(False, op("unflag", T0, op_id=HIGH_ID, batch_index=0), T0)
+    assert reloaded.value is True
+
+
 def test_effective_time_is_clamped_to_the_server_now():
     session = started_diag()
     forged = answer(Q_SINGLE, "a", T0 + 10 * DAY)
@@ -805,3 +846,14 @@ def test_last_activity_moves_with_ops_and_heartbeats_but_never_back():
     assert session.last_activity_at == T0 + 2 * MINUTE
     session.apply(op("heartbeat", T0), T0)
     assert session.last_activity_at == T0 + 2 * MINUTE
+
+
+@pytest.mark.parametrize("last_act", [
+    op("submit_section", T0 + 3 * MINUTE, section_id=DIAG_S1),
+    op("complete", T0 + 3 * MINUTE),
+])
+def test_last_activity_counts_submitting_and_completing(last_act):
+    session = started_diag()
+    session.apply(answer(Q_SINGLE, "b", T0 + MINUTE), T0 + MINUTE)
+    assert session.apply(last_act, T0 + 3 * MINUTE).status == "applied"
+    assert session.last_activity_at == T0 + 3 * MINUTE

@@ -24,9 +24,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from examsync.domain.session import intent_order
+
 ACKNOWLEDGED_STATES = frozenset({"applied", "duplicate", "superseded"})
 ACCEPTED_STATUSES = frozenset({"applied", "superseded"})
-# The fields of an op the server logs as its payload (domain/ops.py, Op.payload).
+# The fields of an op the server logs as its payload (domain/ops.py, Op.payload), as the client sent them.
 PAYLOAD_FIELDS = ("type", "client_time", "question_id", "section_id", "choice_id", "text", "answer")
 # Ops the server answers but never logs.
 UNLOGGED_TYPES = frozenset({"heartbeat"})
@@ -191,5 +193,6 @@ def _check_latest_intent(verdict: Verdict, server: ServerState) -> None:
                                        f"the latest intent in its log is {expected.get(key)!r}")
 
 
-def _intent_order(entry: LogEntry) -> tuple[int, str]:
-    return (entry.effective_time or 0, entry.op_id or "")
+def _intent_order(entry: LogEntry) -> tuple[int, int, int, str]:
+    return intent_order(entry.effective_time or 0, entry.payload.get("client_time", 0),
+                        entry.payload.get("batch_index", 0), entry.op_id or "")

@@ -182,7 +182,9 @@ class Client:
     async def enqueue(self, session_id: str, op: dict[str, Any]) -> str:
         """Write the op to the queue file and return its op_id; it is committed when this returns.
 
-        `op_id` (a UUID) and `client_time` are filled in when the op has none.
+        `op_id` (a UUID) and `client_time` are filled in when the op has none. The times this fills in
+        are strictly increasing for the queue file (the device), also across restarts and when the
+        clock goes back, so that the server keeps the order in which the ops were made.
         """
         if not isinstance(session_id, str) or not session_id:
             raise ValueError("session_id must be a non-empty string")
@@ -190,9 +192,8 @@ class Client:
             raise ValueError("an op is a dict with a 'type' (answer, flag, note, ...)")
         if op["type"] == "heartbeat":
             raise ValueError("heartbeats are not queued: call heartbeat()")
-        now = self.clock()
-        queued = {**op, "op_id": _canonical_op_id(op.get("op_id")), "client_time": op.get("client_time", now)}
-        self._queue.add(session_id, queued, created_at=now)
+        queued = self._queue.add(session_id, {**op, "op_id": _canonical_op_id(op.get("op_id"))},
+                                 created_at=self.clock())
         return queued["op_id"]
 
     # ----- the queue -------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The durable offline queue: one SQLite file per student and device.
 
-    meta  key -> value: the device id (made once per file), the access token, the email it was issued for.
+    meta  key -> value: the device id (made once per file), the access token, the email it was issued for,
+          and the last client time stamped on an op (`last_client_time`), so stamps never go back.
     ops   every op ever queued here, in creation order (`position`): the op exactly as it is sent, and its
           receipt: `state` is "pending" until the server answers it, then the server's status with its
           code, message and seq. Settled rows are kept: they are the receipts.
@@ -106,16 +107,29 @@ class QueueFile:
 
     # ----- ops ----------------------------------------------------------------
 
-    def add(self, session_id: str, op: dict[str, Any], created_at: int) -> None:
-        try:
-            text = json.dumps(op, separators=(",", ":"), allow_nan=False)
-        except ValueError as error:  # nan or infinity: the server would refuse the whole batch
-            raise ValueError(f"the op cannot be sent as JSON: {error}") from error
-        try:
-            self._db.execute("INSERT INTO ops (op_id, session_id, op, created_at) VALUES (?, ?, ?, ?)",
-                             (op["op_id"], session_id, text, created_at))
-        except sqlite3.IntegrityError as error:
-            raise ValueError(f"op_id {op['op_id']} is already in this queue file; every op needs its own") from error
+    def add(self, session_id: str, op: dict[str, Any], created_at: int) -> dict[str, Any]:
+        """Queue the op, stamped with a client time when it has none; returns it as queued.
+
+        Stamps are strictly increasing for the file (the device), whatever the clock does: the server
+        orders one device's ops that share an effective time by their client times.
+        """
+        with self._transaction():
+            last = int(self.get_meta("last_client_time") or 0)
+            queued = op if "client_time" in op else {**op, "client_time": max(created_at, last + 1)}
+            try:
+                text = json.dumps(queued, separators=(",", ":"), allow_nan=False)
+            except ValueError as error:  # nan or infinity: the server would refuse the whole batch
+                raise ValueError(f"the op cannot be sent as JSON: {error}") from error
+            try:
+                self._db.execute("INSERT INTO ops (op_id, session_id, op, created_at) VALUES (?, ?, ?, ?)",
+                                 (queued["op_id"], session_id, text, created_at))
+            except sqlite3.IntegrityError as error:
+                raise ValueError(f"op_id {queued['op_id']} is already in this queue file; "
+                                 "every op needs its own") from error
+            stamped = queued["client_time"]
+            if isinstance(stamped, int) and not isinstance(stamped, bool) and stamped > last:
+                self.set_meta("last_client_time", str(stamped))
+        return queued
 
     def oldest_pending_batch(self, session_id: str | None, limit: int) -> list[Receipt]:
         """Up to `limit` pending ops of the session whose pending op is oldest (or of `session_id`), oldest first."""

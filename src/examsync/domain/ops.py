@@ -2,6 +2,9 @@
 
 Each op carries a client-generated `op_id` (a UUID) that makes it
 idempotent, and the client's time in milliseconds since the Unix epoch.
+Clients stamp one device's ops with strictly increasing times; the server
+adds each op's place in its batch (`batch_index`), which orders the ops of
+one batch that still share a millisecond.
 """
 
 from __future__ import annotations
@@ -45,9 +48,16 @@ class Op:
     choice_id: str | None = None
     answer: Any = None
     text: str | None = None
+    batch_index: int = 0
 
     def payload(self) -> dict[str, Any]:
-        """The op's content, as logged and as fingerprinted."""
+        """The op's content as logged: what the client sent, and its place in the batch when not first."""
+        fields = self._content()
+        if self.batch_index:
+            fields["batch_index"] = self.batch_index
+        return fields
+
+    def _content(self) -> dict[str, Any]:
         fields: dict[str, Any] = {"type": self.type, "client_time": self.client_time}
         for name in ("question_id", "section_id", "choice_id", "text"):
             value = getattr(self, name)
@@ -59,8 +69,11 @@ class Op:
 
     @property
     def fingerprint(self) -> str:
-        """Identifies the payload, so a re-used op_id with other content is caught."""
-        canonical = json.dumps(self.payload(), sort_keys=True, separators=(",", ":"))
+        """Identifies what the client sent, so a re-used op_id with other content is caught.
+
+        Not the op's place in its batch: an op re-sent in another batch is the same op.
+        """
+        canonical = json.dumps(self._content(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
@@ -73,8 +86,8 @@ def canonical_op_id(raw: Any) -> str:
         raise InvalidOpError(f"op_id {raw[:64]!r} is not a UUID") from None
 
 
-def parse_op(raw: Mapping[str, Any], *, max_note_length: int) -> Op:
-    """Turn one op as sent by a client into an Op, or raise InvalidOpError.
+def parse_op(raw: Mapping[str, Any], *, max_note_length: int, batch_index: int = 0) -> Op:
+    """Turn one op as sent by a client, at `batch_index` in its batch, into an Op, or raise InvalidOpError.
 
     The op_id is checked first, so that a caller can report the error against it.
     """
@@ -118,4 +131,5 @@ def parse_op(raw: Mapping[str, Any], *, max_note_length: int) -> Op:
         choice_id=choice_id,
         answer=raw.get("answer") if op_type == "answer" else None,
         text=text,
+        batch_index=batch_index,
     )

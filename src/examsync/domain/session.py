@@ -7,9 +7,11 @@ clock: `now_ms` is passed in.
 
 Per question, each field (answer, flag, note, each eliminated choice) is a
 last-writer-wins register ordered by the time the student acted, corrected by
-their device's observed clock offset, ties broken by `op_id`. So the final
-state does not depend on the order in which ops arrive, and a stale device can
-never overwrite a newer change.
+their device's observed clock offset (`intent_order`). Ties keep the order in
+which one device made its ops (its client time, then the op's place in its
+batch), and only then fall to `op_id`. The order is a function of the op
+alone, so the final state does not depend on the order in which ops arrive,
+and a stale device can never overwrite a newer change.
 """
 
 from __future__ import annotations
@@ -48,26 +50,44 @@ class Rules:
     max_answer_length: int = 1_000
 
 
+def intent_order(effective_time: int, client_time: int, batch_index: int, op_id: str) -> tuple[int, int, int, str]:
+    """Which of two ops the student made last: the later effective time, then one device's own order.
+
+    Two ops of one device can share an effective time when both were clamped to
+    the server's now, or made in one millisecond; the device's strictly
+    increasing client times, then the places in one batch, keep its order.
+    """
+    return (effective_time, client_time, batch_index, op_id)
+
+
 @dataclass
 class Register:
-    """A last-writer-wins value stamped with (time, op_id)."""
+    """A last-writer-wins value stamped with the intent order of the op that set it.
+
+    Persisted as [value, at, op_id, client_time, batch_index]; registers kept
+    before the last two were recorded load with both as 0.
+    """
 
     value: Any = None
     at: int | None = None
     op_id: str | None = None
+    client_time: int = 0
+    batch_index: int = 0
 
-    def offer(self, value: Any, at: int, op_id: str) -> bool:
-        if self.at is not None and (at, op_id) < (self.at, self.op_id or ""):
+    def offer(self, value: Any, op: Op, effective: int) -> bool:
+        order = intent_order(effective, op.client_time, op.batch_index, op.op_id)
+        if self.at is not None and order < intent_order(self.at, self.client_time, self.batch_index, self.op_id or ""):
             return False
-        self.value, self.at, self.op_id = value, at, op_id
+        self.value, self.at, self.op_id = value, effective, op.op_id
+        self.client_time, self.batch_index = op.client_time, op.batch_index
         return True
 
     def dump(self) -> list[Any] | None:
-        return None if self.at is None else [self.value, self.at, self.op_id]
+        return None if self.at is None else [self.value, self.at, self.op_id, self.client_time, self.batch_index]
 
     @classmethod
     def load(cls, raw: list[Any] | None) -> "Register":
-        return cls() if raw is None else cls(raw[0], raw[1], raw[2])
+        return cls() if raw is None else cls(*raw)
 
 
 @dataclass
@@ -393,6 +413,9 @@ class TestSession:
             code = message = None
         except DomainError as error:
             status, code, message = REJECTED, error.code, error.message
+        if status != REJECTED:
+            # Every op the student makes counts, the submit that ends the test included.
+            self.last_activity_at = max(self.last_activity_at, now_ms)
         if op.type in UNLOGGED_OPS:
             return OpResult(op.op_id, status, code, message)
         entry = self._record(
@@ -442,19 +465,18 @@ class TestSession:
         answer = validate_answer(question, op.answer, max_length=self.rules.max_answer_length) if op.type == "answer" else None
         self._open_for_change(section, now_ms, effective)
         state = self.sections[section.id].question(question.id)
-        self.last_activity_at = max(self.last_activity_at, now_ms)
         if op.type == "answer":
-            won = state.answer.offer(answer, effective, op.op_id)
+            won = state.answer.offer(answer, op, effective)
         elif op.type in ("flag", "unflag"):
-            won = state.flagged.offer(op.type == "flag", effective, op.op_id)
+            won = state.flagged.offer(op.type == "flag", op, effective)
         elif op.type == "note":
-            won = state.note.offer(op.text or None, effective, op.op_id)
+            won = state.note.offer(op.text or None, op, effective)
         elif op.type in ("eliminate", "uneliminate"):
             register = state.eliminated.setdefault(op.choice_id or "", Register())
-            won = register.offer(op.type == "eliminate", effective, op.op_id)
+            won = register.offer(op.type == "eliminate", op, effective)
         else:  # navigate
             state.visited = True
-            won = self.current_question.offer(question.id, effective, op.op_id)
+            won = self.current_question.offer(question.id, op, effective)
         self.version += 1
         return APPLIED if won else SUPERSEDED
 
@@ -486,7 +508,6 @@ class TestSession:
             deadline = self.deadline_ms(section.id)
             if state.status == "in_progress" and (deadline is None or now_ms < deadline):
                 state.clock.record_activity(self.test.timer_policy, now_ms, self.rules.heartbeat_credit_ms)
-        self.last_activity_at = max(self.last_activity_at, now_ms)
         return APPLIED
 
     def _submit(self, section: Section, reason: str, at_ms: int) -> None:

@@ -1,8 +1,12 @@
-// Small values kept in localStorage: this browser's device id, the cached
-// account (for offline use and the rescue file), and the student's settings.
+// Small values kept in localStorage: this browser's device id, the last client
+// time it stamped on an op, the cached account (for offline use and the rescue
+// file), and the student's settings.
+
+import { nextClientTime } from "./state.js";
 
 const KEYS = {
   device: "examsync.device-id",
+  lastOpTime: "examsync.last-op-time",
   user: "examsync.user",
   shortcuts: "examsync.shortcuts",
   timerHidden: "examsync.timer-hidden",
@@ -34,6 +38,16 @@ export function deviceId() {
     write(KEYS.device, id);
   }
   return id;
+}
+
+// Also held here, so that stamps keep increasing when localStorage cannot be written.
+let lastOpTime = 0;
+
+/** The client time for this browser's next op: strictly increasing, also across reloads and when the clock goes back. */
+export function nextOpTime(now = Date.now()) {
+  lastOpTime = nextClientTime(now, Math.max(lastOpTime, Number(read(KEYS.lastOpTime)) || 0));
+  write(KEYS.lastOpTime, String(lastOpTime));
+  return lastOpTime;
 }
 
 export function cachedUser() {

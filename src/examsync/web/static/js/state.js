@@ -270,7 +270,15 @@ export function changedSections(a, b) {
   return new Set([...ids].filter((id) => JSON.stringify(before[id]) !== JSON.stringify(after[id])));
 }
 
-/** A new op. `fields` holds the op's own fields (question_id, answer, ...). */
+/**
+ * The client time for a device's next op: now in whole milliseconds, but always after the device's
+ * last one. Two ops of one device that share a time would be ordered by their random op_ids.
+ */
+export function nextClientTime(now, last) {
+  return Math.max(Math.round(now), last + 1);
+}
+
+/** A new op. `fields` holds the op's own fields (question_id, answer, ...); `now` gives its client time. */
 export function makeOp(type, fields = {}, { uuid = () => globalThis.crypto.randomUUID(), now = () => Date.now() } = {}) {
   if (!OP_TYPES.includes(type)) throw new Error(`unknown op type ${type}`);
   return { op_id: uuid(), type, client_time: Math.round(now()), ...fields };

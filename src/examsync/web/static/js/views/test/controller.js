@@ -19,6 +19,7 @@
 //   rejected {record, result}                           one of our ops was refused
 //   unauthorized {}
 
+import { nextOpTime } from "../../prefs.js";
 import { SessionLog } from "../../session.js";
 import { applyOp, changedSections, currentSection, findQuestion, makeOp, sectionById } from "../../state.js";
 import { clockOffset, remainingFromServer } from "../../timer.js";
@@ -31,10 +32,10 @@ const PERSIST_DELAY_MS = 150;
 export class SessionController extends EventTarget {
   constructor({
     sessionId, api, queue, store, deviceId, userId, isOnline = () => true, createLive = null, transport = null,
-    wantHeartbeat = () => true, perfNow = () => performance.now(), wallNow = () => Date.now(),
+    wantHeartbeat = () => true, perfNow = () => performance.now(), wallNow = () => Date.now(), opTime = nextOpTime,
   }) {
     super();
-    Object.assign(this, { sessionId, api, queue, store, deviceId, userId, isOnline, perfNow, wallNow });
+    Object.assign(this, { sessionId, api, queue, store, deviceId, userId, isOnline, perfNow, wallNow, opTime });
     this.log = new SessionLog({ deviceId });
     this.model = null;
     this.anchor = null;
@@ -156,7 +157,7 @@ export class SessionController extends EventTarget {
   /** A new op of this page: in the model at once, then stored (before it is sent). */
   act(type, fields = {}) {
     if (!this.model || this.model.status !== "active") return null;
-    const op = makeOp(type, fields);
+    const op = makeOp(type, fields, { now: () => this.opTime(this.wallNow()) });
     this.log.add(op);
     applyOp(this.model, op);
     this.queue.enqueue(this.sessionId, op).then(
