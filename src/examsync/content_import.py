@@ -83,8 +83,24 @@ def read_file(path: Path) -> Any:
         if path.suffix.lower() == ".json":
             return json.loads(text)
         return yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as error:
+    # ValueError: also a number with more digits than Python converts (sys.get_int_max_str_digits).
+    except (ValueError, yaml.YAMLError) as error:
         raise ContentError(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {error}") from None
+
+
+def _is_finite_number(value: Any) -> bool:
+    """A number a float can hold: not a boolean, NaN or an infinity, nor a whole number past the float range."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _is_one_of(value: Any, names: set[str]) -> bool:
+    # Only text can name one; a list or a mapping cannot even be looked up in a set.
+    return isinstance(value, str) and value in names
 
 
 class _Checker:
@@ -123,7 +139,7 @@ class _Checker:
         value = data.get(name, default)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < minimum:
+        if not _is_finite_number(value) or value < minimum:
             raise self.fail(name, f"must be a number of at least {minimum:g}, got {value!r}")
         return value
 
@@ -148,7 +164,8 @@ def parse_document(path: Path, document: Any, known_sub_skills: set[str]) -> tup
         raise ContentError(f"{path}: the file must hold a mapping with `skill_areas` and/or `tests`")
     unknown_keys = set(document) - {"skill_areas", "tests"}
     if unknown_keys:
-        raise ContentError(f"{path}: unknown top-level keys {sorted(unknown_keys)}; expected skill_areas and/or tests")
+        raise ContentError(f"{path}: unknown top-level keys {sorted(unknown_keys, key=str)}; "
+                           "expected skill_areas and/or tests")
     areas = []
     for i, raw_area in enumerate(check.sequence(document, "skill_areas", required=False)):
         check.where = f"skill_areas[{i}]: "
@@ -187,7 +204,7 @@ def _parse_test(check: _Checker, slug: str, data: dict[str, Any], all_sub_skills
         raise check.fail("time_multipliers", "must include 1.0 (standard time)")
     sub_skill = data.get("sub_skill")
     if mode == "drill":
-        if sub_skill not in all_sub_skills:
+        if not _is_one_of(sub_skill, all_sub_skills):
             raise check.fail("sub_skill", f"a drill names its sub-skill; {sub_skill!r} is not a known sub-skill")
     elif sub_skill is not None:
         raise check.fail("sub_skill", "only drills name a sub-skill")
@@ -260,7 +277,7 @@ def _parse_question(check: _Checker, test_slug: str, data: dict[str, Any], all_s
     check.where += f"({key}) "
     kind = check.choice(data, "kind", QUESTION_KINDS)
     sub_skill = data.get("sub_skill")
-    if sub_skill not in all_sub_skills:
+    if not _is_one_of(sub_skill, all_sub_skills):
         raise check.fail("sub_skill", f"{sub_skill!r} is not a known sub-skill (define it under skill_areas)")
     question: dict[str, Any] = {
         "id": stable_id("question", test_slug, key),
@@ -284,7 +301,7 @@ def _parse_question(check: _Checker, test_slug: str, data: dict[str, Any], all_s
             raise check.fail("numeric", "must be true or false")
         question["numeric"] = numeric
         if numeric:
-            if isinstance(correct, bool) or not isinstance(correct, (int, float)) or not math.isfinite(correct):
+            if not _is_finite_number(correct):
                 raise check.fail("correct", "a numeric short answer's correct value is a number")
             question["correct"] = correct
             question["tolerance"] = check.number(data, "tolerance", 0.0, minimum=0)

@@ -23,7 +23,7 @@ from tests.conftest import MINI_CONTENT
 MINI = yaml.safe_load(MINI_CONTENT.read_text())
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10, 10**6), st.floats(), st.text(max_size=12),
                     st.sampled_from(["<script>alert(1)</script>", "a" * 400, "\x00", "drill", "single_choice",
-                                     "wall_clock", "addition", "-1", "1e309"]))
+                                     "wall_clock", "addition", "-1", "1e309", 10**400]))
 VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=3),
                                                        st.dictionaries(st.text(max_size=8), inner, max_size=3)),
                       max_leaves=8)

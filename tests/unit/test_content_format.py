@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from examsync.content_import import ContentError, parse_document, sanitize_html, stable_id
+from examsync.content_import import ContentError, parse_document, read_file, sanitize_html, stable_id
 
 PATH = Path("content/sat-maths.yaml")
 KNOWN = {"addition", "fractions"}
@@ -329,6 +329,55 @@ def test_bad_choice_id_names_the_choice():
     doc = document()
     diagnostic(doc)["sections"][0]["questions"][0]["choices"][1]["id"] = "not valid!"
     assert_names(error_of(doc), "(q1)", "field 'choices[1].id'")
+
+
+def paths_in(node, prefix=()):
+    """Every place in a document: each mapping value and list item, all the way down."""
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    found = []
+    for step, child in children:
+        found += [(*prefix, step), *paths_in(child, (*prefix, step))]
+    return found
+
+
+# A list or mapping where text is expected, and a whole number too large for a float.
+WRONG_TYPES = [[], {}, [[]], {"slug": []}, 10**400]
+
+
+def test_a_value_of_the_wrong_type_anywhere_is_refused_naming_its_field():
+    # Either the value happens to be allowed there, or the error names the file and the field; never another error.
+    unnamed = []
+    for path in paths_in(document()):
+        field_name = [step for step in path if isinstance(step, str)][-1]
+        for wrong in WRONG_TYPES:
+            doc = document()
+            parent = doc
+            for step in path[:-1]:
+                parent = parent[step]
+            parent[path[-1]] = wrong
+            try:
+                parse(doc)
+            except ContentError as error:
+                if not (str(error).startswith(f"{PATH}: ") and field_name in str(error)):
+                    unnamed.append((path, str(error)))
+            except Exception as error:  # noqa: BLE001 - any other error is the failure this test looks for
+                unnamed.append((path, repr(error)))
+    assert unnamed == []
+
+
+def test_top_level_keys_that_are_not_text_are_named():
+    doc = document()
+    doc[1] = "one"
+    doc["questions"] = []
+    assert_names(error_of(doc), "unknown top-level keys", "1", "questions")
+
+
+@pytest.mark.parametrize("name", ["long.yaml", "long.json"])
+def test_a_number_too_long_to_read_is_refused_naming_the_file(tmp_path, name):
+    path = tmp_path / name
+    path.write_text('{"tests": ' + "9" * 5000 + "}")
+    with pytest.raises(ContentError, match=re.escape(str(path))):
+        read_file(path)
 
 
 # ----- sanitize_html ------------------------------------------------------------------

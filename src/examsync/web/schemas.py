@@ -10,6 +10,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from examsync.domain.timing import TimeChange
 
+from examsync.accounts import EMAIL_PATTERN, MAX_EMAIL_LENGTH, MIN_PASSWORD_LENGTH
+
 
 Answer = str | list[str] | None
 
@@ -46,19 +48,20 @@ class ErrorOut(BaseModel):
 # Text in a request is Unicode that can be stored: no NUL character, no unpaired surrogate (the pattern
 # makes pydantic refuse both). Refused with 422 invalid_request.
 TEXT = r"^[^\x00]*$"
-EMAIL_PATTERN = r"^\s*[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+\s*$"
 
 
-# Request bodies are read strictly: a JSON value of another type (true for a number, 1 for a string) is refused.
-STRICT = ConfigDict(strict=True)
+# Request bodies are read strictly: a JSON value of another type (true for a number, 1 for a string) is refused, and
+# so is a property the body does not name (a misspelt field would otherwise be ignored); OpenAPI shows
+# additionalProperties: false.
+STRICT = ConfigDict(strict=True, extra="forbid")
 
 
 class SignupIn(BaseModel):
     model_config = STRICT
     # The pattern is checked by the service (422 invalid_request with field "email"), as is the
     # password's minimum length (422 weak_password); both are stated here for clients.
-    email: str = Field(max_length=320, pattern=TEXT, json_schema_extra={"pattern": EMAIL_PATTERN})
-    password: str = Field(max_length=1024, pattern=TEXT, json_schema_extra={"minLength": 8})
+    email: str = Field(max_length=MAX_EMAIL_LENGTH, pattern=TEXT, json_schema_extra={"pattern": EMAIL_PATTERN})
+    password: str = Field(max_length=1024, pattern=TEXT, json_schema_extra={"minLength": MIN_PASSWORD_LENGTH})
     display_name: str = Field(default="", max_length=200, pattern=TEXT)
 
 
@@ -68,7 +71,7 @@ class SignupOut(BaseModel):
 
 class TokenIn(BaseModel):
     model_config = STRICT
-    email: str = Field(max_length=320, pattern=TEXT)
+    email: str = Field(max_length=MAX_EMAIL_LENGTH, pattern=TEXT)
     password: str = Field(max_length=1024, pattern=TEXT)
 
 
