@@ -8,8 +8,18 @@ import pytest
 
 from examsync.chaos import faults
 from examsync.chaos.checker import Verdict
-from examsync.chaos.faults import Ack, Fault, FaultKindError, FaultPlan, measure_recovery, p99, parse_kinds
-from examsync.chaos.report import exit_code
+from examsync.chaos.faults import (
+    Ack,
+    Fault,
+    FaultKindError,
+    FaultPlan,
+    measure_recovery,
+    p99,
+    parse_kinds,
+    percentile,
+    recovery_by_kind,
+)
+from examsync.chaos.report import build_report, exit_code, format_table
 
 
 def plan(seed: int, *, unsafe: bool = False) -> FaultPlan:
@@ -68,6 +78,39 @@ def test_p99_is_the_nearest_rank() -> None:
     assert p99([]) is None
     assert p99([3.0]) == 3.0
     assert p99([float(v) for v in range(1, 201)]) == 198.0
+
+
+def test_the_median_is_the_nearest_rank() -> None:
+    assert percentile([4.0, 1.0, 3.0, 2.0], 0.5) == 2.0
+    assert percentile([5.0], 0.5) == 5.0
+
+
+def struck(number: int, kind: str, recovery_s: float | None, *, ended: bool = True) -> Fault:
+    return Fault(number, kind, None, ended_s=10.0 * number if ended else None, recovery_s=recovery_s)
+
+
+def test_recovery_is_summed_up_per_fault_kind() -> None:
+    log = [struck(1, faults.PG_KILL, 3.0), struck(2, faults.APP_KILL, 0.5), struck(3, faults.PG_KILL, 1.0),
+           struck(4, faults.PG_KILL, None), struck(5, faults.PG_KILL, 2.0), struck(6, faults.DELAY, None, ended=False)]
+    assert recovery_by_kind(log) == {
+        faults.APP_KILL: {"faults": 1, "recovered": 1, "p50_s": 0.5, "p99_s": 0.5, "max_s": 0.5},
+        faults.PG_KILL: {"faults": 4, "recovered": 3, "p50_s": 2.0, "p99_s": 3.0, "max_s": 3.0},
+    }
+
+
+def test_a_kind_that_never_recovered_shows_no_times() -> None:
+    assert recovery_by_kind([struck(1, faults.BLACKHOLE, None)]) == {
+        faults.BLACKHOLE: {"faults": 1, "recovered": 0, "p50_s": None, "p99_s": None, "max_s": None}}
+
+
+def test_the_report_shows_each_kinds_recovery_in_its_table_and_json() -> None:
+    log = [struck(1, faults.PG_RESTART_IMMEDIATE, 1.25), struck(2, faults.KILL_STUDENTS, 0.75)]
+    report = build_report(students=3, verdict=Verdict(), faults=log, seed=1, duration_s=10, instances=1, unsafe=False)
+    assert report["recovery_by_kind"][faults.PG_RESTART_IMMEDIATE]["p99_s"] == 1.25
+    assert report["recovery_p99_s"] == 1.25
+    lines = format_table(report).splitlines()
+    assert "recovery kill_students         p50 0.75  p99 0.75  max 0.75 s  (1 of 1 faults)" in lines
+    assert "recovery pg_restart_immediate  p50 1.25  p99 1.25  max 1.25 s  (1 of 1 faults)" in lines
 
 
 def test_the_exit_code_says_whether_the_run_proved_its_point() -> None:

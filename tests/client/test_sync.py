@@ -208,6 +208,22 @@ async def test_sync_with_a_deadline_returns_with_the_ops_still_pending(clients: 
         assert client.receipt(op_id).state == "pending"  # type: ignore[union-attr]
 
 
+async def test_sync_with_a_deadline_returns_even_while_new_ops_keep_being_queued(clients: Clients) -> None:
+    client, wire = clients.new()
+    async with client:
+        await signed_up(client)
+        session_id, (q1, _) = await started(client)
+
+        async def student_keeps_working(inner: httpx.AsyncBaseTransport, request: httpx.Request) -> httpx.Response:
+            await client.flag(session_id, q1)  # queued while the batch before it is on its way
+            return await inner.handle_async_request(request)
+
+        wire.failures = [student_keeps_working] * 20
+        await client.flag(session_id, q1)
+        report = await client.sync(session_id, deadline=0)
+        assert (report.attempts, report.applied, report.pending) == (1, 1, 1)
+
+
 async def test_ops_survive_a_restart_of_the_process_before_they_were_sent(clients: Clients) -> None:
     first, _ = clients.new()
     await signed_up(first)

@@ -153,6 +153,68 @@ def test_a_job_chosen_as_a_deadlock_victim_runs_again(writer: Writer) -> None:
     assert set(stored(writer.database)) == {"held", "second-try"}
 
 
+def connection_died(statement: str) -> OperationalError:
+    return OperationalError(statement, {}, ConnectionResetError("server closed the connection unexpectedly"),
+                            connection_invalidated=True)
+
+
+def test_a_batch_whose_connection_died_runs_again_together_the_job_that_met_it_included(writer: Writer) -> None:
+    attempts = []
+
+    def cut_off_once(transaction: WriteTransaction) -> str:
+        attempts.append(1)
+        insert(transaction, "cut-off")
+        if len(attempts) == 1:
+            raise connection_died("INSERT …")
+        return "cut-off"
+
+    writer.hold()
+    jobs = [writer.commits.submit(ALICE, lambda t: insert(t, "before")), writer.commits.submit(BOB, cut_off_once),
+            writer.commits.submit(ALICE, lambda t: insert(t, "after"))]
+    writer.release()
+    assert [job.result(timeout=30) for job in jobs] == ["before", "cut-off", "after"]
+    assert set(stored(writer.database)) == {"held", "before", "cut-off", "after"}
+    assert [b.jobs for b in writer.batches] == [1, 3]  # one shared transaction again, not one per job
+
+
+def test_on_postgresql_a_backend_terminated_under_the_batch_costs_no_job_an_error(writer: Writer,
+                                                                                 database: Database) -> None:
+    if database.is_sqlite:
+        pytest.skip("a PostgreSQL backend is what gets terminated")
+    attempts = []
+
+    def terminated_once(transaction: WriteTransaction) -> str:
+        attempts.append(1)
+        insert(transaction, "terminated")
+        if len(attempts) == 1:  # as a restart or a cut link ends the connection
+            backend = transaction.connection.execute(text("SELECT pg_backend_pid()")).scalar()
+            with database.owner_transaction() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+            transaction.connection.execute(text("SELECT 1"))
+        return "terminated"
+
+    writer.hold()
+    jobs = [writer.commits.submit(ALICE, lambda t: insert(t, "before")), writer.commits.submit(BOB, terminated_once)]
+    writer.release()
+    assert [job.result(timeout=30) for job in jobs] == ["before", "terminated"]
+    assert set(stored(database)) == {"held", "before", "terminated"}
+
+
+def test_a_batch_whose_connection_dies_again_runs_each_job_alone(writer: Writer) -> None:
+    def always_cut_off(transaction: WriteTransaction) -> None:
+        insert(transaction, "cut-off")
+        raise connection_died("INSERT …")
+
+    writer.hold()
+    before = writer.commits.submit(ALICE, lambda t: insert(t, "before"))
+    cut_off = writer.commits.submit(BOB, always_cut_off)
+    writer.release()
+    with pytest.raises(OperationalError):
+        cut_off.result(timeout=30)
+    assert before.result(timeout=30) == "before"
+    assert set(stored(writer.database)) == {"held", "before"}
+
+
 def test_a_database_error_in_one_job_loses_none_of_the_others(writer: Writer, database: Database) -> None:
     writer.hold()
     jobs = [writer.commits.submit(ALICE, lambda t, i=i: insert(t, f"op-{i}")) for i in range(3)]

@@ -1,9 +1,13 @@
 """Which faults a run inflicts, in what order (seeded), and how long each took to recover from.
 
 A fault's recovery time runs from the moment the checker undid it (the killed
-process started again, the link restored) to the next op acknowledged on every
-route it broke: through the app instance it hit, through every instance for a
-database fault, or by the student process it killed.
+server or database ready again, the link restored; for a killed student
+process, the restarted process ready to send: its interpreter started and its
+queue files open, so the device's own start-up, no part of examsync, is not
+counted) to the first op acknowledged after it on every route it broke: through
+the app instance it hit, through every instance for a database fault, or by the
+student process it killed. An op counts at the moment the server's answer
+reached the student, not when the student reported it.
 """
 
 from __future__ import annotations
@@ -162,9 +166,28 @@ def _routes(fault: Fault, acks: list[Ack]) -> list[Callable[[Ack], bool]]:
     return [lambda a, i=i: a.instance == i for i in sorted({a.instance for a in acks})]
 
 
-def p99(values: Iterable[float]) -> float | None:
-    """The 99th percentile by the nearest-rank method; None for no values."""
+def percentile(values: Iterable[float], fraction: float) -> float | None:
+    """The percentile (`fraction` 0.5 for the median) by the nearest-rank method; None for no values."""
     ordered = sorted(values)
     if not ordered:
         return None
-    return ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def p99(values: Iterable[float]) -> float | None:
+    return percentile(values, 0.99)
+
+
+def recovery_by_kind(faults: Iterable[Fault]) -> dict[str, dict[str, Any]]:
+    """Per fault kind: how many struck and recovered, and the recovery's p50, p99 and max (seconds)."""
+    by_kind: dict[str, list[Fault]] = {}
+    for fault in faults:
+        if fault.ended_s is not None:
+            by_kind.setdefault(fault.kind, []).append(fault)
+    summary = {}
+    for kind, struck in sorted(by_kind.items()):
+        times = [f.recovery_s for f in struck if f.recovery_s is not None]
+        summary[kind] = {"faults": len(struck), "recovered": len(times),
+                         "p50_s": _round(percentile(times, 0.5)), "p99_s": _round(p99(times)),
+                         "max_s": _round(max(times, default=None))}
+    return summary

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from examsync.chaos.checker import ANOMALIES, Verdict
-from examsync.chaos.faults import Fault, p99
+from examsync.chaos.faults import Fault, p99, recovery_by_kind
 
 TABLE_ROWS = ("students", "ops", "acknowledged", "rejected", "indeterminate", *ANOMALIES, "indeterminate_applied",
               "recovery_p99_s")
@@ -23,6 +23,7 @@ def build_report(*, students: int, verdict: Verdict, faults: Iterable[Fault], se
     report: dict[str, Any] = {"students": students, **verdict.counts()}
     report.update(
         recovery_p99_s=None if not recoveries else round(p99(recoveries) or 0.0, 3),
+        recovery_by_kind=recovery_by_kind(ended),
         unrecovered_faults=sum(1 for f in ended if f.recovery_s is None),
         faults=dict(sorted(Counter(f.kind for f in ended).items())),
         seed=seed, duration_s=duration_s, instances=instances, unsafe=unsafe,
@@ -41,10 +42,14 @@ def exit_code(verdict: Verdict, *, unsafe: bool) -> int:
 
 
 def format_table(report: dict[str, Any]) -> str:
-    width = max(len(name) for name in TABLE_ROWS)
+    recovery_rows = {f"recovery {kind}": recovery for kind, recovery in report["recovery_by_kind"].items()}
+    width = max(len(name) for name in (*TABLE_ROWS, *recovery_rows))
     lines = [f"{name:<{width}}  {_shown(report[name])}" for name in TABLE_ROWS]
     faults = ", ".join(f"{kind} {count}" for kind, count in report["faults"].items()) or "none"
     lines.append(f"{'faults':<{width}}  {sum(report['faults'].values())} ({faults})")
+    for name, recovery in recovery_rows.items():
+        lines.append(f"{name:<{width}}  p50 {_shown(recovery['p50_s'])}  p99 {_shown(recovery['p99_s'])}  "
+                     f"max {_shown(recovery['max_s'])} s  ({recovery['recovered']} of {recovery['faults']} faults)")
     if report["unrecovered_faults"]:
         lines.append(f"{'unrecovered':<{width}}  {report['unrecovered_faults']} (no op acknowledged afterwards)")
     for name, examples in report["examples"].items():

@@ -59,6 +59,7 @@ WARM_UP_PER_STUDENT_S = 0.5
 # pauses longer), so the servers face the same load and the faults, not an overload, are what is tested.
 FULL_PACE_STUDENTS = 60
 RATE_WINDOW_S = 5.0
+READY_TIMEOUT_S = 60.0
 
 
 def student_email(index: int) -> str:
@@ -106,14 +107,23 @@ class StudentProcess:
         self.log_path = log_path
         self.process: asyncio.subprocess.Process | None = None
         self.reader: asyncio.Task[None] | None = None
+        self.ready = asyncio.Event()
 
     async def start(self, on_ack: Any) -> None:
+        self.ready.clear()
         with self.log_path.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "examsync.chaos.student", str(self.plan_path),
                 stdout=asyncio.subprocess.PIPE, stderr=log, start_new_session=True,
             )
         self.reader = asyncio.ensure_future(self._read(self.process, on_ack))
+
+    async def until_ready(self, timeout_s: float = READY_TIMEOUT_S) -> None:
+        """Wait until the process has its students loaded and is about to send (or has ended, or the time is up)."""
+        assert self.reader is not None
+        ready = asyncio.ensure_future(self.ready.wait())
+        await asyncio.wait({ready, self.reader}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
 
     async def _read(self, process: asyncio.subprocess.Process, on_ack: Any) -> None:
         assert process.stdout is not None
@@ -122,7 +132,10 @@ class StudentProcess:
                 event = json.loads(line)
             except ValueError:
                 continue
-            on_ack(self.index, event["student"], event["instance"], event["acked"])
+            if event.get("ready"):
+                self.ready.set()
+            else:
+                on_ack(self.index, event["student"], event["instance"], event["acked"], event["at"])
 
     def failure(self) -> str | None:
         """Why the process ended on its own (it only ever should when told to), or None while it runs."""
@@ -165,7 +178,11 @@ class ChaosRun:
         self.acks: list[Ack] = []
         self.acknowledged = 0
         self.begun: set[int] = set()
+        self._start_clocks()
+
+    def _start_clocks(self) -> None:
         self.started = time.monotonic()
+        self.started_wall = time.time()  # the students report when their acks arrived on the wall clock
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -181,7 +198,7 @@ class ChaosRun:
         await self._start_servers()
         await self._start_students(accounts)
         await self._warm_up()
-        self.started = time.monotonic()
+        self._start_clocks()
         reporter = asyncio.ensure_future(self._report_progress())
         try:
             await self._inflict_faults()
@@ -268,10 +285,11 @@ class ChaosRun:
         self.progress.say(f"all {len(self.students)} students have begun; faults start now")
         self.acks.clear()  # recovery is measured on the clock of the fault phase
 
-    def _on_ack(self, process: int, student: int, instance: int, count: int) -> None:
+    def _on_ack(self, process: int, student: int, instance: int, count: int, at_wall_s: float | None = None) -> None:
         self.acknowledged += count
         self.begun.add(student)
-        self.acks.append(Ack(self.elapsed(), process, instance, count))
+        at_s = self.elapsed() if at_wall_s is None else at_wall_s - self.started_wall
+        self.acks.append(Ack(at_s, process, instance, count))
 
     async def _report_progress(self) -> None:
         every = 0.5 if self.progress.in_place else self.progress.every_s
@@ -345,6 +363,9 @@ class ChaosRun:
             await process.stop(signal.SIGKILL)
             await asyncio.sleep(params["down_s"])
             await process.start(self._on_ack)
+            # The fault ends when the student's device is back, ready to send: how long an interpreter takes
+            # to start on a busy machine is no part of examsync's recovery.
+            await process.until_ready()
 
     # ----- the end ------------------------------------------------------------------
 

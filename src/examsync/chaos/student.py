@@ -10,9 +10,12 @@ process killed with SIGKILL and started again on the same plan carries on
 where it stopped: the queue keeps the ops and the token, and a small bookmark
 file keeps the session and section it was in.
 
-Each time ops are acknowledged the process prints a JSON line
-`{"student": i, "instance": k, "acked": n}` for the checker's recovery times.
-SIGTERM stops it without draining the queues: the checker drains them itself.
+Once its students are loaded and their queue files open the process prints
+`{"ready": true}`; after that, for each batch of ops acknowledged, a JSON line
+`{"student": i, "instance": k, "acked": n, "at": t}`, `t` being when the
+server's answer arrived (seconds since the epoch, on the true clock), for the
+checker's recovery times. SIGTERM stops it without draining the queues: the
+checker drains them itself.
 """
 
 from __future__ import annotations
@@ -24,15 +27,18 @@ import random
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from examsync.chaos.checker import ACKNOWLEDGED_STATES
 from examsync.client import Client
 from examsync.client.errors import AuthenticationError, NetworkError, RateLimitedError, ServerError
+from examsync.client.models import Receipt
 from examsync.content_import import parse_document
 
 PAUSE_S = (0.03, 0.3)
@@ -198,10 +204,9 @@ class Student:
             except AuthenticationError:
                 await self._until_stopped(lambda: self.client.sign_in(self.spec["email"], self.spec["password"]))
                 continue
-            acked = report.applied + report.duplicate + report.superseded
-            if acked:
-                print(json.dumps({"student": self.index, "instance": self.spec["instance"], "acked": acked}),
-                      flush=True)
+            for at_s, acked in acknowledged_batches(report.receipts, self.spec["skew_ms"]):
+                print(json.dumps({"student": self.index, "instance": self.spec["instance"], "acked": acked,
+                                  "at": at_s}), flush=True)
 
     async def _pause(self, seconds: float) -> None:
         # A student whose syncing broke must fail loudly, not go on queueing ops nobody sends.
@@ -216,6 +221,16 @@ class Student:
         raise _Stopped
 
 
+def acknowledged_batches(receipts: Iterable[Receipt], skew_ms: int) -> list[tuple[float, int]]:
+    """When each batch of acknowledged ops was answered (true seconds since the epoch), and how many it held.
+
+    A sync may send many batches before it returns; each batch's ops share the moment they were settled,
+    on the device's skewed clock.
+    """
+    counts = Counter(r.settled_at for r in receipts if r.state in ACKNOWLEDGED_STATES and r.settled_at is not None)
+    return [((settled_at - skew_ms) / 1000, count) for settled_at, count in sorted(counts.items())]
+
+
 class _Stopped(Exception):
     """The checker asked the process to stop."""
 
@@ -226,6 +241,7 @@ async def run_students(plan: dict[str, Any]) -> None:
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     test_id, sections = load_test(Path(plan["content"]), plan["test_slug"])
     students = [Student(spec, test_id, sections, stop) for spec in plan["students"]]
+    print(json.dumps({"ready": True}), flush=True)
     await asyncio.gather(*(student.run() for student in students))
 
 

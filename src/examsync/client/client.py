@@ -47,7 +47,7 @@ def wall_clock_ms() -> int:
 class Client:
     def __init__(self, base_url: str, queue_path: str | Path, *, token: str | None = None,
                  device_id: str | None = None, clock: Callable[[], int] | None = None, timeout: float = 10.0,
-                 retry_base: float = 0.2, retry_max: float = 5.0, batch_size: int = 100,
+                 retry_base: float = 0.2, retry_max: float = 2.0, batch_size: int = 100,
                  transport: httpx.AsyncBaseTransport | None = None,
                  sleep: Callable[[float], Awaitable[None]] | None = None,
                  random: Callable[[], float] | None = None) -> None:
@@ -212,7 +212,8 @@ class Client:
         """Send pending ops (of one session, or all) oldest first until none is pending.
 
         Retries network errors, timeouts and 5xx with backoff, and waits out 429s. With `deadline`
-        (seconds), stops before a wait that would end after it and returns with `pending` > 0.
+        (seconds), stops before a wait that would end after it, or before another batch once it has
+        passed (ops queued meanwhile could keep it sending forever), and returns with `pending` > 0.
         Raises AuthenticationError on a 401; the ops stay pending.
         """
         give_up_at = None if deadline is None else time.monotonic() + deadline
@@ -222,6 +223,8 @@ class Client:
             batch_size = self.batch_size
             failures = 0
             while batch := self._queue.oldest_pending_batch(session_id, batch_size):
+                if attempts and give_up_at is not None and time.monotonic() >= give_up_at:
+                    break
                 attempts += 1
                 try:
                     answered = await self._send_batch(batch)

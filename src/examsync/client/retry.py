@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random as random_module
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,10 @@ class Backoff:
     def delay(self, failures: int) -> float:
         """Seconds to wait after `failures` failures in a row: uniform in [0, min(cap, base * 2**failures)).
 
-        Full jitter spreads the retries of many clients that lost the server at the same moment.
+        Full jitter spreads the retries of many clients that lost the server at the same moment. Once the
+        cap is reached it stays the ceiling: doubling on would overflow a float after about a thousand
+        failures (an outage of an hour or so).
         """
+        if failures >= math.log2(self.cap / self.base):
+            return self.random() * self.cap
         return self.random() * min(self.cap, self.base * 2 ** max(0, failures))

@@ -33,6 +33,8 @@ log = logging.getLogger("examsync.live")
 CHANNEL = "examsync_live"
 # NOTIFY payloads are limited to 8000 bytes; stay well under it.
 MAX_PAYLOAD_BYTES = 7_000
+# After a broken connection, wait this long before opening it again (and again, while the broker is down).
+RECONNECT_PAUSE_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,8 @@ class Broker(ABC):
     async def start(self, handler: NoticeHandler) -> None:
         self._handler = handler
         self._outbox = asyncio.Queue()
-        await self._connect()
+        await self._connect_listener()
+        await self._connect_publisher()
         self._tasks = [asyncio.create_task(self._publish_forever()), asyncio.create_task(self._receive_forever())]
 
     def publish(self, notice: Notice) -> None:
@@ -88,7 +91,8 @@ class Broker(ABC):
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await self._disconnect()
+        await self._disconnect_listener()
+        await self._disconnect_publisher()
 
     async def _deliver(self, notice: Notice) -> None:
         assert self._handler is not None
@@ -107,9 +111,8 @@ class Broker(ABC):
             except asyncio.CancelledError:
                 raise
             except Exception:  # clients recover by seq; the next notice carries the latest seq anyway
-                log.exception("publishing %d live notices failed", len(batch))
-                await asyncio.sleep(0.5)
-                await self._reconnect()
+                log.exception("publishing %d live notices failed; reconnecting", len(batch))
+                await self._reopen(self._disconnect_publisher, self._connect_publisher)
 
     async def _receive_forever(self) -> None:
         while True:
@@ -121,20 +124,33 @@ class Broker(ABC):
                 raise
             except Exception:
                 log.exception("listening for live notices failed; reconnecting")
-            await asyncio.sleep(0.5)
+            await self._reopen(self._disconnect_listener, self._connect_listener)
+
+    async def _reopen(self, disconnect: Callable[[], Awaitable[None]], connect: Callable[[], Awaitable[None]]) -> None:
+        """Open one direction's connection again, trying until the broker is back; the other direction's
+        connection is left alone, so neither loop breaks the connection the other has just opened."""
+        while True:
+            await asyncio.sleep(RECONNECT_PAUSE_S)
             with contextlib.suppress(Exception):
-                await self._reconnect()
+                await disconnect()
+            try:
+                await connect()
+            except Exception as error:
+                log.warning("the live broker is not reachable yet: %s", error)
+            else:
+                return
 
     @abstractmethod
-    async def _connect(self) -> None: ...
+    async def _connect_listener(self) -> None: ...
 
     @abstractmethod
-    async def _disconnect(self) -> None: ...
+    async def _disconnect_listener(self) -> None: ...
 
-    async def _reconnect(self) -> None:
-        with contextlib.suppress(Exception):
-            await self._disconnect()
-        await self._connect()
+    @abstractmethod
+    async def _connect_publisher(self) -> None: ...
+
+    @abstractmethod
+    async def _disconnect_publisher(self) -> None: ...
 
     @abstractmethod
     async def _send(self, payloads: list[str]) -> None: ...
@@ -174,15 +190,21 @@ class MemoryBroker(Broker):
         self.bus = bus
         self._inbox: asyncio.Queue[str] = asyncio.Queue()
 
-    async def _connect(self) -> None:
+    async def _connect_listener(self) -> None:
         members = self._buses.setdefault(self.bus, [])
         if self not in members:
             members.append(self)
 
-    async def _disconnect(self) -> None:
+    async def _disconnect_listener(self) -> None:
         members = self._buses.get(self.bus, [])
         if self in members:
             members.remove(self)
+
+    async def _connect_publisher(self) -> None:
+        pass  # the bus is in memory: nothing to open
+
+    async def _disconnect_publisher(self) -> None:
+        pass
 
     async def _send(self, payloads: list[str]) -> None:
         for member in list(self._buses.get(self.bus, [])):
@@ -203,16 +225,18 @@ class PostgresBroker(Broker):
         self._listener: Any = None
         self._publisher: Any = None
 
-    async def _connect(self) -> None:
+    async def _connect_listener(self) -> None:
         self._listener = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
         await self._listener.execute(f"LISTEN {CHANNEL}")
+
+    async def _disconnect_listener(self) -> None:
+        await _quietly(self._listener and self._listener.close)
+
+    async def _connect_publisher(self) -> None:
         self._publisher = await psycopg.AsyncConnection.connect(self.url, autocommit=False)
 
-    async def _disconnect(self) -> None:
-        for connection in (self._listener, self._publisher):
-            if connection is not None:
-                with contextlib.suppress(Exception):
-                    await connection.close()
+    async def _disconnect_publisher(self) -> None:
+        await _quietly(self._publisher and self._publisher.close)
 
     async def _send(self, payloads: list[str]) -> None:
         # One transaction for the whole batch: the notify lock is taken once per batch.
@@ -230,20 +254,23 @@ class RedisBroker(Broker):
         super().__init__()
         self.url = url
         self._client: Any = None
+        self._subscriber: Any = None
         self._pubsub: Any = None
 
-    async def _connect(self) -> None:
-        self._client = aioredis.from_url(self.url)
-        self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+    async def _connect_listener(self) -> None:
+        self._subscriber = aioredis.from_url(self.url)
+        self._pubsub = self._subscriber.pubsub(ignore_subscribe_messages=True)
         await self._pubsub.subscribe(CHANNEL)
 
-    async def _disconnect(self) -> None:
-        if self._pubsub is not None:
-            with contextlib.suppress(Exception):
-                await self._pubsub.aclose()
-        if self._client is not None:
-            with contextlib.suppress(Exception):
-                await self._client.aclose()
+    async def _disconnect_listener(self) -> None:
+        await _quietly(self._pubsub and self._pubsub.aclose)
+        await _quietly(self._subscriber and self._subscriber.aclose)
+
+    async def _connect_publisher(self) -> None:
+        self._client = aioredis.from_url(self.url)
+
+    async def _disconnect_publisher(self) -> None:
+        await _quietly(self._client and self._client.aclose)
 
     async def _send(self, payloads: list[str]) -> None:
         async with self._client.pipeline(transaction=False) as pipe:
@@ -256,6 +283,13 @@ class RedisBroker(Broker):
             if message.get("type") == "message":
                 data = message["data"]
                 yield data.decode() if isinstance(data, bytes) else data
+
+
+async def _quietly(close: Callable[[], Awaitable[Any]] | None) -> None:
+    """Close a connection that may be broken already (or was never opened): failing to is no news."""
+    if close is not None:
+        with contextlib.suppress(Exception):
+            await close()
 
 
 def broker_for(url: str) -> Broker | None:

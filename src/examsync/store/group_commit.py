@@ -20,7 +20,10 @@ A job that fails before it wrote anything is answered with its error and the
 transaction goes on. A job that fails after writing spoils the transaction: it
 is rolled back, the failed job gets its error, and the others run again, each in
 a transaction of its own. Jobs can run again because they read what they change
-inside the transaction.
+inside the transaction. When the connection itself died under the batch (the
+database restarted, the link was cut), no job is to blame: the whole batch runs
+again once, together, on a fresh connection, instead of one transaction per job
+right when the database is busiest catching up.
 """
 
 from __future__ import annotations
@@ -148,7 +151,7 @@ class GroupCommit:
                     if not job.future.done():
                         job.future.set_exception(error)
 
-    def _commit_batch(self, batch: list[_Job[Any]]) -> None:
+    def _commit_batch(self, batch: list[_Job[Any]], *, first_try: bool = True) -> None:
         started = time.perf_counter()
         done: list[_Job[Any]] = []
         failed: list[tuple[_Job[Any], BaseException]] = []
@@ -163,7 +166,11 @@ class GroupCommit:
                     if spoiled is not None:
                         raise _Spoiled(spoiled)
         except _Spoiled as spoiled:
-            self._rerun_alone([j for j in batch if j is not spoiled.job or spoiled.transient], failed)
+            if spoiled.disconnected and first_try:
+                # Nothing was answered yet, so every job, the one that met the dead connection too, runs again.
+                self._commit_batch(batch, first_try=False)
+            else:
+                self._rerun_alone([j for j in batch if j is not spoiled.job or spoiled.transient], failed)
             return
         except BaseException as error:  # the commit itself failed: nothing in it is acknowledged
             for job in batch:
@@ -190,7 +197,7 @@ class GroupCommit:
             transient = isinstance(error, DBAPIError) and _sqlstate(error) in TRANSIENT_SQLSTATES
             if not transient:
                 failed.append((job, error))
-            return _SpoiledJob(job, transient)
+            return _SpoiledJob(job, transient, isinstance(error, DBAPIError) and error.connection_invalidated)
         done.append(job)
         return None
 
@@ -216,12 +223,13 @@ class GroupCommit:
 class _SpoiledJob:
     job: _Job[Any]
     transient: bool
+    disconnected: bool  # the connection died: the database's doing, not the job's
 
 
 class _Spoiled(Exception):
     def __init__(self, spoiled: _SpoiledJob) -> None:
         super().__init__("a job failed after writing")
-        self.job, self.transient = spoiled.job, spoiled.transient
+        self.job, self.transient, self.disconnected = spoiled.job, spoiled.transient, spoiled.disconnected
 
 
 def _sqlstate(error: DBAPIError) -> str | None:

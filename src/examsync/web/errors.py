@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -100,10 +101,24 @@ def install(app: FastAPI) -> None:
             headers["Allow"] = ", ".join(sorted(_allowed_methods(request.app.routes, request.scope)))
         return JSONResponse(error_body(code, str(error.detail)), status_code=status, headers=headers or None)
 
+    @app.exception_handler(DBAPIError)
+    async def on_database_error(_request: Request, error: DBAPIError) -> JSONResponse:
+        if not database_unreachable(error):
+            return await on_unexpected(_request, error)
+        # While the database restarts every request fails this way: one line each, not a traceback
+        # (formatting hundreds of those would hold up the event loop just when the database is back).
+        log.warning("the database cannot be reached: %s", str(error.orig).strip().splitlines()[0] if error.orig else error)
+        return error_response("not_ready", "the database cannot be reached; retry the same request")
+
     @app.exception_handler(Exception)
     async def on_unexpected(_request: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=error)
         return error_response("internal_error", "something went wrong on the server; retry the same request")
+
+
+def database_unreachable(error: DBAPIError) -> bool:
+    """The connection could not be made (no statement was sent) or died under a statement."""
+    return error.connection_invalidated or error.statement is None
 
 
 def _allowed_methods(routes: Any, scope: Any) -> set[str]:
