@@ -262,7 +262,8 @@ def _test_id(database: Database, id_or_slug: str) -> str:
 def bench(
     scenario: Annotated[str, typer.Option(help="quick, peak, steady, start, resume, propagation, sockets, physical or peer.")] = "quick",
     database: Annotated[str, typer.Option(help="postgresql or sqlite: what the server under test runs on.")] = "postgresql",
-    pg_url: Annotated[str, typer.Option(help="PostgreSQL to create the bench's own database on (and drop it after).")] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    pg_url: Annotated[str, typer.Option(help="PostgreSQL to create the bench's own database on (and drop it after); its role also creates the "
+                                                       "servers' login role, so it needs CREATEDB and CREATEROLE.")] = "postgresql://postgres@127.0.0.1:5432/postgres",
     students: Annotated[Optional[int], typer.Option(help="Simulated students; default per scenario.")] = None,
     rate: Annotated[Optional[float], typer.Option(help="Offered answers per second, all students together; default per scenario.")] = None,
     seconds: Annotated[Optional[float], typer.Option(help="Length of each load run; default per scenario.")] = None,

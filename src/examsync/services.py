@@ -49,6 +49,8 @@ from examsync.store.tables import test_section_states, tests, user_sub_skill_per
 
 log = logging.getLogger("examsync.services")
 
+RESCUE_SOURCE = "rescue"
+
 T = TypeVar("T")
 
 
@@ -284,6 +286,10 @@ class SessionService:
 
     def _ops_work(self, actor: Actor, session_id: str, raw_ops: list[Any], device_id: str | None,
                   sent_at: int | None, source: str | None = None) -> Callable[[_Writer], dict[str, Any]]:
+        if source is None and device_id is not None and device_id.startswith(f"{RESCUE_SOURCE}:"):
+            # The prefix is how the log tells ops applied from an offline answer file apart.
+            raise InvalidRequestError(f"device_id may not begin with {RESCUE_SOURCE + ':'!r}; that marks ops "
+                                      "applied from offline answer files")
         parsed = [self._parse(raw, batch_index) for batch_index, raw in enumerate(raw_ops)]
         logged_device = device_id if source is None else f"{source}:{device_id or ''}"[:64]
 
@@ -534,7 +540,7 @@ class SessionService:
         """
         owner = Actor(self.rescued_session(payload)["user_id"], "student")
         return self.apply_ops(owner, payload["session_id"], payload["ops"], device_id=payload.get("device_id"),
-                              transport="rescue", source="rescue")
+                              transport="rescue", source=RESCUE_SOURCE)
 
     # ----- the server's own work -----------------------------------------
 

@@ -277,3 +277,15 @@ def test_over_the_socket_a_batch_keeps_its_order_and_a_submit_is_the_last_activi
     assert student.resume(state["id"])["sections"][0]["flagged"] == [q1["id"]]
     [row] = student.get("/sessions").json()
     assert row["last_activity_at"] == student.clock()
+
+
+def test_over_the_socket_a_device_cannot_pass_its_ops_off_as_rescued(student: Api) -> None:
+    state = student.start()
+    q1 = section_questions(state, 0)[0]
+    with connect(student, state["id"]) as socket:
+        read_until(socket, "ready")
+        socket.send_json({"type": "ops", "id": "r1", "ops": [student.op("answer", question_id=q1["id"], answer="a")],
+                          "device_id": "rescue:tablet"})
+        refusal = read_until(socket, "error")[-1]
+        assert refusal["id"] == "r1" and refusal["error"]["code"] == "invalid_request"
+    assert student.get(f"/sessions/{state['id']}/history").json() == []

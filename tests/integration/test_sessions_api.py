@@ -509,3 +509,12 @@ def test_a_later_section_is_begun_by_navigating_to_its_first_question_and_only_t
     assert begun["status"] == "in_progress"
     assert [q["id"] for q in begun["questions"]] == [q["id"] for q in section_questions(state, 1)]
     assert student.resume(state["id"])["heartbeat_interval_ms"] == 15_000
+
+
+def test_a_device_cannot_pass_its_ops_off_as_rescued_from_a_file(student: Api) -> None:
+    state = student.start()
+    q1 = section_questions(state)[0]
+    op = {"op_id": str(uuid.uuid4()), "type": "answer", "client_time": student.clock(), "question_id": q1["id"], "answer": "a"}
+    response = student.post(f"/sessions/{state['id']}/ops", json={"ops": [op], "device_id": "rescue:tablet"})
+    assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_request"
+    assert student.get(f"/sessions/{state['id']}/history").json() == []

@@ -23,7 +23,8 @@
 // No DOM access: everything the queue needs from the browser is passed in.
 
 export const BASE_DELAY_MS = 1000;
-export const MAX_DELAY_MS = 30000;
+// A server back from a restart is found again within a few seconds, as the SDK does (docs/sdk.md).
+export const MAX_DELAY_MS = 2000;
 export const DEFAULT_BATCH_SIZE = 100;
 
 /** Full jitter: a random delay in [0, min(cap, base * 2^attempt)). */
