@@ -177,10 +177,10 @@ def test_a_batch_whose_connection_died_runs_again_together_the_job_that_met_it_i
     assert [b.jobs for b in writer.batches] == [1, 3]  # one shared transaction again, not one per job
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_on_postgresql_a_backend_terminated_under_the_batch_costs_no_job_an_error(writer: Writer,
                                                                                  database: Database) -> None:
-    if database.is_sqlite:
-        pytest.skip("a PostgreSQL backend is what gets terminated")
     attempts = []
 
     def terminated_once(transaction: WriteTransaction) -> str:
