@@ -26,7 +26,11 @@ function fakeServer() {
 test("a login body carries a device token only when there is one", async () => {
   const { loginBody } = await load("api.js");
   assert.deepEqual(loginBody("s@example.org", "pw", null), { email: "s@example.org", password: "pw" });
-  assert.deepEqual(loginBody("s@example.org", "pw", "t"), { email: "s@example.org", password: "pw", device_token: "t" });
+  assert.deepEqual(loginBody("s@example.org", "pw", "t"), {
+    email: "s@example.org",
+    password: "pw",
+    device_token: "t",
+  });
 });
 
 test("each login sends the device token the last login on that email got, and keeps the new one", async () => {
@@ -45,7 +49,8 @@ test("a failed login keeps the device token it sent", async () => {
   const { api } = await load("api.js");
   const bodies = fakeServer();
   await api.login("s@example.org", "pw");
-  globalThis.fetch = async () => new Response(JSON.stringify({ error: { code: "invalid_credentials" } }), { status: 401 });
+  const refusal = { error: { code: "invalid_credentials" } };
+  globalThis.fetch = async () => new Response(JSON.stringify(refusal), { status: 401 });
   await assert.rejects(api.login("s@example.org", "wrong"), { code: "invalid_credentials" });
   const again = fakeServer();
   await api.login("s@example.org", "pw");

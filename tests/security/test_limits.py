@@ -315,6 +315,8 @@ def test_a_known_device_logs_in_from_an_address_refused_for_an_attackers_failure
     known = login_on_device(school, email, device)
     assert known.status_code == 200 and len(waits) == slowed  # neither refused nor slowed
     assert login_on_device(school, email, known.json()["device_token"]).status_code == 200
+    not_a_bearer = school.client.get("/api/v1/me", headers={"Authorization": f"Bearer {device}"})
+    assert not_a_bearer.status_code == 401 and not_a_bearer.json()["error"]["code"] == "invalid_token"
     assert login_on_device(school, email, device, "wrong password").status_code == 401
     assert counted(school, "examsync_login_refusals_total", limit="device") == 0
 
@@ -342,14 +344,17 @@ def test_a_device_token_is_bound_to_its_email_expires_and_is_no_access_token(clo
     accounts = Accounts(db=None, secret="the server key", token_ttl_seconds=60, clock=clock)  # type: ignore[arg-type]
     token = accounts.issue_device_token("s@example.org")
     device = accounts.device_of(token, "s@example.org")
-    assert device and accounts.device_of(accounts.issue_device_token("s@example.org", device), "s@example.org") == device
+    clock.advance(1)
+    renewed = accounts.issue_device_token("s@example.org", device)  # the same device, for longer
+    assert device and renewed != token and accounts.device_of(renewed, "s@example.org") == device
     assert accounts.device_of(token, "t@example.org") is None
     assert Accounts(None, "another key", 60, clock).device_of(token, "s@example.org") is None  # type: ignore[arg-type]
     assert accounts.device_of(token + "\ud800", "s@example.org") is None
     with pytest.raises(InvalidTokenError):
         accounts.authenticate(token)
-    clock.advance(DEVICE_TOKEN_TTL_SECONDS)
+    clock.advance(DEVICE_TOKEN_TTL_SECONDS - 1)
     assert accounts.device_of(token, "s@example.org") is None
+    assert accounts.device_of(renewed, "s@example.org") == device
 
 
 def test_a_trusted_proxy_names_the_client_and_nobody_else_can(limited: MakeApi) -> None:
