@@ -8,6 +8,9 @@ use, so a deployment that already has accounts keeps its users.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import math
 import os
@@ -44,6 +47,8 @@ ROLES = ("student", "teacher", "admin")
 MIN_PASSWORD_LENGTH = 8
 ISSUER = "examsync"
 MAX_EMAIL_LENGTH = 320
+# How long a device token proves its device; each login with it issues a fresh one.
+DEVICE_TOKEN_TTL_SECONDS = 180 * 24 * 3600
 # Whitespace as str.strip() and Python's \s mean it, listed: ECMAScript's \s (the served OpenAPI's patterns) leaves
 # out U+001C..U+001F and U+0085 and adds U+FEFF, so a pattern with \s would allow what the server refuses.
 _SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -196,6 +201,32 @@ class Accounts:
             "token_type": "bearer",
             "expires_in": self.token_ttl_seconds,
         }
+
+    def issue_device_token(self, account: str, device: str | None = None) -> str:
+        """A token proving that a device has logged in to this email (lowercased, stripped): `device.expiry.mac`.
+
+        It names a device (`device`, or a new one) and is signed with the server's key for this email alone. It is
+        not a JWT, so no bearer check accepts it: it only lets the login limits tell its device from its address.
+        """
+        device = device or secrets.token_urlsafe(12)
+        expires = self.clock() // 1000 + DEVICE_TOKEN_TTL_SECONDS
+        return f"{device}.{expires}.{self._device_mac(account, device, expires)}"
+
+    def device_of(self, device_token: str, account: str) -> str | None:
+        """The device a device token names, if it is this server's, for this email and unexpired; else None."""
+        device, _, rest = device_token.partition(".")
+        expires, _, mac = rest.partition(".")
+        if not device or not device_token.isascii() or not expires.isdigit() or len(expires) > 12:
+            return None
+        if int(expires) <= self.clock() // 1000:
+            return None
+        expected = self._device_mac(account, device, int(expires))
+        return device if hmac.compare_digest(mac.encode(), expected.encode()) else None
+
+    def _device_mac(self, account: str, device: str, expires: int) -> str:
+        message = f"examsync-device\0{account}\0{device}\0{expires}".encode()
+        digest = hmac.new(self.secret.encode(), message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def authenticate(self, token: str) -> Actor:
         """The actor a bearer token stands for; the user must still exist."""

@@ -106,8 +106,8 @@ class AppMetrics:
         self.login_failures = counter("examsync_login_failures", "Logins refused for a wrong email or password.")
         self.login_refusals = counter(
             "examsync_login_refusals",
-            "Logins refused unchecked (429) because their address had too many failures, by limit "
-            "(account_and_address, address).", ("limit",))
+            "Logins refused unchecked (429) because their address (or known device) had too many failures, by limit "
+            "(account_and_address, address, device).", ("limit",))
         self.login_delay = histogram(
             "examsync_login_delay_seconds", "How long logins on an email under attack waited before their check.",
             LOGIN_DELAY_BUCKETS)

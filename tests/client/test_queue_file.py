@@ -1,4 +1,4 @@
-"""What the queue file refuses, with a clear error."""
+"""What the queue file refuses, with a clear error, and what it keeps for the next sign-in."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from examsync.client import Client, QueueFileError
+from fastapi import FastAPI
+
+from examsync.client import Client, QueueFileError, RateLimitedError
+from examsync.web.limits import address_key
 from tests.client.conftest import PASSWORD, Clients, signed_up
 
 pytestmark = pytest.mark.anyio
@@ -76,3 +79,21 @@ async def test_another_student_cannot_sign_in_on_a_file_with_pending_ops(clients
         with pytest.raises(QueueFileError, match=first):
             await client.sign_in(second, PASSWORD)
         assert await client.sign_in(first, PASSWORD)
+
+
+async def test_a_file_that_signed_in_before_signs_in_from_an_address_refused_for_others_failures(
+        clients: Clients, app: FastAPI) -> None:
+    client, _ = clients.new()
+    async with client:
+        email = await signed_up(client)
+    by_address = app.state.limits.login.by_address
+    for _ in range(by_address.capacity):  # others' failures from the same address (the test transport's)
+        by_address.charge(address_key("127.0.0.1"))
+    stranger, _ = clients.new("stranger.db")
+    async with stranger:
+        with pytest.raises(RateLimitedError):
+            await stranger.sign_in(email, PASSWORD)
+    for _ in range(2):  # a new process on the same file: it keeps the device token, and each sign-in renews it
+        again, _ = clients.new()
+        async with again:
+            assert await again.sign_in(email, PASSWORD)

@@ -20,6 +20,8 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.websockets import WebSocketDisconnect
 
+from examsync.accounts import DEVICE_TOKEN_TTL_SECONDS, Accounts
+from examsync.domain.errors import InvalidTokenError
 from examsync.settings import Settings
 from examsync.web.app import create_app
 from examsync.web.limits import ConnectionCounter, PasswordWork, RateLimiter, retry_after_seconds
@@ -283,6 +285,76 @@ def test_a_flood_of_failures_from_anywhere_refuses_no_address_without_failures(l
         assert set(answers) == {401, 429} and answers[-1] == 429
     assert login(owner, email).status_code == 200
     assert waits[-1] == 4.0
+
+
+def login_on_device(api: Api, email: str, device_token: str, password: str = CORRECT) -> Any:
+    return api.client.post("/api/v1/auth/token",
+                           json={"email": email, "password": password, "device_token": device_token})
+
+
+def test_a_known_device_logs_in_from_an_address_refused_for_an_attackers_failures(limited: MakeApi) -> None:
+    settings = {"login_failures_per_address": 6, "login_failures_per_account_and_address": 3,
+                "login_delay_after_failures": 1}
+    school = limited("198.51.100.7", **settings)  # the owner and an attacker behind one address
+    email, other = f"s-{uuid.uuid4().hex[:8]}@example.org", f"o-{uuid.uuid4().hex[:8]}@example.org"
+    school.signup(email).signup(other)
+    device = login(school, email).json()["device_token"]
+    others_device = login(school, other).json()["device_token"]
+    waits = waits_of(school)
+    for i in range(6):
+        assert login(school, email if i < 3 else f"x{i}@example.org", "wrong password").status_code == 401
+    assert login(school, email).status_code == 429  # the address is refused
+    # Only a device token of this email, signed by this server, counts; anything else is the same as none.
+    mac = device.rsplit(".", 1)[1]
+    tampered = device.replace(mac, ("A" if mac[0] != "A" else "B") + mac[1:])
+    for unknown in (others_device, tampered, "forged.99999999999.x", "not a device token"):
+        refused = login_on_device(school, email, unknown)
+        assert refused.status_code == 429 and refused.json()["error"]["code"] == "too_many_login_attempts"
+
+    slowed = len(waits)
+    known = login_on_device(school, email, device)
+    assert known.status_code == 200 and len(waits) == slowed  # neither refused nor slowed
+    assert login_on_device(school, email, known.json()["device_token"]).status_code == 200
+    not_a_bearer = school.client.get("/api/v1/me", headers={"Authorization": f"Bearer {device}"})
+    assert not_a_bearer.status_code == 401 and not_a_bearer.json()["error"]["code"] == "invalid_token"
+    assert login_on_device(school, email, device, "wrong password").status_code == 401
+    assert counted(school, "examsync_login_refusals_total", limit="device") == 0
+
+
+def test_failures_with_a_device_token_are_limited_per_device(limited: MakeApi, clock: FakeClock) -> None:
+    settings = {"login_failures_per_account_and_address": 3, "login_throttle_seconds": 30}
+    here, elsewhere = limited("198.51.100.7", **settings), limited("203.0.113.9", **settings)
+    email = f"s-{uuid.uuid4().hex[:8]}@example.org"
+    here.signup(email)
+    device, another_device = (login(here, email).json()["device_token"] for _ in range(2))
+    assert [login_on_device(here, email, device, "wrong password").status_code for _ in range(3)] == [401] * 3
+
+    blocked = login_on_device(elsewhere, email, device)  # a stolen device token is limited wherever it is sent
+    assert blocked.status_code == 429 and blocked.json()["error"]["code"] == "too_many_login_attempts"
+    assert blocked.headers["retry-after"] == "10"
+    assert login_on_device(here, email, device).status_code == 429
+    assert counted(here, "examsync_login_refusals_total", limit="device") == 2
+    assert login_on_device(here, email, another_device).status_code == 200
+    assert login(here, email).status_code == 200  # the address's own allowance is untouched
+    clock.advance(10)
+    assert login_on_device(here, email, device).status_code == 200
+
+
+def test_a_device_token_is_bound_to_its_email_expires_and_is_no_access_token(clock: FakeClock) -> None:
+    accounts = Accounts(db=None, secret="the server key", token_ttl_seconds=60, clock=clock)  # type: ignore[arg-type]
+    token = accounts.issue_device_token("s@example.org")
+    device = accounts.device_of(token, "s@example.org")
+    clock.advance(1)
+    renewed = accounts.issue_device_token("s@example.org", device)  # the same device, for longer
+    assert device and renewed != token and accounts.device_of(renewed, "s@example.org") == device
+    assert accounts.device_of(token, "t@example.org") is None
+    assert Accounts(None, "another key", 60, clock).device_of(token, "s@example.org") is None  # type: ignore[arg-type]
+    assert accounts.device_of(token + "\ud800", "s@example.org") is None
+    with pytest.raises(InvalidTokenError):
+        accounts.authenticate(token)
+    clock.advance(DEVICE_TOKEN_TTL_SECONDS - 1)
+    assert accounts.device_of(token, "s@example.org") is None
+    assert accounts.device_of(renewed, "s@example.org") == device
 
 
 def test_a_trusted_proxy_names_the_client_and_nobody_else_can(limited: MakeApi) -> None:

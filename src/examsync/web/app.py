@@ -375,34 +375,39 @@ def _routes(service: SessionService, accounts: Accounts, database: Database,
     @router.post(f"{API}/auth/token", response_model=schemas.TokenOut, tags=["accounts"],
                  responses={**_errors(401), 429: {"model": schemas.ErrorOut, "headers": RETRY_AFTER}})
     async def token(body: schemas.TokenIn, request: Request) -> dict[str, Any]:
-        """Log in: exchange email and password for a bearer token. An address with too many failed logins is
-        refused (429 `too_many_login_attempts`); an email under attack from elsewhere is slowed, never refused."""
+        """Log in: exchange email and password for a bearer token, and a device token for the next login. An address
+        with too many failed logins is refused (429 `too_many_login_attempts`), unless the attempt sends a device
+        token of this email, which is limited by its device's failures alone; an email under attack from elsewhere
+        is slowed, never refused."""
         account = body.email.strip().lower()
         address = address_key(request.client.host if request.client else "")
+        # Anything but a valid device token of this email counts as none: its check tells the sender nothing.
+        device = accounts.device_of(body.device_token, account) if body.device_token else None
         throttle = limits.login
 
-        def refuse_a_throttled_address() -> None:
-            refused = throttle.refusal(account, address)
+        def refuse_a_throttled_attempt() -> None:
+            refused = throttle.refusal(account, address, device)
             if refused:
                 limit, wait = refused
                 metrics.login_refusals.labels(limit).inc()
-                raise TooManyLoginAttemptsError("too many failed logins from this address; wait before trying again",
-                                                retry_after=retry_after_seconds(wait))
+                raise TooManyLoginAttemptsError(
+                    f"too many failed logins from this {'device' if device else 'address'}; wait before trying again",
+                    retry_after=retry_after_seconds(wait))
 
         def attempt() -> dict[str, Any]:
             # Checked again once the hash has its place: parallel guesses pass only a few at a time.
-            refuse_a_throttled_address()
+            refuse_a_throttled_attempt()
             try:
                 issued = accounts.login(body.email, body.password)
             except InvalidCredentialsError:
-                throttle.failed(account, address)
+                throttle.failed(account, address, device)
                 metrics.login_failures.inc()
                 raise
-            throttle.succeeded(account, address)
-            return issued
+            throttle.succeeded(account, address, device)
+            return {**issued, "device_token": accounts.issue_device_token(account, device)}
 
-        refuse_a_throttled_address()
-        delay = throttle.delay_seconds(account)
+        refuse_a_throttled_attempt()
+        delay = throttle.delay_seconds(account, device)
         if delay:
             metrics.login_delay.observe(delay)
             await limits.sleep(delay)

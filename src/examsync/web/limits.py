@@ -11,7 +11,8 @@ forgets it (docs/security.md, "Limits").
   they are there (and takes nothing). The number of keys is bounded: the least
   recently used bucket is forgotten first, and a full bucket is the same as a
   forgotten one, so forgetting never lets anyone do more than a fresh start.
-- `LoginThrottle`: failed logins per email and address, per address, and per email (which slows, never refuses).
+- `LoginThrottle`: failed logins per email and address, per address, per email (which slows, never refuses),
+  and per email and known device.
 - `ConnectionCounter`: open live connections per user, with a ceiling.
 - `PasswordWork`: the queues of password hashes, logins apart from sign-ups.
 """
@@ -161,43 +162,56 @@ class LoginThrottle:
     - `by_account`: failures on one email from anywhere; past them, every attempt on that email waits before its
       password is checked, 1 s for the first failure over, doubling with each further one up to
       `max_delay_seconds`. It is never refused for this: an attack from elsewhere slows the owner, never stops them.
+    - `by_device`: failures on one email from one device that has logged in to it before (it sends the device
+      token that login gave it). Such an attempt is limited by these alone, in place of its address's: the
+      address may be shared with an attacker (a school behind one address). It does not wait either.
 
-    So an address with no failures is never refused, whatever the volume of failures elsewhere.
+    So an address with no failures is never refused, and neither is a known device with no failures, whatever
+    the volume of failures elsewhere.
     """
 
     by_account_and_address: RateLimiter
     by_address: RateLimiter
     by_account: RateLimiter
+    by_device: RateLimiter
     max_delay_seconds: float
 
-    def refusal(self, account: str, address: str) -> tuple[str, int] | None:
-        """Which limit refuses this address an attempt on this email (`account_and_address` or `address`), and for
-        how many milliseconds; None when it may try."""
-        for limit, limiter, key in (("address", self.by_address, address),
-                                    ("account_and_address", self.by_account_and_address, _pair(account, address))):
+    def refusal(self, account: str, address: str, device: str | None = None) -> tuple[str, int] | None:
+        """Which limit refuses this attempt on this email (`device`, `account_and_address` or `address`), and for
+        how many milliseconds; None when it may try. `device`: the device its device token names, if any."""
+        checks = ((("device", self.by_device, _pair(account, device)),) if device else
+                  (("address", self.by_address, address),
+                   ("account_and_address", self.by_account_and_address, _pair(account, address))))
+        for limit, limiter, key in checks:
             wait = limiter.wait(key)
             if wait:
                 return limit, wait
         return None
 
-    def delay_seconds(self, account: str) -> float:
-        """How long an attempt on this email waits before its password is checked."""
-        owed = self.by_account.owed(account)
+    def delay_seconds(self, account: str, device: str | None = None) -> float:
+        """How long an attempt on this email waits before its password is checked: not at all from a known device."""
+        owed = 0.0 if device else self.by_account.owed(account)
         return 0.0 if owed <= 0 else min(self.max_delay_seconds, 2.0 ** (math.ceil(owed) - 1))
 
-    def failed(self, account: str, address: str) -> None:
-        self.by_account_and_address.charge(_pair(account, address))
+    def failed(self, account: str, address: str, device: str | None = None) -> None:
+        if device:
+            self.by_device.charge(_pair(account, device))
+        else:
+            self.by_account_and_address.charge(_pair(account, address))
         self.by_address.charge(address)
         self.by_account.charge(account)
 
-    def succeeded(self, account: str, address: str) -> None:
-        # Only this address's own mistakes on this email are forgiven: the address may share its allowance with
-        # others (a school behind one address), and the email may be under attack from elsewhere.
-        self.by_account_and_address.reset(_pair(account, address))
+    def succeeded(self, account: str, address: str, device: str | None = None) -> None:
+        # Only this address's (or device's) own mistakes on this email are forgiven: the address may share its
+        # allowance with others (a school behind one address), and the email may be under attack from elsewhere.
+        if device:
+            self.by_device.reset(_pair(account, device))
+        else:
+            self.by_account_and_address.reset(_pair(account, address))
 
 
-def _pair(account: str, address: str) -> str:
-    return f"{address} {account}"  # an address holds no space
+def _pair(account: str, source: str) -> str:
+    return f"{source} {account}"  # an address or a device holds no space
 
 
 def retry_after_seconds(wait_ms: int) -> int:
@@ -250,6 +264,7 @@ class Limits:
                 by_account_and_address=RateLimiter(settings.login_failures_per_account_and_address, window_ms, clock),
                 by_address=RateLimiter(settings.login_failures_per_address, window_ms, clock),
                 by_account=RateLimiter(settings.login_delay_after_failures, window_ms, clock),
+                by_device=RateLimiter(settings.login_failures_per_account_and_address, window_ms, clock),
                 max_delay_seconds=settings.login_delay_max_seconds,
             ),
             password_work=PasswordWork(os.cpu_count() or 2),

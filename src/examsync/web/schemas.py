@@ -73,12 +73,15 @@ class TokenIn(BaseModel):
     model_config = STRICT
     email: str = Field(max_length=MAX_EMAIL_LENGTH, pattern=TEXT)
     password: str = Field(max_length=1024, pattern=TEXT)
+    # From an earlier login on this email from this device; one that is not valid for it is ignored.
+    device_token: str | None = Field(default=None, max_length=200)
 
 
 class TokenOut(BaseModel):
     access_token: str
     token_type: Literal["bearer"]
     expires_in: int
+    device_token: str
 
 
 class MeOut(BaseModel):

@@ -6,6 +6,8 @@
 // true only for "could not reach the server" (retry the same request later),
 // never for an answer the server gave.
 
+import { deviceToken, setDeviceToken } from "./prefs.js";
+
 export const API = "/api/v1";
 const TOKEN_KEY = "examsync.token";
 
@@ -93,10 +95,24 @@ export async function request(method, path, body = undefined, { auth = true, tim
 
 const enc = encodeURIComponent;
 
+/** The body of a login: with the device token this browser holds for the email, if any. */
+export function loginBody(email, password, token) {
+  return token ? { email, password, device_token: token } : { email, password };
+}
+
+/** Log in, sending this browser's device token for the email and keeping the one that comes back. */
+async function login(email, password) {
+  const issued = await request("POST", `${API}/auth/token`, loginBody(email, password, deviceToken(email)), {
+    auth: false,
+  });
+  setDeviceToken(email, issued.device_token);
+  return issued;
+}
+
 export const api = {
   signup: (email, password, displayName = "") =>
     request("POST", `${API}/auth/signup`, { email, password, display_name: displayName }, { auth: false }),
-  login: (email, password) => request("POST", `${API}/auth/token`, { email, password }, { auth: false }),
+  login,
   me: () => request("GET", `${API}/me`),
   tests: () => request("GET", `${API}/tests`),
   sessions: () => request("GET", `${API}/sessions`),

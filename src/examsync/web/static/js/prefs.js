@@ -1,6 +1,7 @@
 // Small values kept in localStorage: this browser's device id, the last client
 // time it stamped on an op, the cached account (for offline use and the rescue
-// file), and the student's settings.
+// file), the device token of each email that logged in here, and the student's
+// settings.
 
 import { nextClientTime } from "./state.js";
 
@@ -60,6 +61,18 @@ export function cachedUser() {
 
 export function setCachedUser(user) {
   write(KEYS.user, user ? JSON.stringify(user) : null);
+}
+
+const deviceTokenKey = (email) => `examsync.device-token.${email.trim().toLowerCase()}`;
+
+/** The device token the last login on this email from this browser got: it lets later logins past limits set off
+ * by others' failures from the same address (docs/security.md, "Limits"). */
+export function deviceToken(email) {
+  return read(deviceTokenKey(email));
+}
+
+export function setDeviceToken(email, token) {
+  write(deviceTokenKey(email), token || null);
 }
 
 export function shortcutsEnabled() {
