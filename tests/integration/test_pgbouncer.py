@@ -103,7 +103,8 @@ class PgBouncer:
         run_as = ["-u", "postgres"] if os.geteuid() == 0 else []
         if run_as:
             shutil.chown(self.folder, "postgres")
-        self.process = subprocess.Popen([binary, *run_as, str(ini)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen([binary, *run_as, str(ini)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.url = f"postgresql://{target['user']}@127.0.0.1:{port}/{target['dbname']}"
         try:
             _wait_until_accepting(self.url, self.process, log)
