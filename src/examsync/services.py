@@ -8,8 +8,6 @@ only when `Database.transaction` has returned, i.e. after the commit (SQLite
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 import time
 import uuid
@@ -35,7 +33,7 @@ from examsync.domain.errors import (
     SessionCompletedError,
     TooManyOpsError,
 )
-from examsync.domain.ops import parse_op, canonical_op_id
+from examsync.domain.ops import parse_op, canonical_op_id, unparsed_fingerprint
 from examsync.domain.session import DUPLICATE, REJECTED, LogEntry, OpResult, Rules, TestSession, receipt_status
 from examsync.domain.timing import TimeAllowance, TimeChange
 from examsync.domain.views import live_state, progress_view, results_view, resume_view
@@ -350,7 +348,7 @@ class SessionService:
         try:
             return op_id, parse_op(raw, max_note_length=self.max_note_length, batch_index=batch_index), None
         except DomainError as error:
-            error.data["fingerprint"] = _fingerprint(raw)
+            error.data["fingerprint"] = unparsed_fingerprint(raw)
             error.data["type"] = raw.get("type")
             return op_id, None, error
 
@@ -617,12 +615,6 @@ def _require_staff(actor: Actor) -> None:
 
 def _snapshot(session: TestSession) -> dict[str, Any]:
     return {sid: store.section_values(state) for sid, state in session.sections.items()}
-
-
-def _fingerprint(raw: dict[str, Any]) -> str:
-    body = {k: v for k, v in raw.items() if k != "op_id"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def _echo_op_id(error: Exception) -> str:
