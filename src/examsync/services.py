@@ -33,6 +33,7 @@ from examsync.domain.errors import (
     SessionCompletedError,
     TooManyOpsError,
 )
+from examsync.domain.events import ChangeListener, SessionChange
 from examsync.domain.ops import parse_op, canonical_op_id, unparsed_fingerprint
 from examsync.domain.session import DUPLICATE, REJECTED, LogEntry, OpResult, Rules, TestSession, receipt_status
 from examsync.domain.timing import TimeAllowance, TimeChange
@@ -54,20 +55,6 @@ T = TypeVar("T")
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-@dataclass(frozen=True)
-class SessionChange:
-    """What one committed transaction did to one session: its new log entries and state."""
-
-    session_id: str
-    user_id: str
-    test_id: str
-    entries: list[LogEntry]
-    state: dict[str, Any]
-
-
-ChangeListener = Callable[[SessionChange], None]
 
 
 class _Writer:
