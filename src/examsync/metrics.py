@@ -26,7 +26,7 @@ from prometheus_client.exposition import choose_encoder
 from examsync.domain.ops import OP_TYPES
 
 if TYPE_CHECKING:
-    from examsync.services import SessionChange
+    from examsync.domain.events import SessionChange
 
 # An op whose student acted this long before the batch left the device was made offline and is a replay.
 OFFLINE_AFTER_MS = 10_000

@@ -8,8 +8,6 @@ only when `Database.transaction` has returned, i.e. after the commit (SQLite
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 import time
 import uuid
@@ -35,8 +33,9 @@ from examsync.domain.errors import (
     SessionCompletedError,
     TooManyOpsError,
 )
-from examsync.domain.ops import parse_op, canonical_op_id
-from examsync.domain.session import DUPLICATE, REJECTED, LogEntry, OpResult, Rules, TestSession, receipt_status
+from examsync.domain.events import ChangeListener, SessionChange
+from examsync.domain.ops import parse_op, canonical_op_id, unparsed_fingerprint
+from examsync.domain.session import REJECTED, LogEntry, Rules, SentOp, TestSession
 from examsync.domain.timing import TimeAllowance, TimeChange
 from examsync.domain.views import live_state, progress_view, results_view, resume_view
 from examsync.metrics import AppMetrics, observe_commit, observe_offline_replays, observe_op_results
@@ -56,20 +55,6 @@ T = TypeVar("T")
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-@dataclass(frozen=True)
-class SessionChange:
-    """What one committed transaction did to one session: its new log entries and state."""
-
-    session_id: str
-    user_id: str
-    test_id: str
-    entries: list[LogEntry]
-    state: dict[str, Any]
-
-
-ChangeListener = Callable[[SessionChange], None]
 
 
 class _Writer:
@@ -290,7 +275,7 @@ class SessionService:
             # The prefix is how the log tells ops applied from an offline answer file apart.
             raise InvalidRequestError(f"device_id may not begin with {RESCUE_SOURCE + ':'!r}; that marks ops "
                                       "applied from offline answer files")
-        parsed = [self._parse(raw, batch_index) for batch_index, raw in enumerate(raw_ops)]
+        batch = [self._parse(raw, batch_index) for batch_index, raw in enumerate(raw_ops)]
         logged_device = device_id if source is None else f"{source}:{device_id or ''}"[:64]
 
         def apply(writer: _Writer) -> dict[str, Any]:
@@ -301,58 +286,28 @@ class SessionService:
                 if not store.user_exists(connection, actor.user_id):
                     raise InvalidTokenError("this token's account no longer exists") from None
                 raise
-            before = _snapshot(session)
             offset = session.clock_offset(device_id, sent_at, now)
-            session.expire_due(now)
-            op_ids = [op_id for op_id, _, _ in parsed if op_id]
-            seen = store.receipts(connection, session_id, actor.user_id, op_ids)
-            fingerprints: dict[str, str] = {}
-            results = []
-            for op_id, op, error in parsed:
-                if op_id is None:
-                    assert error is not None
-                    results.append(OpResult(_echo_op_id(error), REJECTED, error.code, error.message))
-                    continue
-                fingerprint = op.fingerprint if op else error.data["fingerprint"]
-                known = seen.get(op_id)
-                status = receipt_status(fingerprint, known[0] if known else None)
-                if status == DUPLICATE:
-                    results.append(OpResult(op_id, DUPLICATE, seq=known[1] if known else None))
-                    continue
-                if status is not None:
-                    results.append(OpResult(op_id, REJECTED, "op_id_reused",
-                                            "this op_id was already used for a different op; give each op a new op_id"))
-                    continue
-                if op is None:
-                    result = session.reject(op_id, error, now, device_id=logged_device)
-                else:
-                    result = session.apply(op, now, clock_offset_ms=offset, device_id=logged_device)
-                results.append(result)
-                if result.seq is not None:
-                    fingerprints[op_id] = fingerprint
-                    seen[op_id] = (fingerprint, result.seq)
-            changed = [sid for sid, dump in _snapshot(session).items() if dump != before.get(sid)]
-            writer.save(session, changed_sections=changed, fingerprints=fingerprints)
-            return {"results": [r.as_dict() for r in results], "version": session.version,
+            receipts = store.receipts(connection, session_id, actor.user_id, [sent.op_id for sent in batch if sent.op_id])
+            outcome = session.apply_batch(batch, receipts, now, clock_offset_ms=offset, device_id=logged_device)
+            writer.save(session, changed_sections=outcome.changed_section_ids, fingerprints=outcome.new_receipts)
+            return {"results": [r.as_dict() for r in outcome.results], "version": session.version,
                     "last_seq": session.last_seq}
 
         return apply
 
-    def _parse(self, raw: Any, batch_index: int) -> tuple[str | None, Any, Any]:
-        """(op_id, op, error): op_id is None when even the op_id is unusable."""
+    def _parse(self, raw: Any, batch_index: int) -> SentOp:
         if not isinstance(raw, dict):
-            return None, None, InvalidOpError("each op is a JSON object")
+            return SentOp(None, error=InvalidOpError("each op is a JSON object"))
         try:
             op_id = canonical_op_id(raw.get("op_id"))
         except InvalidOpError as error:
             error.data["op_id"] = raw.get("op_id")
-            return None, None, error
+            return SentOp(None, error=error)
         try:
-            return op_id, parse_op(raw, max_note_length=self.max_note_length, batch_index=batch_index), None
+            return SentOp.parsed(parse_op(raw, max_note_length=self.max_note_length, batch_index=batch_index))
         except DomainError as error:
-            error.data["fingerprint"] = _fingerprint(raw)
             error.data["type"] = raw.get("type")
-            return op_id, None, error
+            return SentOp(op_id, unparsed_fingerprint(raw), error=error)
 
     def history(self, actor: Actor, session_id: str, after_seq: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         with self.db.transaction(actor, write=False) as connection:
@@ -613,18 +568,3 @@ class SessionService:
 def _require_staff(actor: Actor) -> None:
     if not actor.is_staff:
         raise ForbiddenError("only teachers and admins can do this")
-
-
-def _snapshot(session: TestSession) -> dict[str, Any]:
-    return {sid: store.section_values(state) for sid, state in session.sections.items()}
-
-
-def _fingerprint(raw: dict[str, Any]) -> str:
-    body = {k: v for k, v in raw.items() if k != "op_id"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
-
-
-def _echo_op_id(error: Exception) -> str:
-    raw = getattr(error, "data", {}).get("op_id")
-    return raw if isinstance(raw, str) else ""

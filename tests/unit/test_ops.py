@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from examsync.domain.errors import InvalidOpError, NoteTooLongError
-from examsync.domain.ops import MAX_CLIENT_TIME_MS, OP_TYPES, QUESTION_OPS, Op, canonical_op_id, parse_op
+from examsync.domain.ops import (
+    MAX_CLIENT_TIME_MS, OP_TYPES, QUESTION_OPS, Op, canonical_op_id, fingerprint, parse_op, unparsed_fingerprint,
+)
 
 from .builders import T0
 
@@ -250,3 +252,25 @@ def test_fingerprint_differs_for_another_answer(other):
 
 def test_fingerprint_differs_for_another_note_text():
     assert parse(raw("note", text="x")).fingerprint != parse(raw("note", text="y")).fingerprint
+
+
+# Receipts store these values: a retried op recorded before any change here must still match its receipt.
+def test_fingerprint_of_a_parsed_op_is_the_one_its_receipt_stored():
+    op = parse(raw("answer", answer=["a", "b"]))
+    assert op.fingerprint == "8df16ca0564f616484976afa6a3191fd"
+
+
+def test_fingerprint_of_an_unparseable_op_is_the_one_its_receipt_stored():
+    unparseable = {"op_id": OP_ID, "type": "dance", "client_time": T0, "question_id": "q1"}
+    assert unparsed_fingerprint(unparseable) == "38b8ded18ab005d10bd4ae8a0773e959"
+
+
+def test_a_parsed_op_and_the_same_op_unparsed_have_one_fingerprint():
+    sent = raw("answer", answer="a")
+    assert parse(sent).fingerprint == unparsed_fingerprint(sent) == fingerprint(without(sent, "op_id"))
+
+
+def test_unparsed_fingerprint_ignores_only_the_op_id():
+    unparseable = {"op_id": OP_ID, "type": "dance", "client_time": T0}
+    assert unparsed_fingerprint(unparseable) == unparsed_fingerprint({**unparseable, "op_id": "other"})
+    assert unparsed_fingerprint(unparseable) != unparsed_fingerprint({**unparseable, "extra": 1})

@@ -73,8 +73,22 @@ class Op:
 
         Not the op's place in its batch: an op re-sent in another batch is the same op.
         """
-        canonical = json.dumps(self._content(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+        return fingerprint(self._content())
+
+
+def fingerprint(content: Mapping[str, Any]) -> str:
+    """The receipt's fingerprint of an op's content (everything but its op_id), parsed or not.
+
+    Stored with each receipt, so it must not change: `default=str` only reaches values no JSON
+    client can send, and so leaves the fingerprints of parsed ops as they always were.
+    """
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def unparsed_fingerprint(raw: Mapping[str, Any]) -> str:
+    """The fingerprint of an op that could not be parsed: all it carries but its op_id."""
+    return fingerprint({name: value for name, value in raw.items() if name != "op_id"})
 
 
 def canonical_op_id(raw: Any) -> str:

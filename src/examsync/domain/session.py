@@ -183,6 +183,29 @@ class OpResult:
         return data
 
 
+@dataclass(frozen=True)
+class SentOp:
+    """One op of a batch as read: parsed (`op`), or not (`error`); `op_id` is None when even it was unusable."""
+
+    op_id: str | None
+    fingerprint: str = ""
+    op: Op | None = None
+    error: DomainError | None = None
+
+    @classmethod
+    def parsed(cls, op: Op) -> "SentOp":
+        return cls(op.op_id, op.fingerprint, op=op)
+
+
+@dataclass
+class BatchOutcome:
+    """What a batch did: each op's result, the receipts to record (op_id -> fingerprint), the sections to save."""
+
+    results: list[OpResult]
+    new_receipts: dict[str, str]
+    changed_section_ids: list[str]
+
+
 @dataclass
 class TestSession:
     id: str
@@ -209,6 +232,8 @@ class TestSession:
     device_offsets: dict[str, int] = field(default_factory=dict)
     log: list[LogEntry] = field(default_factory=list)  # entries made since load
     completed_since_load: bool = False
+    # The sections whose state may have changed since load: the ones a save must write.
+    touched_sections: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         for section in self.test.sections:
@@ -300,6 +325,7 @@ class TestSession:
         if state.status == "not_started":
             state.status = "in_progress"
             state.clock.start(now_ms)
+            self.touched_sections.add(first.id)
 
     def expire_due(self, now_ms: int) -> list[LogEntry]:
         """Apply, in time order, what has come due by now: sections whose time (plus grace) ran out, breaks that
@@ -330,6 +356,7 @@ class TestSession:
         state = self.sections[section.id]
         state.status = "in_progress"
         state.clock.start(at_ms)
+        self.touched_sections.add(section.id)
         self.version += 1
         return self._record("section_started", APPLIED, now_ms, section_id=section.id, payload={
             "rule": "break", "break_ms": (self.test.break_seconds or 0) * 1000, "started_at": at_ms})
@@ -356,6 +383,7 @@ class TestSession:
         self.allowance = allowance
         for section_id, extra_ms in grants.items():
             self.sections[section_id].extra_ms = extra_ms
+            self.touched_sections.add(section_id)
         self.version += 1
         payload: dict[str, Any] = {"multiplier": allowance.multiplier, "untimed": allowance.untimed, "by": by}
         if change.extra_ms is not None:
@@ -404,6 +432,47 @@ class TestSession:
                 self.device_offsets[device_id] = offset
             return offset
         return self.device_offsets.get(device_id or "", 0)
+
+    def apply_batch(self, batch: list[SentOp], receipts: dict[str, tuple[str, int]], now_ms: int, *,
+                    clock_offset_ms: int = 0, device_id: str | None = None) -> BatchOutcome:
+        """Apply one batch, in order, after what has come due by now: exactly once per op_id.
+
+        `receipts` holds the (fingerprint, seq) already recorded for the batch's op_ids. An op_id
+        with a receipt is answered from it and changes nothing: `duplicate` when it is the same op,
+        `op_id_reused` when it is another. Every other op is applied or rejected, and logged, and
+        gets a receipt to be written with its log entry.
+        """
+        self.expire_due(now_ms)
+        known = dict(receipts)
+        results: list[OpResult] = []
+        new_receipts: dict[str, str] = {}
+        for sent in batch:
+            if sent.op_id is None:
+                assert sent.error is not None
+                echoed = sent.error.data.get("op_id")
+                results.append(OpResult(echoed if isinstance(echoed, str) else "", REJECTED, sent.error.code,
+                                        sent.error.message))
+                continue
+            receipt = known.get(sent.op_id)
+            status = receipt_status(sent.fingerprint, receipt[0] if receipt else None)
+            if status == DUPLICATE:
+                results.append(OpResult(sent.op_id, DUPLICATE, seq=receipt[1] if receipt else None))
+                continue
+            if status is not None:
+                results.append(OpResult(sent.op_id, REJECTED, "op_id_reused",
+                                        "this op_id was already used for a different op; give each op a new op_id"))
+                continue
+            if sent.op is None:
+                assert sent.error is not None
+                result = self.reject(sent.op_id, sent.error, now_ms, device_id=device_id)
+            else:
+                result = self.apply(sent.op, now_ms, clock_offset_ms=clock_offset_ms, device_id=device_id)
+            results.append(result)
+            if result.seq is not None:
+                new_receipts[sent.op_id] = sent.fingerprint
+                known[sent.op_id] = (sent.fingerprint, result.seq)
+        changed = [section_id for section_id in self.sections if section_id in self.touched_sections]
+        return BatchOutcome(results, new_receipts, changed)
 
     def apply(self, op: Op, now_ms: int, *, clock_offset_ms: int = 0, device_id: str | None = None) -> OpResult:
         """Apply one new op (receipts are checked by the caller) and log it."""
@@ -464,6 +533,7 @@ class TestSession:
             raise UnknownChoiceError(f"choice {op.choice_id!r} is not one of this question's choices")
         answer = validate_answer(question, op.answer, max_length=self.rules.max_answer_length) if op.type == "answer" else None
         self._open_for_change(section, now_ms, effective)
+        self.touched_sections.add(section.id)
         state = self.sections[section.id].question(question.id)
         if op.type == "answer":
             won = state.answer.offer(answer, op, effective)
@@ -492,6 +562,7 @@ class TestSession:
         if state.status == "not_started":
             state.status = "in_progress"
             state.clock.start(now_ms)
+            self.touched_sections.add(section.id)
             return
         deadline = self.deadline_ms(section.id)
         if deadline is not None and now_ms >= deadline:
@@ -500,6 +571,7 @@ class TestSession:
                 raise TimeExpiredError("time for this section has run out")
             return
         state.clock.record_activity(self.test.timer_policy, now_ms, self.rules.heartbeat_credit_ms)
+        self.touched_sections.add(section.id)
 
     def _heartbeat(self, now_ms: int) -> str:
         section = self.current_section
@@ -508,6 +580,7 @@ class TestSession:
             deadline = self.deadline_ms(section.id)
             if state.status == "in_progress" and (deadline is None or now_ms < deadline):
                 state.clock.record_activity(self.test.timer_policy, now_ms, self.rules.heartbeat_credit_ms)
+                self.touched_sections.add(section.id)
         return APPLIED
 
     def _submit(self, section: Section, reason: str, at_ms: int) -> None:
@@ -518,6 +591,7 @@ class TestSession:
         state.submitted_at = at_ms
         state.submit_reason = reason
         state.score = score_section(section, state.answers())
+        self.touched_sections.add(section.id)
 
     def _complete(self, now_ms: int) -> str:
         for section in self.test.sections:

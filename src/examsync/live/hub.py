@@ -21,7 +21,7 @@ from typing import Any
 
 from examsync.live.brokers import Broker, Notice
 from examsync.metrics import AppMetrics
-from examsync.services import SessionChange, SessionService
+from examsync.domain.events import ChangeListener, SessionChange
 
 # WebSocket close codes of the live endpoints (docs/api.md, "Live updates").
 CLOSE_UNAUTHORIZED = 4401
@@ -79,9 +79,10 @@ class Watcher:
 
 
 class Live:
-    def __init__(self, service: SessionService, broker: Broker | None, *, metrics: AppMetrics | None = None,
+    def __init__(self, listeners: list[ChangeListener], broker: Broker | None, *, metrics: AppMetrics | None = None,
                  mailbox_limit: int = 256, window: int = 512) -> None:
-        self.service = service
+        # Where committed changes are announced (the service's listeners): joined on start, left on stop.
+        self.listeners = listeners
         self.broker = broker
         self.metrics = metrics or AppMetrics()
         self.mailbox_limit = mailbox_limit
@@ -101,14 +102,14 @@ class Live:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self.service.listeners.append(self.on_change)
+        self.listeners.append(self.on_change)
         if self.broker is not None:
             await self.broker.start(self.on_notice)
             self._refresher = asyncio.create_task(self._refresh_presence_forever())
 
     async def stop(self) -> None:
-        if self.on_change in self.service.listeners:
-            self.service.listeners.remove(self.on_change)
+        if self.on_change in self.listeners:
+            self.listeners.remove(self.on_change)
         if self._refresher is not None:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -158,7 +158,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     metrics = AppMetrics()
     service.metrics = metrics
     service.listeners.append(partial(observe_change, metrics))
-    live = Live(service, broker or broker_for(settings.broker_url), metrics=metrics,
+    live = Live(service.listeners, broker or broker_for(settings.broker_url), metrics=metrics,
                 mailbox_limit=settings.live_mailbox_limit, window=settings.live_window)
     limits = Limits.from_settings(settings, clock)
 
