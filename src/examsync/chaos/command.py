@@ -27,6 +27,12 @@ def chaos(
     drain: Annotated[float, typer.Option(help="Seconds allowed, after healing, to sync every queue empty.")] = 60,
 ) -> None:
     """Run students against PostgreSQL while killing processes and cutting connections; check nothing was lost."""
+    from examsync.extras import MissingExtraError, require
+
+    try:
+        require("bench", "client", user="examsync chaos")  # its students are SDK clients; it shares the bench's
+    except MissingExtraError as error:
+        raise _fail(str(error)) from None
     from examsync.chaos.cluster import ClusterError
     from examsync.chaos.faults import FaultKindError, parse_kinds
     from examsync.chaos.report import Progress, format_table
