@@ -28,7 +28,8 @@ class ServerStartError(RuntimeError):
 class ChildProcess(Protocol):
     """A `subprocess.Popen` or an `asyncio.subprocess.Process`."""
 
-    pid: int
+    @property
+    def pid(self) -> int: ...
 
     @property
     def returncode(self) -> int | None: ...
@@ -90,7 +91,7 @@ class ServerProcess:
             if self._ready():
                 return self
             time.sleep(0.1)
-        self.stop(signal.SIGKILL)
+        self.stop()
         raise ServerStartError(f"{self.name} was not ready within {timeout_s:.0f} s:\n{self.log_tail()}")
 
     def _ready(self) -> bool:

@@ -152,23 +152,18 @@ class StudentProcess:
         process, self.process = self.process, None
         if process is None:
             return
-        await stop_process(process, sig, 15)
+        if process.returncode is None:
+            process.send_signal(sig)
+        try:
+            await asyncio.wait_for(process.wait(), 15)
+        except asyncio.TimeoutError:
+            process.kill()
+            await process.wait()
         if self.reader is not None:
             await asyncio.gather(self.reader, return_exceptions=True)
 
     def kill_now(self) -> None:
         kill_process_group(self.process)
-
-
-async def stop_process(process: asyncio.subprocess.Process, sig: int, timeout_s: float) -> None:
-    """Signal a child and wait for it; SIGKILL it if it does not exit within `timeout_s`."""
-    if process.returncode is None:
-        process.send_signal(sig)
-    try:
-        await asyncio.wait_for(process.wait(), timeout_s)
-    except asyncio.TimeoutError:
-        process.kill()
-        await process.wait()
 
 
 class ChaosRun:
