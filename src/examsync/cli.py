@@ -279,6 +279,12 @@ def bench(
     plot: Annotated[Optional[Path], typer.Option(help="Draw the latency distribution as SVG here.")] = None,
 ) -> None:
     """Measure a real server: latency, throughput, CPU and memory (docs/performance.md)."""
+    from examsync.extras import MissingExtraError, require
+
+    try:
+        require("bench", user="examsync bench")
+    except MissingExtraError as error:
+        raise _fail(str(error)) from None
     from examsync.bench.runner import SCENARIO_NAMES, run
     from examsync.bench.servers import BenchError
     from examsync.bench.system import BenchOptions

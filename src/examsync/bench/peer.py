@@ -18,8 +18,9 @@ from typing import Any
 import examsync
 from examsync.bench.progress import announce
 from examsync.bench.scenarios import FOLLOWS, Findings
-from examsync.bench.servers import BenchError, free_port
+from examsync.bench.servers import BenchError
 from examsync.bench.system import BenchOptions, System
+from examsync.serverproc import free_port
 
 PEER_RELATIVE = Path("..") / "shared" / "peers" / "pocketbase"
 # (answers/s offered, students): the two fixed loads, then the ceiling search's steps.

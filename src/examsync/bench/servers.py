@@ -5,13 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -19,6 +13,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from examsync.content_import import import_sample_content
+from examsync.serverproc import READY_TIMEOUT_SECONDS, ServerProcess, ServerStartError
 from examsync.store import migrate
 from examsync.store.database import Database
 from examsync.store.roles import create_login_role
@@ -29,7 +24,6 @@ BENCH_ENV = {
     "EXAMSYNC_OPS_PER_SECOND": "0",  # the per-user rate limit would cap the offered load
     "EXAMSYNC_LOG_LEVEL": "warning",
 }
-READY_TIMEOUT_SECONDS = 60
 
 
 class BenchError(Exception):
@@ -123,57 +117,27 @@ def _read_proc(pid: int, name: str) -> str:
         return ""  # a process that just ended has nothing more to count
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class ServerUnderTest:
+class ServerUnderTest(ServerProcess):
     """`python -m examsync serve` on a free port, with its CPU time and memory read from /proc (its worker
     processes' included)."""
 
     def __init__(self, database: BenchDatabase, secret_key: str, *, broker_url: str = "", index: int = 0,
                  workers: int = 1) -> None:
-        self.port = free_port()
-        self.workers = workers
-        self.log_path = database.work_dir / f"server-{index}.log"
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("EXAMSYNC_")}
         self.passed_through = {k: v for k, v in os.environ.items()
                                if k.startswith("EXAMSYNC_") and k not in BENCH_ENV and k not in _RUN_SPECIFIC}
-        self.env = {**inherited, **self.passed_through, **BENCH_ENV,
-                    "EXAMSYNC_DATABASE_URL": database.serve_url, "EXAMSYNC_DATA_DIR": str(database.work_dir / "data"),
-                    "EXAMSYNC_SECRET_KEY": secret_key, "EXAMSYNC_BROKER_URL": broker_url}
-        self.process: subprocess.Popen[bytes] | None = None
+        env = {**inherited, **self.passed_through, **BENCH_ENV,
+               "EXAMSYNC_DATABASE_URL": database.serve_url, "EXAMSYNC_DATA_DIR": str(database.work_dir / "data"),
+               "EXAMSYNC_SECRET_KEY": secret_key, "EXAMSYNC_BROKER_URL": broker_url}
+        super().__init__(env, database.work_dir / f"server-{index}.log", args=["--workers", str(workers)])
+        self.workers = workers
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None, "the server is not running"
-        return self.process.pid
-
-    def start(self) -> "ServerUnderTest":
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "examsync", "serve", "--port", str(self.port), "--workers", str(self.workers)],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchError(f"the server exited at start:\n{self.log_path.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise BenchError(f"the server did not become ready in {READY_TIMEOUT_SECONDS} s; see {self.log_path}")
+    def start(self, *, timeout_s: float = READY_TIMEOUT_SECONDS) -> "ServerUnderTest":
+        try:
+            super().start(timeout_s=timeout_s)
+        except ServerStartError as error:
+            raise BenchError(f"{error}\n(the log: {self.log_path})") from None
+        return self
 
     def cpu_seconds(self) -> float:
         """User plus system CPU time the server's processes have used so far."""
@@ -193,17 +157,6 @@ class ServerUnderTest:
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1]) * 1024
         return total
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
 
 
 # Chosen by the bench for each server, so never taken from the caller's environment.

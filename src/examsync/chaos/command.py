@@ -27,11 +27,17 @@ def chaos(
     drain: Annotated[float, typer.Option(help="Seconds allowed, after healing, to sync every queue empty.")] = 60,
 ) -> None:
     """Run students against PostgreSQL while killing processes and cutting connections; check nothing was lost."""
+    from examsync.extras import MissingExtraError, require
+
+    try:
+        require("bench", "client", user="examsync chaos")  # its students are SDK clients; it shares the bench's
+    except MissingExtraError as error:
+        raise _fail(str(error)) from None
     from examsync.chaos.cluster import ClusterError
     from examsync.chaos.faults import FaultKindError, parse_kinds
     from examsync.chaos.report import Progress, format_table
     from examsync.chaos.run import ChaosOptions, ChaosRun, RunError
-    from examsync.chaos.servers import ServerError
+    from examsync.serverproc import ServerStartError
 
     if students < 1:
         raise _fail("--students must be at least 1")
@@ -63,7 +69,7 @@ def chaos(
     except KeyboardInterrupt:
         typer.secho("interrupted: stopped every process the run started and removed its files", err=True)
         raise typer.Exit(code=EXIT_INTERRUPTED) from None
-    except (ClusterError, ServerError, RunError, OSError) as error:
+    except (ClusterError, ServerStartError, RunError, OSError) as error:
         raise _fail(f"the run could not go on: {error}") from None
     finally:
         signal.signal(signal.SIGTERM, previous_handler)

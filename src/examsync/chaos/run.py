@@ -33,10 +33,11 @@ from examsync.chaos.faults import Ack, Fault, FaultPlan, measure_recovery
 from examsync.chaos.proxy import FaultProxy
 from examsync.chaos.report import Progress, build_report
 from examsync.chaos.server_state import read_server_state
-from examsync.chaos.servers import AppServer, free_port, kill_group_now, stop_process
+from examsync.chaos.servers import AppServer
 from examsync.chaos.student import skewed_clock
 from examsync.client import Client
 from examsync.content_import import import_files
+from examsync.serverproc import free_port, kill_process_group
 from examsync.store import migrate as migrations
 from examsync.store.database import Database
 from examsync.store.roles import create_login_role
@@ -151,12 +152,18 @@ class StudentProcess:
         process, self.process = self.process, None
         if process is None:
             return
-        await stop_process(process, sig, 15)
+        if process.returncode is None:
+            process.send_signal(sig)
+        try:
+            await asyncio.wait_for(process.wait(), 15)
+        except asyncio.TimeoutError:
+            process.kill()
+            await process.wait()
         if self.reader is not None:
             await asyncio.gather(self.reader, return_exceptions=True)
 
     def kill_now(self) -> None:
-        kill_group_now(self.process)
+        kill_process_group(self.process)
 
 
 class ChaosRun:

@@ -1,5 +1,9 @@
 """An async Python client for examsync, with a durable offline queue of ops (docs/sdk.md)."""
 
+from examsync.extras import require
+
+require("client", user="examsync.client")
+
 from examsync.client.client import Client
 from examsync.client.errors import (
     ApiError,
