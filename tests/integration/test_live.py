@@ -289,3 +289,36 @@ def test_over_the_socket_a_device_cannot_pass_its_ops_off_as_rescued(student: Ap
         refusal = read_until(socket, "error")[-1]
         assert refusal["id"] == "r1" and refusal["error"]["code"] == "invalid_request"
     assert student.get(f"/sessions/{state['id']}/history").json() == []
+
+
+@pytest.mark.parametrize("batch", [
+    {"ops": "not a list"},
+    {"ops": [{"op_id": "x", "type": "flag", "question_id": "q" * 37}]},
+    {"ops": [], "device_id": "d" * 65},
+    {"ops": [], "sent_at": -1},
+    {"ops": [], "device_id": "rescue:tablet"},
+], ids=["ops-not-a-list", "question-id-too-long", "device-id-too-long", "negative-sent-at", "rescue-device"])
+def test_a_batch_is_refused_alike_over_http_and_the_socket(student: Api, batch: dict[str, Any]) -> None:
+    state = student.start()
+    over_http = student.post(f"/sessions/{state['id']}/ops", json=batch)
+    with connect(student, state["id"]) as socket:
+        read_until(socket, "ready")
+        socket.send_json({"type": "ops", "id": "r1", **batch})
+        frame = socket.receive_json()
+        while frame["type"] not in ("error", "ack"):  # an ack fails the test instead of hanging it
+            frame = socket.receive_json()
+    body = over_http.json()["error"]
+    assert (frame["id"], frame["status"]) == ("r1", over_http.status_code)
+    assert (frame["error"]["code"], frame["error"]["message"]) == (body["code"], body["message"])
+
+
+def test_every_error_frame_carries_the_status_the_same_error_has_over_http(student: Api) -> None:
+    state = student.start()
+    with connect(student, state["id"]) as socket:
+        read_until(socket, "ready")
+        socket.send_text("not json")
+        assert socket.receive_json() == {"type": "error", "id": None, "status": 422, "error": {
+            "code": "invalid_request", "message": "not JSON"}}
+        socket.send_json({"type": "ops", "id": "r1", "ops": [student.op("flag") for _ in range(1000)]})
+        refusal = read_until(socket, "error")[-1]
+        assert (refusal["id"], refusal["status"], refusal["error"]["code"]) == ("r1", 413, "too_many_ops")

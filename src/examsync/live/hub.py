@@ -23,12 +23,6 @@ from examsync.live.brokers import Broker, Notice
 from examsync.metrics import AppMetrics
 from examsync.domain.events import ChangeListener, SessionChange
 
-# WebSocket close codes of the live endpoints (docs/api.md, "Live updates").
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_NOT_FOUND = 4404
-CLOSE_FORBIDDEN = 4403
-CLOSE_TOO_SLOW = 4008
-
 PRESENCE_REFRESH_SECONDS = 10.0
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import select, text
 from examsync.accounts import Accounts
 from examsync.export import attempts_csv
 from examsync.live.brokers import Broker, broker_for
-from examsync.live.hub import CLOSE_NOT_FOUND, Live
+from examsync.live.hub import Live
 from examsync.logs import redact_tokens_in_server_logs
 from examsync.metrics import AppMetrics, expiring_by, observe_change, observe_sweep
 from examsync.rescue import RescueKey, session_secret
@@ -42,6 +42,7 @@ from examsync.web import errors, schemas
 from examsync.web.limits import Limits, address_key, retry_after_seconds
 from examsync.web.live import live_routes
 from examsync.web.observability import RequestIds, RequestMetrics
+from examsync.web.protocol import CLOSE_NOT_FOUND
 from examsync.web.render import safe_markup
 
 log = logging.getLogger("examsync")

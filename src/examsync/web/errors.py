@@ -63,6 +63,21 @@ def error_body(code: str, message: str, **data: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **data}}
 
 
+def error_data(error: DomainError) -> dict[str, Any]:
+    """What a domain error tells the client besides its code and message: its plain values only."""
+    return {k: v for k, v in error.data.items() if isinstance(v, (str, int, float, bool)) or v is None}
+
+
+def validation_problems(errors: Any) -> tuple[str, list[dict[str, str]]]:
+    """The message and the per-field problems of a request pydantic refused (invalid_request)."""
+    problems = [
+        {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "problem": e.get("msg", "")}
+        for e in errors
+    ]
+    first = problems[0] if problems else {"field": "", "problem": "invalid"}
+    return f"{first['field'] or 'request'}: {first['problem']}", problems
+
+
 def error_response(code: str, message: str, **data: Any) -> JSONResponse:
     headers: dict[str, str] = {}
     if STATUS_BY_CODE[code] == 401:
@@ -75,17 +90,11 @@ def error_response(code: str, message: str, **data: Any) -> JSONResponse:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def on_domain_error(_request: Request, error: DomainError) -> JSONResponse:
-        data = {k: v for k, v in error.data.items() if isinstance(v, (str, int, float, bool)) or v is None}
-        return error_response(error.code, error.message, **data)
+        return error_response(error.code, error.message, **error_data(error))
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
-        problems = [
-            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "problem": e.get("msg", "")}
-            for e in error.errors()
-        ]
-        first = problems[0] if problems else {"field": "", "problem": "invalid"}
-        message = f"{first['field'] or 'request'}: {first['problem']}"
+        message, problems = validation_problems(error.errors())
         return JSONResponse(error_body("invalid_request", message, problems=problems), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)

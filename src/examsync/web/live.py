@@ -38,25 +38,24 @@ from fastapi.concurrency import run_in_threadpool
 
 from examsync.accounts import Accounts
 from examsync.domain.errors import DomainError, NotFoundError
-from examsync.live.hub import (
-    CLOSE_FORBIDDEN,
-    CLOSE_NOT_FOUND,
-    CLOSE_TOO_SLOW,
-    CLOSE_UNAUTHORIZED,
-    Device,
-    Live,
-    Mailbox,
-    Watcher,
-)
+from examsync.live.hub import Device, Live, Mailbox, Watcher
 from examsync.services import SessionChange, SessionService
 from examsync.store.database import Actor
 from examsync.settings import Settings
 from examsync.web import schemas
 from examsync.web.limits import Limits, RateLimiter
-
-# Close codes of the limits (the others are in examsync.live.hub).
-CLOSE_TOO_MANY_CONNECTIONS = 4409
-CLOSE_TOO_MANY_MESSAGES = 4429
+from examsync.web.protocol import (
+    CLOSE_FORBIDDEN,
+    CLOSE_INTERNAL_ERROR,
+    CLOSE_NOT_FOUND,
+    CLOSE_TOO_MANY_CONNECTIONS,
+    CLOSE_TOO_MANY_MESSAGES,
+    CLOSE_TOO_SLOW,
+    CLOSE_UNAUTHORIZED,
+    domain_error_frame,
+    error_frame,
+    validate_batch,
+)
 
 ACCOUNT_CHECK_MS = 30_000
 
@@ -235,22 +234,21 @@ class _Connection(ABC):
             if await self.account_changed():
                 return
             if message is None:
-                await self.send({"type": "error", "error": {
-                    "code": "invalid_request", "message": "send JSON in text frames, not binary ones"}})
+                await self.send(error_frame("invalid_request", "send JSON in text frames, not binary ones"))
                 continue
             if len(message) > self.max_message_bytes and len(message.encode()) > self.max_message_bytes:
                 request_id = await run_in_threadpool(_request_id, message)
-                await self.send({"type": "error", "id": request_id, "error": {
-                    "code": "body_too_large", "limit": self.max_message_bytes,
-                    "message": f"a message is at most {self.max_message_bytes} bytes; send fewer ops at once"}})
+                await self.send(error_frame(
+                    "body_too_large", f"a message is at most {self.max_message_bytes} bytes; send fewer ops at once",
+                    request_id=request_id, limit=self.max_message_bytes))
                 continue
             try:
                 request = json.loads(message)
             except (json.JSONDecodeError, RecursionError):
-                await self.send({"type": "error", "error": {"code": "invalid_request", "message": "not JSON"}})
+                await self.send(error_frame("invalid_request", "not JSON"))
                 continue
             if not isinstance(request, dict):
-                await self.send({"type": "error", "error": {"code": "invalid_request", "message": "send JSON objects"}})
+                await self.send(error_frame("invalid_request", "send JSON objects"))
                 continue
             await self.handle(request)
 
@@ -258,8 +256,7 @@ class _Connection(ABC):
         if request.get("type") == "ping":
             await self.send({"type": "pong", "id": request.get("id")})
             return
-        await self.send({"type": "error", "id": request.get("id"),
-                         "error": {"code": "invalid_request", "message": "unknown message type"}})
+        await self.send(error_frame("invalid_request", "unknown message type", request_id=request.get("id")))
 
 
 class _DeviceConnection(_Connection):
@@ -357,28 +354,11 @@ class _DeviceConnection(_Connection):
             return
         if kind not in ("ops", "heartbeat"):
             return await super().handle(request)
-        if kind == "ops":
-            ops = request.get("ops")
-            if not isinstance(ops, list):
-                await self.send({"type": "error", "id": request.get("id"),
-                                 "error": {"code": "invalid_request", "message": "ops must be a list"}})
-                return
-        else:
-            ops = [{"op_id": str(uuid.uuid4()), "type": "heartbeat", "client_time": request.get("client_time", 0)}]
-        device_id = request.get("device_id") if isinstance(request.get("device_id"), str) else None
-        sent_at = request.get("sent_at")
-        if isinstance(sent_at, bool) or not isinstance(sent_at, int) or not 0 <= sent_at <= schemas.MAX_CLIENT_TIME:
-            sent_at = None
+        batch = request if kind == "ops" else {
+            **request, "ops": [{"op_id": str(uuid.uuid4()), "type": "heartbeat",
+                                "client_time": request.get("client_time", 0)}]}
         try:
-            # The same rules as the body of POST …/ops (schemas.OpsIn).
-            ops = schemas.clean_ops(ops)
-            if device_id is not None and (len(device_id) > 64 or schemas.clean_text(device_id) != device_id):
-                raise ValueError("device_id: at most 64 characters of text")
-        except ValueError as problem:
-            await self.send({"type": "error", "id": request.get("id"),
-                             "error": {"code": "invalid_request", "message": str(problem)}})
-            return
-        try:
+            ops, device_id, sent_at = validate_batch(batch)
             if self.limits is not None:
                 self.limits.check_ops(self.actor.user_id, len(ops), self.service.max_ops_per_batch)
         except DomainError as error:
@@ -399,15 +379,13 @@ class _DeviceConnection(_Connection):
                 raise outcome
             result = await outcome
         except DomainError as error:
-            data = {k: v for k, v in error.data.items() if isinstance(v, (str, int, float, bool)) or v is None}
-            await self.send({"type": "error", "id": request_id,
-                             "error": {"code": error.code, "message": error.message, **data}})
+            await self.send(domain_error_frame(error, request_id))
             return
         except Exception:
             # As an HTTP 500: the client keeps its ops, reconnects and sends them again (exactly once).
             log.exception("applying ops from a live socket failed")
             with contextlib.suppress(Exception):
-                await self.websocket.close(1011, "internal error; reconnect and send again")
+                await self.websocket.close(CLOSE_INTERNAL_ERROR, "internal error; reconnect and send again")
             return
         if kind == "ops":
             # Counted before the answer leaves, so a client that has its answer sees it counted.

@@ -21,6 +21,7 @@
 // No DOM access and nothing opened at import: the socket class, the clock and
 // the timers are passed in (tests use fakes).
 
+// The server's close codes (src/examsync/web/protocol.py, CLOSE_CODES).
 export const CLOSE_UNAUTHORIZED = 4401; // also when the account is deleted while the socket is open
 export const CLOSE_NOT_FOUND = 4404;
 export const CLOSE_TOO_SLOW = 4008;
@@ -35,8 +36,8 @@ export const PONG_TIMEOUT_MS = 10_000;
 export const RECONNECT_BASE_MS = 1000;
 export const RECONNECT_CAP_MS = 15_000;
 
-// The HTTP status the same error would have had (src/examsync/web/errors.py),
-// so that the op queue settles a batch refused over the socket exactly as over HTTP.
+// The HTTP status the same error would have had (src/examsync/web/errors.py), for an error frame
+// without its `status`, so that the op queue settles a batch refused over the socket exactly as over HTTP.
 export const STATUS_BY_CODE = {
   invalid_request: 422, invalid_op: 422, invalid_answer: 422, unknown_question: 422, unknown_section: 422,
   unknown_choice: 422, answer_too_long: 422, note_too_long: 422, op_id_reused: 409, time_expired: 409,
@@ -267,7 +268,7 @@ export class LiveClient extends EventTarget {
       case "error": {
         const error = message.error || {};
         const failure = new LiveError({
-          status: STATUS_BY_CODE[error.code] ?? 400,
+          status: message.status ?? STATUS_BY_CODE[error.code] ?? 400,
           code: error.code || "invalid_request",
           message: error.message || "the server refused the request",
         });
