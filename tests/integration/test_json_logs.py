@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from websockets.sync.client import connect
 
 from examsync.logs import JsonFormatter, RedactSecrets, RequestIdFilter, logging_config
-from examsync.services import SessionChange
+from examsync.domain.events import SessionChange
 from examsync.settings import Settings
 from examsync.web.app import create_app
 from tests.conftest import MINI_CONTENT, Api, FakeClock, section_questions

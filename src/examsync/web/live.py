@@ -39,7 +39,8 @@ from fastapi.concurrency import run_in_threadpool
 from examsync.accounts import Accounts
 from examsync.domain.errors import DomainError, NotFoundError
 from examsync.live.hub import Device, Live, Mailbox, Watcher
-from examsync.services import SessionChange, SessionService
+from examsync.domain.events import SessionChange
+from examsync.services import SessionService
 from examsync.store.database import Actor
 from examsync.settings import Settings
 from examsync.web import schemas
