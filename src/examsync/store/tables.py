@@ -50,6 +50,8 @@ users = Table(
     Column("time_multiplier", Float, nullable=False, server_default="1"),
     Column("extra_seconds", Integer, nullable=False, server_default="0"),
     Column("created_at", BigInteger, nullable=False),
+    # A disabled account cannot sign in, and its open sockets are closed.
+    Column("disabled", Boolean, nullable=False, server_default=text("false")),
 )
 
 skill_areas = Table(
@@ -85,6 +87,8 @@ tests = Table(
     Column("position", Integer, nullable=False, server_default="0"),
     # Bumped by every import that changes the test; caches key on it.
     Column("content_version", Integer, nullable=False, server_default="1"),
+    # Open to any student without an assignment (the shipped samples are); otherwise only through an assignment.
+    Column("self_study", Boolean, nullable=False, server_default=text("true")),
 )
 
 test_sections = Table(
@@ -141,6 +145,9 @@ user_test_sessions = Table(
     # When the session's own rules (a break's end, the idle limit, the close time) next change it (NEVER_DUE when
     # none can): the sweep reads only the active sessions whose time has come.
     Column("due_at", BigInteger, nullable=False, server_default="0"),
+    # The assignment this session is an attempt of; NULL for self-study. Not a foreign key: SQLite can add one
+    # only by rebuilding this table, which would risk its partial unique index. Deleting an assignment clears it.
+    Column("assignment_id", Id, index=True),
     Index("ix_user_test_sessions_user_id_last_activity_at", "user_id", "last_activity_at"),
     Index("ix_user_test_sessions_status_due_at", "status", "due_at"),
     Index(
@@ -214,6 +221,55 @@ user_sub_skill_performance = Table(
     Column("sessions", Integer, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
 )
+
+# The staff side: a teacher owns classes, students join them by code, and a class's assignments say which test
+# its students sit, when, and how often. Row-level security shows a teacher only their own classes' rows.
+classes = Table(
+    "classes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("owner_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("join_code", String(16), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+class_students = Table(
+    "class_students",
+    metadata,
+    Column("class_id", Id, ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("joined_at", BigInteger, nullable=False),
+)
+
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("class_id", Id, ForeignKey("classes.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("test_id", Id, ForeignKey("tests.id"), nullable=False),
+    Column("opens_at", BigInteger, nullable=False),
+    Column("closes_at", BigInteger),  # NULL: never closes
+    Column("max_attempts", Integer),  # NULL: unlimited
+    Column("time_multiplier", Float),  # NULL: the student's own
+    Column("extra_seconds", Integer),  # NULL: the student's own
+    # What happens at closes_at to a session still open: "submit" at once, or "grace" seconds later.
+    Column("on_close", String(16), nullable=False, server_default="submit"),
+    Column("grace_seconds", Integer, nullable=False, server_default="0"),
+    Column("created_by", Id, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# Per-student changes to an assignment (Moodle's user overrides): only the keys given are overridden.
+assignment_overrides = Table(
+    "assignment_overrides",
+    metadata,
+    Column("assignment_id", Id, ForeignKey("assignments.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("changes", Json, nullable=False),
+)
+
+STAFF_TABLES = (classes, class_students, assignments, assignment_overrides)
 
 # Tables whose rows belong to one student: scoped in every query, and by
 # row-level security on PostgreSQL.
