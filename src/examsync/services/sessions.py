@@ -40,7 +40,7 @@ from examsync.domain.timing import TimeAllowance, TimeChange
 from examsync.domain.views import live_state, progress_view, results_view, resume_view
 from examsync.metrics import AppMetrics, observe_commit, observe_offline_replays, observe_op_results
 from examsync.settings import Settings
-from examsync.store import sessions as store
+from examsync.store import classes, sessions as store
 from examsync.store.content import ContentCache, drills_by_sub_skill, list_tests, sub_skill_names
 from examsync.store.database import SYSTEM, Actor, Database
 from examsync.store.group_commit import GroupCommit, WriteTransaction
@@ -528,10 +528,11 @@ class SessionService:
 
     def _row(self, connection: Connection, actor: Actor, session_id: str, *, for_update: bool = False,
              owner_only: bool = False) -> Any:
-        # Another student's session is indistinguishable from one that does not exist.
+        # Another student's session, or a student a teacher does not teach, is indistinguishable from one that
+        # does not exist.
         scope = None if actor.is_staff and not owner_only else actor.user_id
         row = store.session_row(connection, session_id, scope, for_update=for_update)
-        if row is None:
+        if row is None or not classes.sees_session(connection, actor, row):
             raise NotFoundError("no such session")
         return row
 
