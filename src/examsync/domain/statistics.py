@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -191,3 +191,21 @@ def time_on_questions(entries: Iterable[LogEntry], end_at: int | None = None) ->
     if current is not None and end_at is not None:
         spent[current] = spent.get(current, 0) + max(0, end_at - since)
     return spent
+
+
+# ----- which attempt counts ----------------------------------------------------------------------------------
+
+
+def graded_attempt(attempts: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The attempt a student's grade comes from, among theirs at one assignment (each with status, score,
+    started_at, completed_at).
+
+    The completed attempt with the highest score, as Moodle's default grading method ("highest grade"); of equal
+    scores the one completed first. Without a completed attempt, the latest active one (its score is not a grade
+    yet); None without any attempt.
+    """
+    completed = [a for a in attempts if a["status"] == "completed" and a["score"] is not None]
+    if completed:
+        return min(completed, key=lambda a: (-float(a["score"]["score"]), a["completed_at"] or 0))
+    active = [a for a in attempts if a["status"] != "completed"]
+    return max(active, key=lambda a: a["started_at"]) if active else None
