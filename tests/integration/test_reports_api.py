@@ -177,12 +177,14 @@ def test_results_as_csv_have_a_header_and_a_column_per_sub_skill(klass: Class, d
     response = klass.teacher.get(f"/assignments/{klass.assignment_id}/results", params={"format": "csv"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.text)))
-    assert rows[0] == ["user_id", "display_name", "email", "status", "score", "max_score", "percent", "submitted_at",
-                       "Addition (%)", "Fractions (%)"]
+    assert rows[0] == ["user_id", "display_name", "email", "status", "session_id", "attempts", "score", "max_score",
+                       "percent", "submitted_at", "Addition (%)", "Fractions (%)"]
     by_name = {row[1]: row for row in rows[1:]}
     assert len(rows) == 8
-    assert by_name["Ben"][3:7] == ["completed", "2.0", "4.0", "50.0"] and by_name["Ben"][8:] == ["100.0", "0.0"]
-    assert by_name["Fay"][3:] == ["active", "", "", "", "", "", ""]
+    assert by_name["Ben"][3:4] + by_name["Ben"][5:9] == ["completed", "1", "2.0", "4.0", "50.0"]
+    assert by_name["Ben"][10:] == ["100.0", "0.0"]
+    assert by_name["Eve"][4:6] == [klass.sessions["Eve"][1], "2"]
+    assert by_name["Fay"][3:4] + by_name["Fay"][5:] == ["active", "1", "", "", "", "", "", ""]
     assert by_name["'=HYPERLINK(1)"][3] == "not_started"
 
 

@@ -58,10 +58,11 @@ class ReportService:
         Access is checked and the data read before this returns; the lines are produced as they are read."""
         report, test, names = self._results(actor, assignment_id)
         slugs = sorted({q.sub_skill for q in _questions(test)}, key=lambda s: (names.get(s, {}).get("name", s), s))
-        header = ["user_id", "display_name", "email", "status", "score", "max_score", "percent", "submitted_at",
+        header = ["user_id", "display_name", "email", "status", "session_id", "attempts", "score", "max_score",
+                  "percent", "submitted_at",
                   *(f"{names.get(slug, {}).get('name', slug)} (%)" for slug in slugs)]
-        rows = ([row["user_id"], row["display_name"], row["email"], row["status"], row["score"], row["max_score"],
-                 row["percent"], row["submitted_at"],
+        rows = ([row["user_id"], row["display_name"], row["email"], row["status"], row["session_id"], row["attempts"],
+                 row["score"], row["max_score"], row["percent"], row["submitted_at"],
                  *((row["by_sub_skill"].get(slug) or {}).get("percent") for slug in slugs)]
                 for row in report["students"])
         return _csv_lines([header], rows)
