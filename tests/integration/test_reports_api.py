@@ -35,6 +35,7 @@ from sqlalchemy import insert, update
 from examsync.store.database import Database
 from examsync.store.tables import assignments, class_students, classes, user_test_sessions
 from tests.conftest import Api, FakeClock, section_questions
+from tests.test_api_examples import API_DOC, examples, mismatches, read_example
 
 BLANK = ""  # the student saw the question and left it blank
 
@@ -109,6 +110,14 @@ def sit(student: Api, clock: FakeClock, answers: tuple[Any, ...], q1_seconds: in
     assert all(r["status"] == "applied" for r in results), results
     clock.advance(1)
     return state["id"]
+
+
+def documented_shapes() -> dict[str, Any]:
+    """The answer shapes docs/api.md shows under "Reports", by subsection."""
+    text = API_DOC.read_text()
+    reports = text[text.index("\n## Reports\n"):text.index("\n## Live updates\n")]
+    shapes = [read_example(e.text) for e in examples(reports) if e.kind == "file"]
+    return dict(zip(["results", "items", "export", "gradebook"], shapes, strict=True))
 
 
 @dataclass
@@ -255,6 +264,16 @@ def test_the_gradebook_shows_each_student_against_each_assignment(klass: Class) 
     assert rows["Ann"]["email"].startswith("ann-")
 
 
+def test_the_answers_have_the_shapes_the_api_docs_show(klass: Class) -> None:
+    shapes = documented_shapes()
+    for name, path in (("results", f"/assignments/{klass.assignment_id}/results"),
+                       ("items", f"/assignments/{klass.assignment_id}/items"),
+                       ("export", f"/assignments/{klass.assignment_id}/export")):
+        real = klass.teacher.get(path).json()
+        shown = [shapes[name]] if isinstance(real, list) else shapes[name]
+        assert mismatches(shown, real) == [], name
+
+
 def test_a_student_who_left_the_class_is_no_longer_in_its_reports(klass: Class, database_url: str) -> None:
     from sqlalchemy import delete
 
@@ -312,3 +331,5 @@ def test_a_report_makes_as_many_queries_for_a_large_class_as_for_a_small_one(
     for student in students[2:]:
         attach(database_url, sit(student, clock, ("a", ["a", "b"], "12", BLANK), 5), assignment_id)
     assert statements_per_report() == small
+    # Everyone has completed the one assignment: the gradebook's documented shape shows such a cell.
+    assert mismatches(documented_shapes()["gradebook"], teacher.get(f"/classes/{class_id}/gradebook").json()) == []
