@@ -37,6 +37,7 @@ from examsync.domain.session import LogEntry
 from examsync.domain.statistics import (
     ItemResponse,
     extreme_groups,
+    graded_attempt,
     group_size,
     item_statistics,
     point_biserial,
@@ -211,3 +212,21 @@ def test_a_section_that_ran_out_ends_the_visit_at_its_deadline_and_an_open_visit
            entry(3, "navigate", 70_000, "q2")]
     assert time_on_questions(log, end_at=80_000) == {"q1": 60_000, "q2": 10_000}
     assert time_on_questions(log) == {"q1": 60_000}
+
+
+def attempt(status: str, score: float | None, started_at: int, completed_at: int | None = None) -> dict[str, object]:
+    return {"status": status, "score": None if score is None else {"score": score}, "started_at": started_at,
+            "completed_at": completed_at}
+
+
+def test_the_graded_attempt_is_the_highest_completed_one_and_the_first_of_equals() -> None:
+    first, best, equal_later, active = (attempt("completed", 2, 1, 10), attempt("completed", 3, 20, 30),
+                                        attempt("completed", 3, 40, 50), attempt("active", None, 60))
+    assert graded_attempt([first, best, equal_later, active]) is best
+    assert graded_attempt([equal_later, best]) is best
+
+
+def test_without_a_completed_attempt_the_latest_active_one_shows_and_without_any_none() -> None:
+    older, newer = attempt("active", None, 1), attempt("active", None, 5)
+    assert graded_attempt([older, newer]) is newer
+    assert graded_attempt([]) is None
