@@ -135,7 +135,7 @@ function summary(results, scored) {
 
 function answerText(question, answer) {
   if (answer == null || (Array.isArray(answer) && !answer.length) || answer === "") return null;
-  if (question.kind === "short_answer") return Array.isArray(answer) ? answer.join(" or ") : String(answer);
+  if (question.kind === "short_answer" || question.kind === "numeric") return Array.isArray(answer) ? answer.join(" or ") : String(answer);
   const ids = Array.isArray(answer) ? answer : [answer];
   return ids.map((id) => {
     const i = question.choices.findIndex((c) => c.id === id);
