@@ -198,8 +198,8 @@ class Document:
         self.sections.append(section)
         return section["questions"]
 
-    def skip(self, line: int | None, item: str, reason: str, *, kept: bool = False) -> None:
-        self.bank.skips.append(Skip(str(self.path), line, item, reason, kept))
+    def skip(self, line: int | None, item: str, reason: str, *, kept: bool = False, file: str | None = None) -> None:
+        self.bank.skips.append(Skip(file or str(self.path), line, item, reason, kept))
 
     def strip_images(self, line: int | None, item: str, markup: str) -> str:
         """Images inside a package or a bank are not carried over yet: each is removed and reported."""

@@ -168,7 +168,7 @@ def _question(doc: Document, line: int, block: str, category: str | None, positi
 
 def explanation(general: str, feedback: list[tuple[str, str]]) -> str:
     """General feedback first, then each answer's feedback, as the explanation practice mode shows."""
-    parts = [f"<p>{general}</p>"] if general else []
+    parts = [general if general.lstrip().startswith("<") else f"<p>{general}</p>"] if general else []
     parts += [f"<p><strong>{html.escape(label)}:</strong> {text}</p>" for label, text in feedback]
     return "".join(parts)
 

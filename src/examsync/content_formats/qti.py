@@ -167,12 +167,12 @@ def add_item(doc: Document, questions: list[dict[str, Any]], file: str, item: et
     interactions = [e for e in body.iter() if isinstance(e.tag, str) and name(e).endswith("Interaction")]
     for interaction in interactions:
         if name(interaction) in _UNSCORABLE:
-            doc.skip(line, f"{Path(file).name} {label}", _UNSCORABLE[name(interaction)])
+            doc.skip(line, label, _UNSCORABLE[name(interaction)], file=file)
             return
     if len(interactions) != 1:
         reason = "an item without an interaction is not a question" if not interactions else \
             "an item with several interactions (a cloze with several gaps) cannot be scored by examsync"
-        doc.skip(line, f"{Path(file).name} {label}", reason)
+        doc.skip(line, label, reason, file=file)
         return
     interaction = interactions[0]
     response_id = attr(interaction, "responseIdentifier")
@@ -223,8 +223,7 @@ def add_item(doc: Document, questions: list[dict[str, Any]], file: str, item: et
                       "_____", text, flags=re.DOTALL)
         question["stem"] = stem
         base = attr(declaration, "baseType")
-        if not correct and mapping:
-            correct = [k for k, v in mapping.items() if v > 0]
+        correct = list(dict.fromkeys(correct + [k for k, v in mapping.items() if v > 0 and k]))
         if not correct:
             raise fail(file, line, label, "a text-entry item has no correct response")
         if base in ("float", "integer"):
@@ -240,7 +239,7 @@ def add_item(doc: Document, questions: list[dict[str, Any]], file: str, item: et
             caseless = all(attr(m, "caseSensitive") == "false" for m in find(declaration, "mapping")) and bool(mapping)
             question.update(kind="short_answer", correct=correct, case_sensitive=bool(mapping) and not caseless)
     else:
-        doc.skip(line, f"{Path(file).name} {label}", f"{kind} cannot be scored by examsync")
+        doc.skip(line, label, f"{kind} cannot be scored by examsync", file=file)
         return
     if not question["stem"].strip():
         question["stem"] = html.escape(attr(item, "title") or identifier)
