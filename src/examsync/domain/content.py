@@ -137,7 +137,8 @@ def validate_answer(question: Question, answer: Any, *, max_length: int) -> Answ
             raise InvalidAnswerError(f"choices {unknown!r} are not among this question's choices")
         return sorted(set(answer)) or None  # no box ticked: not answered
     if not isinstance(answer, str):
-        raise InvalidAnswerError("a short or numeric answer is a string")
+        raise InvalidAnswerError("a numeric answer is a string, as typed" if question.kind == "numeric"
+                                 else "a short answer is a string")
     if len(answer) > max_length:
         raise AnswerTooLongError(f"a short answer is at most {max_length} characters")
     return answer if answer.strip() else None  # blank: not answered
