@@ -53,6 +53,10 @@ def fail(path: Path | str, line: int | None, item: str | None, rule: str) -> Con
     return ContentError(f"{where}: {item + ': ' if item else ''}{rule}")
 
 
+def size(limit: int) -> str:
+    return f"{limit / (1024 * 1024):g} MB" if limit >= 1024 * 1024 else f"{limit:,} bytes"
+
+
 def slugify(text: str, fallback: str = "imported") -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:100].strip("-")
@@ -84,7 +88,7 @@ class Keys:
 def decode_text(path: Path | str, data: bytes) -> str:
     """UTF-8 (with or without BOM), or UTF-16 with a BOM; anything else is refused."""
     if len(data) > MAX_FILE_BYTES:
-        raise fail(path, None, None, f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        raise fail(path, None, None, f"the file is larger than {size(MAX_FILE_BYTES)}")
     try:
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             text = data.decode("utf-16")
@@ -100,7 +104,7 @@ def decode_text(path: Path | str, data: bytes) -> str:
 def parse_xml(path: Path | str, data: bytes) -> etree._Element:
     """Parse XML with entities, DTDs and network access off; a DOCTYPE is refused outright."""
     if len(data) > MAX_FILE_BYTES:
-        raise fail(path, None, None, f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        raise fail(path, None, None, f"the file is larger than {size(MAX_FILE_BYTES)}")
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
                              huge_tree=False, remove_comments=True, remove_pis=True)
     try:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from examsync import content_import as core
 from examsync.content_formats import gift, moodle_xml, package, qti
-from examsync.content_formats.common import MAX_FILE_BYTES, Bank, ImportOptions, Skip, fail
+from examsync.content_formats.common import MAX_FILE_BYTES, Bank, ImportOptions, Skip, fail, size
 from examsync.content_formats.detect import detect
 from examsync.content_import import ContentError
 from examsync.store.database import Database
@@ -37,7 +37,7 @@ def read_path(path: Path, options: ImportOptions) -> list[Bank]:
     """The banks one file holds (a package may hold several tests)."""
     try:
         if path.stat().st_size > package.MAX_PACKAGE_BYTES:
-            raise fail(path, None, None, f"the file is larger than {package.MAX_PACKAGE_BYTES // (1024 * 1024)} MB")
+            raise fail(path, None, None, f"the file is larger than {size(package.MAX_PACKAGE_BYTES)}")
         data = path.read_bytes()
     except OSError as error:
         raise ContentError(f"{path}: cannot read: {error}") from None
@@ -51,7 +51,7 @@ def read_path(path: Path, options: ImportOptions) -> list[Bank]:
     if kind == "qti":
         return [qti.read(path, data, options)]
     if len(data) > MAX_FILE_BYTES:
-        raise fail(path, None, None, f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        raise fail(path, None, None, f"the file is larger than {size(MAX_FILE_BYTES)}")
     if kind == "json" and path.suffix.lower() != ".json":
         import json
         try:

@@ -16,7 +16,7 @@ from lxml import etree
 
 from examsync.content_formats import qti
 from examsync.content_formats.common import (
-    MAX_FILE_BYTES, Bank, ImportOptions, descendants, fail, local, parse_xml,
+    MAX_FILE_BYTES, Bank, ImportOptions, descendants, fail, local, parse_xml, size,
 )
 
 MAX_MEMBERS = 5_000
@@ -29,7 +29,7 @@ class Package:
     def __init__(self, path: Path | str, data: bytes) -> None:
         self.path = path
         if len(data) > MAX_PACKAGE_BYTES:
-            raise fail(path, None, None, f"the package is larger than {MAX_PACKAGE_BYTES // (1024 * 1024)} MB")
+            raise fail(path, None, None, f"the package is larger than {size(MAX_PACKAGE_BYTES)}")
         try:
             self.zip = zipfile.ZipFile(io.BytesIO(data))
             infos = self.zip.infolist()
@@ -45,12 +45,12 @@ class Package:
             if name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":"):
                 raise fail(path, None, name, "a file name leaving the package (absolute or with ..) is refused")
             if info.file_size > MAX_FILE_BYTES:
-                raise fail(path, None, name, f"a file of the package is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+                raise fail(path, None, name, f"a file of the package is larger than {size(MAX_FILE_BYTES)}")
             if info.file_size > MAX_RATIO * max(info.compress_size, 1) and info.file_size > 1024 * 1024:
                 raise fail(path, None, name, f"compressed more than {MAX_RATIO} to 1: refused as a zip bomb")
             total += info.file_size
             if total > MAX_TOTAL_BYTES:
-                raise fail(path, None, None, f"the package unpacks to more than {MAX_TOTAL_BYTES // (1024 * 1024)} MB")
+                raise fail(path, None, None, f"the package unpacks to more than {size(MAX_TOTAL_BYTES)}")
             if not name.endswith("/"):
                 self.members[name] = info
 
