@@ -188,6 +188,8 @@ class Document:
 
     def sub_skill(self, category: str | None) -> str:
         area, sub, name = category_skill(category or "")
+        if any(sub in other["sub_skills"] for slug, other in self.areas.items() if slug != area):
+            sub = f"{area}-{sub}"[:100]  # `reading/basics` and `maths/basics` stay two sub-skills
         entry = self.areas.setdefault(area, {"slug": area, "name": area.replace("-", " ").capitalize(), "sub_skills": {}})
         entry["sub_skills"].setdefault(sub, name if sub != DEFAULT_SUB_SKILL else "General")
         return sub

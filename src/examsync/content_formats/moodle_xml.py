@@ -6,6 +6,7 @@ after it. Read: multichoice (single or multiple), truefalse, shortanswer, numeri
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from typing import Any
@@ -47,8 +48,7 @@ def _markup(element: etree._Element | None) -> tuple[str, list[str]]:
     text = _text(element)
     files = [f.get("name", "") for f in children(element, "file")]
     if element.get("format") not in ("html", "moodle_auto_format", None):
-        import html as html_module
-        text = html_module.escape(text).replace("\n", "<br>")
+        text = html.escape(text).replace("\n", "<br>")
     text = re.sub(r"@@PLUGINFILE@@/", "", text)
     return text, files
 
