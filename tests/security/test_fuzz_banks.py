@@ -16,7 +16,7 @@ from sqlalchemy import select
 from examsync.content_formats import common, package
 from examsync.content_formats.common import ImportOptions
 from examsync.content_formats.importer import import_banks, read_path
-from examsync.content_import import ContentError
+from examsync.content_import import ContentError, parse_document
 from examsync.store import migrate
 from examsync.store.database import Database
 from examsync.store.tables import questions, skill_areas, sub_skills, test_sections, tests
@@ -181,5 +181,31 @@ def test_any_moodle_like_xml_gives_a_bank_or_a_content_error(tmp_path_factory: p
     path.write_text("<quiz>" + "".join(parts) + "</quiz>")
     try:
         read_path(path, ImportOptions())
+    except ContentError as error:
+        assert str(error).startswith(str(path))
+
+
+QTI_PIECES = st.sampled_from([
+    '<qti-item-body>', '</qti-item-body>', '<qti-choice-interaction response-identifier="R" max-choices="1">',
+    '</qti-choice-interaction>', '<qti-simple-choice identifier="A">a</qti-simple-choice>',
+    '<qti-simple-choice identifier="B">', '</qti-simple-choice>',
+    '<qti-response-declaration identifier="R" cardinality="multiple" base-type="float">', '</qti-response-declaration>',
+    '<qti-correct-response><qti-value>A</qti-value></qti-correct-response>',
+    '<qti-mapping><qti-map-entry map-key="A" mapped-value="x"/></qti-mapping>',
+    '<qti-text-entry-interaction response-identifier="R"/>', '<qti-prompt>p</qti-prompt>', '<p>', '</p>', 'text',
+    '<qti-equal tolerance-mode="absolute" tolerance="a"/>', '<qti-feedback-inline>f</qti-feedback-inline>',
+    '<qti-extended-text-interaction response-identifier="R"/>'])
+
+
+@FUZZ
+@given(parts=st.lists(QTI_PIECES, max_size=30))
+def test_any_qti_like_item_gives_valid_content_or_a_content_error(tmp_path_factory: pytest.TempPathFactory,
+                                                                   parts: list[str]) -> None:
+    path = tmp_path_factory.mktemp("qti") / "fuzzed.xml"
+    path.write_text('<qti-assessment-item xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3p0" identifier="i">'
+                    + "".join(parts) + "</qti-assessment-item>")
+    try:
+        for bank in read_path(path, ImportOptions()):
+            parse_document(path, bank.document, set())  # what a reader makes passes validation or says why not
     except ContentError as error:
         assert str(error).startswith(str(path))
