@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from examsync.accounts import ROLES, Accounts, is_text
+from examsync.accounts import ROLES, Accounts, is_text, normalise_email
 from examsync.domain.errors import ForbiddenError, InvalidRequestError, LastAdminError, NotFoundError
 from examsync.store import users as store
 from examsync.store.database import Actor, Database
@@ -84,6 +84,16 @@ class UserService:
             store.update_user(connection, user_id, changes)
             after = store.user_row(connection, user_id)
         return UserChange(store.public_view(after), sockets_affected=bool({"role", "disabled"} & changes.keys()))
+
+
+    def set_disabled_by_email(self, actor: Actor, email: str, disabled: bool) -> UserChange:
+        """`update_user` of the account with this email (the command line names accounts so)."""
+        _require_admin(actor)
+        with self.db.transaction(actor, write=False) as connection:
+            user_id = store.user_id_by_email(connection, normalise_email(email))
+        if user_id is None:
+            raise NotFoundError(f"no account with the email {email.strip().lower()!r}")
+        return self.update_user(actor, user_id, disabled=disabled)
 
 
 def _require_admin(actor: Actor) -> None:

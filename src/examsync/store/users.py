@@ -48,7 +48,11 @@ def enabled_role(connection: Connection, user_id: str) -> str | None:
 
 
 def email_taken(connection: Connection, email: str) -> bool:
-    return connection.execute(select(users.c.id).where(users.c.email == email)).first() is not None
+    return user_id_by_email(connection, email) is not None
+
+
+def user_id_by_email(connection: Connection, email: str) -> str | None:
+    return connection.execute(select(users.c.id).where(users.c.email == email)).scalar_one_or_none()
 
 
 def insert_user(connection: Connection, *, user_id: str, email: str, password_hash: str | None, display_name: str,
