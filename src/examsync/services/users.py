@@ -70,7 +70,7 @@ class UserService:
         with self.db.transaction(actor, write=True) as connection:
             # Locked before the account itself, in the same order by every change: two admins demoting each other
             # at once are serialised here, and the second sees the first's change.
-            admins = store.lock_enabled_admins(connection)
+            admins = store.lock_enabled_admins(connection) if {"role", "disabled"} & changes.keys() else []
             before = store.user_row(connection, user_id, for_update=True)
             if before is None:
                 raise NotFoundError("no such user")
