@@ -32,6 +32,9 @@ from tests.security.conftest import (
 
 PUBLIC, SIGNED_IN, OWNER_OR_STAFF, OWNER_ONLY, STAFF, SELF_OR_STAFF, ADMIN = (
     "public", "signed in", "owner or staff", "owner only", "staff", "self or staff", "admin")
+# The class's owner or an admin; this world has no class, so staff are told it does not exist (the owner's side is
+# in test_authorization_reports.py).
+CLASS_STAFF = "class staff"
 
 # Who may call what (docs/api.md). Keys are exactly the operations of the served OpenAPI document.
 RULES: dict[tuple[str, str], str] = {
@@ -56,6 +59,10 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/users"): ADMIN,
     ("GET", "/api/v1/users"): ADMIN,
     ("PATCH", "/api/v1/users/{user_id}"): ADMIN,
+    ("GET", "/api/v1/assignments/{assignment_id}/results"): CLASS_STAFF,
+    ("GET", "/api/v1/assignments/{assignment_id}/items"): CLASS_STAFF,
+    ("GET", "/api/v1/assignments/{assignment_id}/export"): CLASS_STAFF,
+    ("GET", "/api/v1/classes/{class_id}/gradebook"): CLASS_STAFF,
 }
 
 B_NOTE = "b-private-note-8c1f"
@@ -145,6 +152,8 @@ def expected_status(caller: str, rule: str, method: str, path: str) -> int | tup
         return 200 if staff else 403
     if rule == ADMIN:
         return (201 if method == "POST" else 200) if caller == "admin" else 403
+    if rule == CLASS_STAFF:
+        return 404 if staff else 403
     raise AssertionError(rule)
 
 
