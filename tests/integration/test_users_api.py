@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -18,6 +19,7 @@ from examsync.live.brokers import PostgresBroker
 from examsync.settings import Settings
 from examsync.web import live as live_module
 from examsync.web.app import create_app
+from tests.cli.test_import_responses import import_responses, write_rescue_file
 from tests.conftest import Api, FakeClock, section_questions
 
 PASSWORD = "a long password"
@@ -315,3 +317,20 @@ def test_the_last_enabled_admin_cannot_disable_or_demote_themself(admin: Api, ap
     assert demoted.status_code == 200 and demoted.json()["role"] == "teacher"
     last = patch(second, second_id, {"disabled": True})
     assert (last.status_code, error_code(last)) == (409, "last_admin")
+
+
+def test_an_offline_answers_file_of_a_disabled_account_waits_until_it_is_enabled(
+        admin: Api, student: Api, settings: Settings, tmp_path: Path) -> None:
+    state = student.start()
+    q1 = section_questions(state, 0)[0]
+    user_id = user_id_of(student)
+    file = write_rescue_file(tmp_path / "answers.json", settings, {
+        "session_id": state["id"], "user_id": user_id, "device_id": "tablet",
+        "ops": [student.op("answer", question_id=q1["id"], answer="b")]}, state["rescue_secret"])
+    patch(admin, user_id, {"disabled": True})
+    refused = import_responses(settings, "--yes", str(file))
+    assert refused.exit_code == 1 and "this account is disabled" in refused.output, refused.output
+    patch(admin, user_id, {"disabled": False})
+    assert student.get(f"/sessions/{state['id']}/history").json() == []
+    applied = import_responses(settings, "--yes", str(file))
+    assert applied.exit_code == 0 and "1 applied" in applied.output, applied.output
