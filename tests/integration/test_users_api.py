@@ -17,6 +17,8 @@ from starlette.websockets import WebSocketDisconnect
 
 from examsync.live.brokers import PostgresBroker
 from examsync.settings import Settings
+from examsync.store import users as users_store
+from examsync.store.database import SYSTEM
 from examsync.web import live as live_module
 from examsync.web.app import create_app
 from tests.cli.test_import_responses import import_responses, write_rescue_file
@@ -334,3 +336,22 @@ def test_an_offline_answers_file_of_a_disabled_account_waits_until_it_is_enabled
     assert student.get(f"/sessions/{state['id']}/history").json() == []
     applied = import_responses(settings, "--yes", str(file))
     assert applied.exit_code == 0 and "1 applied" in applied.output, applied.output
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(admin: Api, api: Api, client: TestClient) -> None:
+    email = f"admin2-{uuid.uuid4().hex[:8]}@example.org"
+    client.app.state.accounts.add_user(email, "admin password", role="admin")  # type: ignore[attr-defined]
+    second = api.login(email, "admin password")
+    first_id, second_id = user_id_of(admin), user_id_of(second)
+    answers: list[Any] = []
+    database = client.app.state.database  # type: ignore[attr-defined]
+    # The second admin's demotion of themself arrives while the first's demotion is still uncommitted.
+    with database.transaction(SYSTEM, write=True) as connection:
+        users_store.lock_enabled_admins(connection)
+        users_store.update_user(connection, first_id, {"role": "teacher"})
+        racing = threading.Thread(target=lambda: answers.append(patch(second, second_id, {"role": "teacher"})))
+        racing.start()
+        time.sleep(0.5)  # it reaches the admins' rows, and waits
+    racing.join(20)
+    assert [(a.status_code, error_code(a)) for a in answers] == [(409, "last_admin")]
+    assert second.get("/me").json()["role"] == "admin"
