@@ -67,6 +67,12 @@ class InvalidTimeOptionError(DomainError):
 # Errors of access and of the request as a whole (raised by the service layer).
 
 
+class InvalidContentError(DomainError):
+    """A content file or question bank that cannot be imported; the message names the file, the line, the item and
+    the rule broken (docs/content-format.md)."""
+    code = "invalid_content"
+
+
 class NotFoundError(DomainError):
     code = "not_found"
 

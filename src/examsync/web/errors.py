@@ -34,6 +34,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "unknown_choice": 422,
     "answer_too_long": 422,
     "note_too_long": 422,
+    "invalid_content": 422,
     "op_id_reused": 409,
     "time_expired": 409,
     "section_submitted": 409,
