@@ -111,3 +111,20 @@ def test_an_upload_over_its_limit_is_refused(teacher: Api) -> None:
     body = b"::q:: Pick {=a ~b}\n\n" + b"// padding\n" * 110_000
     assert len(body) > teacher.client.app.state.settings.max_body_bytes  # type: ignore[attr-defined]
     assert upload(teacher, ("big.gift", body), dry_run=True).status_code == 200
+
+
+def test_uploads_are_kept_in_a_private_folder_removed_whatever_happens(teacher: Api, tmp_path: Path,
+                                                                       monkeypatch: Any) -> None:
+    import tempfile
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    good = (BANKS / "every-kind.gift").read_bytes()
+    # a name that tries to leave the folder is cut to its last part
+    done = upload(teacher, ("../../../outside.gift", good), ("same.gift", good), ("same.gift", good), dry_run=True)
+    assert done.status_code == 422  # two files make the same test: all or nothing
+    assert "same.gift" in done.json()["error"]["message"]
+    assert upload(teacher, ("../../../outside.gift", good), dry_run=True).json()["tests"][0]["slug"] == "outside"
+    assert not (tmp_path / "outside.gift").exists() and not any(scratch.iterdir())
+    assert upload(teacher, ("bad.gift", b"::broken:: Pick {=a =b ~c}\n")).status_code == 422
+    assert not any(scratch.iterdir())
