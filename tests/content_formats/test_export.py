@@ -72,7 +72,8 @@ def content(db: Database, *, positional_choices: bool = False) -> dict[str, Any]
                     if stem.startswith("<p>") and stem.endswith("</p>") and stem.count("<p>") == 1:
                         question["stem"] = stem[3:-4]
                 found[(test["slug"], question["key"])] = question
-        found[test["slug"]] = [(s["key"], s["title"], s.get("time_limit_seconds")) for s in test["sections"]]
+        found[test["slug"]] = (test["title"], [(s["key"], s["title"], s.get("time_limit_seconds"))
+                                               for s in test["sections"]])
     found["areas"] = {slug: info["skill_area"] for slug, info in names.items()}
     return found
 
@@ -202,3 +203,64 @@ def test_export_names_a_missing_test(tmp_path: Path) -> None:
     db = database(tmp_path, "db")
     with pytest.raises(NotFoundError, match="no test 'nope'"):
         ContentService(db).export(SYSTEM, ["nope"], "yaml")
+
+
+EDGES = """
+skill_areas:
+  - slug: maths
+    name: Mathematics
+    sub_skills: [{slug: 2d-shapes, name: Shapes in the plane}]
+tests:
+  - slug: 9th-grade
+    title: "Ninth grade & more"
+    mode: practice
+    sections:
+      - key: "1"
+        title: Only section
+        time_limit_seconds: 90
+        questions:
+          - key: "1"
+            kind: multiple_choice
+            stem: "Tick <em>both</em> &amp; think<br>twice"
+            sub_skill: 2d-shapes
+            points: 3
+            choices: [{id: "1", text: "one", weight: 0.6}, {id: "2", text: "two", weight: 0.6},
+                      {id: "3", text: "three", weight: -0.5}]
+            correct: ["1", "2"]
+            explanation: "<ul><li>One</li><li>Two</li></ul>"
+          - key: 2b
+            kind: short_answer
+            stem: "<p>The symbol for iron is _____ in the table.</p>"
+            sub_skill: 2d-shapes
+            points: 0
+            correct: [Fe, FE]
+            case_sensitive: true
+          - key: c3
+            kind: numeric
+            stem: "<p>A number between a tenth and three tenths</p>"
+            sub_skill: 2d-shapes
+            correct: {min: 0.1, max: 0.3}
+          - key: d4
+            kind: numeric
+            stem: "<p>A third, roughly</p>"
+            sub_skill: 2d-shapes
+            points: 1.5
+            correct: 0.3333
+            tolerance: 0.0005
+"""
+
+
+def test_qti3_round_trip_of_identifiers_weights_case_and_ranges(tmp_path: Path) -> None:
+    first = database(tmp_path, "first")
+    import_banks(first, [write(tmp_path, "edges.yaml", EDGES.encode())])
+    package = ContentService(first).export(SYSTEM, ["9th-grade"], "qti3").data
+    archive = zipfile.ZipFile(io.BytesIO(package))
+    assert {"9th-grade/items/1.xml", "9th-grade/items/2b.xml"} <= set(archive.namelist())
+    item = etree.fromstring(archive.read("9th-grade/items/1.xml"))
+    assert item.get("identifier") == "_1" and item.get("label") == "maths/2d-shapes"
+    assert [c.get("identifier") for c in item.iter(f"{{{QTI}}}qti-simple-choice")] == ["_1", "_2", "_3"]
+    second = database(tmp_path, "second")
+    import_banks(second, [write(tmp_path, "export.zip", package)])
+    assert content(second, positional_choices=True) == content(first, positional_choices=True)
+    with second.owner_transaction() as connection:
+        assert sub_skill_names(connection)["2d-shapes"]["skill_area"] == "maths"

@@ -112,7 +112,7 @@ def item_xml(question: Question, areas: dict[str, str]) -> etree._Element:
                    adaptive="false", time_dependent="false", label=sub_skill_path(question, areas))
     item.set(f"{{{XSI}}}schemaLocation", f"{NS} {ITEM_SCHEMA}")
     kind = question.kind
-    choice_ids = {c.id: f"choice_{c.id}" if not _NCNAME.match(c.id) else c.id for c in question.choices}
+    choice_ids = {c.id: identifier(c.id) for c in question.choices}  # "1" -> "_1": no examsync id starts with _
     weighted = kind == "multiple_choice" and any(c.weight is not None for c in question.choices)
     accepted, case_sensitive = _accepted(question)
     numeric = kind == "numeric" or (kind == "short_answer" and question.numeric)
