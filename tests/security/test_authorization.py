@@ -53,6 +53,8 @@ RULES: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/sessions/{session_id}/time"): STAFF,
     ("PUT", "/api/v1/users/{user_id}/time"): STAFF,
     ("GET", "/api/v1/export"): STAFF,
+    ("POST", "/api/v1/sessions/{session_id}/staff-ops"): STAFF,
+    ("GET", "/api/v1/sessions/{session_id}/replay"): STAFF,
 }
 
 B_NOTE = "b-private-note-8c1f"
@@ -111,6 +113,8 @@ def request_for(world: World, method: str, path: str) -> dict[str, Any]:
     elif path.endswith("/ops"):
         body = {"ops": [{"op_id": str(uuid.uuid4()), "type": "flag", "client_time": 1,
                          "question_id": questions_of("sec-exam")[0]["id"]}]}
+    elif path.endswith("/staff-ops"):
+        body = {"ops": [{"op_id": str(uuid.uuid4()), "type": "note", "text": "a remark"}]}
     elif path.endswith("/time"):
         body = {"extra_seconds": 60}
     elif path.endswith("/export"):
