@@ -35,6 +35,7 @@ from examsync.domain.errors import (
     TooManyLoginAttemptsError,
 )
 from examsync.services import SessionService, wall_clock_ms
+from examsync.services.reports import ReportService
 from examsync.services.staff import StaffService
 from examsync.settings import Settings
 from examsync.store.database import SYSTEM, Actor, Database
@@ -42,6 +43,7 @@ from examsync.store.tables import users
 from examsync.web import errors, schemas
 from examsync.web.limits import Limits, address_key, retry_after_seconds
 from examsync.web.live import live_routes
+from examsync.web.reports_routes import reports_routes, staff_dependency
 from examsync.web.staff_ops_routes import staff_ops_routes
 from examsync.web.observability import RequestIds, RequestMetrics
 from examsync.web.protocol import CLOSE_NOT_FOUND
@@ -207,7 +209,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     app.include_router(_routes(service, accounts, database, RescueKey(settings.rescue_key_path), limits, metrics))
     app.include_router(live_routes(service, accounts, live, limits, max_message_bytes=settings.max_body_bytes))
-    app.include_router(staff_ops_routes(StaffService(service), _staff_actor(accounts)))
+    app.include_router(reports_routes(ReportService(database, service.content), staff_dependency(accounts), clock))
+    app.include_router(staff_ops_routes(StaffService(service), staff_dependency(accounts)))
     _mount_front_end(app)
 
     @app.get("/metrics", include_in_schema=False)
@@ -309,21 +312,6 @@ async def _sweep_forever(service: SessionService, metrics: AppMetrics, every_sec
             log.exception("expiry sweep failed")
         else:
             observe_sweep(metrics, changed)
-
-
-def _staff_actor(accounts: Accounts) -> Callable[..., Any]:
-    """The dependency that admits a teacher or an admin, for routers built outside `_routes`."""
-    bearer = HTTPBearer(auto_error=False)
-
-    async def staff_actor(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Actor:
-        if credentials is None:
-            raise NotAuthenticatedError("send a bearer token: Authorization: Bearer <access_token>")
-        actor = await run_in_threadpool(accounts.authenticate, credentials.credentials)
-        if not actor.is_staff:
-            raise ForbiddenError("only teachers and admins can do this")
-        return actor
-
-    return staff_actor
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
