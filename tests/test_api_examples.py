@@ -202,7 +202,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         accounts = client.app.state.accounts  # type: ignore[attr-defined]
         accounts.add_user("grace@example.org", "teacher password", role="teacher")
         teacher = signed_in(client, "grace@example.org", "teacher password")
-        accounts.add_user("root@example.org", "admin password", role="admin")
+        accounts.add_user("root@example.org", "admin password", role="admin", display_name="Ms Rivera")
         admin = signed_in(client, "root@example.org", "admin password")
         tests = {t["slug"]: t["id"] for t in client.get("/api/v1/tests", headers=headers).json()}
 

@@ -61,6 +61,8 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/users"): ADMIN,
     ("GET", "/api/v1/users"): ADMIN,
     ("PATCH", "/api/v1/users/{user_id}"): ADMIN,
+    ("POST", "/api/v1/sessions/{session_id}/staff-ops"): STAFF,
+    ("GET", "/api/v1/sessions/{session_id}/replay"): STAFF,
     ("GET", "/api/v1/assignments/{assignment_id}/results"): CLASS_STAFF,
     ("GET", "/api/v1/assignments/{assignment_id}/items"): CLASS_STAFF,
     ("GET", "/api/v1/assignments/{assignment_id}/export"): CLASS_STAFF,
@@ -129,6 +131,8 @@ def request_for(world: World, method: str, path: str) -> dict[str, Any]:
     elif path.endswith("/ops"):
         body = {"ops": [{"op_id": str(uuid.uuid4()), "type": "flag", "client_time": 1,
                          "question_id": questions_of("sec-exam")[0]["id"]}]}
+    elif path.endswith("/staff-ops"):
+        body = {"ops": [{"op_id": str(uuid.uuid4()), "type": "note", "text": "a remark"}]}
     elif path.endswith("/time"):
         body = {"extra_seconds": 60}
     elif path.endswith("/export"):

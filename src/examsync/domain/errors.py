@@ -64,6 +64,33 @@ class InvalidTimeOptionError(DomainError):
     code = "invalid_time_option"
 
 
+# Staff ops (domain/staff_ops.py) and what they do to the student's ops.
+
+
+class SessionPausedError(DomainError):
+    code = "session_paused"
+
+
+class AlreadyPausedError(DomainError):
+    code = "already_paused"
+
+
+class NotPausedError(DomainError):
+    code = "not_paused"
+
+
+class SectionNotSubmittedError(DomainError):
+    code = "section_not_submitted"
+
+
+class AlreadyReopenedError(DomainError):
+    code = "already_reopened"
+
+
+class SectionInProgressError(DomainError):
+    code = "section_in_progress"
+
+
 # Errors of access and of the request as a whole (raised by the service layer).
 
 

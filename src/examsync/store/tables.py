@@ -148,6 +148,11 @@ user_test_sessions = Table(
     # The assignment this session is an attempt of; NULL for self-study. Not a foreign key: SQLite can add one
     # only by rebuilding this table, which would risk its partial unique index. Deleting an assignment clears it.
     Column("assignment_id", Id, index=True),
+    # Set while staff have paused the session: when, who (no foreign key: an account deleted later leaves the
+    # log as it was) and the name the student is shown.
+    Column("paused_at", BigInteger),
+    Column("paused_by", Id),
+    Column("paused_by_name", String(200)),
     Index("ix_user_test_sessions_user_id_last_activity_at", "user_id", "last_activity_at"),
     Index("ix_user_test_sessions_status_due_at", "status", "due_at"),
     Index(
@@ -177,6 +182,11 @@ test_section_states = Table(
     Column("score", Json),
     # Extra time staff gave this section of this session (added after the multipliers).
     Column("extra_ms", BigInteger, nullable=False, server_default="0"),
+    # The time the section's clock stood still (staff paused it, or it was submitted before staff reopened it),
+    # and since when it stands still now; whether staff reopened the section (once only).
+    Column("stopped_ms", BigInteger, nullable=False, server_default="0"),
+    Column("stopped_since", BigInteger),
+    Column("reopened", Boolean, nullable=False, server_default=text("false")),
     # The server time at which the section runs out if nothing more happens (NEVER_DUE when it cannot):
     # the expiry sweep reads only the in_progress sections whose time has come.
     Column("due_at", BigInteger, nullable=False, server_default="0"),
