@@ -100,6 +100,12 @@ class InvalidContentError(DomainError):
     code = "invalid_content"
 
 
+class DraftConflictError(DomainError):
+    """A draft saved with a version that is no longer the current one: another tab or device saved it meanwhile.
+    Nothing is merged; the body carries the current `version` (docs/errors.md)."""
+    code = "draft_conflict"
+
+
 class NotFoundError(DomainError):
     code = "not_found"
 

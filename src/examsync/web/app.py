@@ -38,6 +38,7 @@ from examsync.services import SessionService, wall_clock_ms
 from examsync.services.users import UserService
 from examsync.services.reports import ReportService
 from examsync.services.staff import StaffService
+from examsync.services.drafts import DraftService
 from examsync.settings import Settings
 from examsync.store.database import SYSTEM, Actor, Database
 from examsync.store.tables import users
@@ -47,6 +48,7 @@ from examsync.web.live import live_routes
 from examsync.web.users_routes import users_routes
 from examsync.web.reports_routes import reports_routes, staff_dependency
 from examsync.web.content_routes import content_routes
+from examsync.web.drafts_routes import drafts_routes
 from examsync.services.content import ContentService
 from examsync.web.staff_ops_routes import staff_ops_routes
 from examsync.web.observability import RequestIds, RequestMetrics
@@ -222,6 +224,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     app.include_router(reports_routes(ReportService(database, service.content), staff_dependency(accounts), clock))
     app.include_router(content_routes(ContentService(database), staff_dependency(accounts)))
     app.include_router(staff_ops_routes(StaffService(service), staff_dependency(accounts)))
+    app.include_router(drafts_routes(DraftService(database, clock), staff_dependency(accounts)))
     _mount_front_end(app)
 
     @app.get("/metrics", include_in_schema=False)

@@ -47,6 +47,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "already_reopened": 409,
     "section_in_progress": 409,
     "email_taken": 409,
+    "draft_conflict": 409,
     "last_admin": 409,
     "not_authenticated": 401,
     "invalid_token": 401,
