@@ -35,6 +35,9 @@ PUBLIC, SIGNED_IN, OWNER_OR_STAFF, OWNER_ONLY, STAFF, SELF_OR_STAFF, ADMIN = (
 # The class's owner or an admin; this world has no class, so staff are told it does not exist (the owner's side is
 # in test_authorization_reports.py).
 CLASS_STAFF = "class staff"
+# A draft's own teacher or an admin; the world's draft is a third teacher's, so the teacher calling is told it does
+# not exist (the owner's side is in test_authorization_drafts.py).
+DRAFT_OWNER = "draft owner or admin"
 
 # Who may call what (docs/api.md). Keys are exactly the operations of the served OpenAPI document.
 RULES: dict[tuple[str, str], str] = {
@@ -67,8 +70,17 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/assignments/{assignment_id}/items"): CLASS_STAFF,
     ("GET", "/api/v1/assignments/{assignment_id}/export"): CLASS_STAFF,
     ("GET", "/api/v1/classes/{class_id}/gradebook"): CLASS_STAFF,
+    ("POST", "/api/v1/drafts"): STAFF,
+    ("GET", "/api/v1/drafts"): STAFF,
+    ("GET", "/api/v1/drafts/{draft_id}"): DRAFT_OWNER,
+    ("PUT", "/api/v1/drafts/{draft_id}"): DRAFT_OWNER,
+    ("POST", "/api/v1/drafts/{draft_id}/publish"): DRAFT_OWNER,
+    ("DELETE", "/api/v1/drafts/{draft_id}"): DRAFT_OWNER,  # last: the admin's call deletes the draft
 }
 
+PROBE_DRAFT = {"tests": [{"slug": "probe-draft", "title": "Probe", "mode": "practice", "sections": [
+    {"key": "s1", "title": "One", "questions": [
+        {"key": "q1", "kind": "numeric", "stem": "Two and two?", "sub_skill": "addition", "correct": 4}]}]}]}
 B_NOTE = "b-private-note-8c1f"
 B_ANSWER = "b-private-answer-8c1f"
 
@@ -82,6 +94,7 @@ class World:
     b_session: str
     test_id: str
     callers: dict[str, dict[str, str]]  # name -> headers
+    draft_id: str = ""  # a third teacher's draft
 
 
 @pytest.fixture
@@ -108,13 +121,16 @@ def world(api: Api, client: TestClient, settings: Settings, database_url: str) -
     for name, token in forged_tokens(settings, a, user_id_of(a), b_id, doomed_token).items():
         callers[f"forged: {name}"] = {"Authorization": f"Bearer {token}"}
     callers["forged: basic auth"] = {"Authorization": "Basic YTpi"}
-    return World(client, b, b_id, b_email, state["id"], state["test_id"], callers)
+    author = staff_member(api, client, "teacher")
+    draft = author.post("/drafts", {}).json()
+    assert author.put(f"/drafts/{draft['id']}", {"version": 1, "document": PROBE_DRAFT}).status_code == 200
+    return World(client, b, b_id, b_email, state["id"], state["test_id"], callers, draft["id"])
 
 
 def request_for(world: World, method: str, path: str) -> dict[str, Any]:
     """A concrete, well-formed request for an operation, aimed at B's resources."""
     url = path.replace("{session_id}", world.b_session).replace("{user_id}", world.b_id)
-    url = url.replace("{test_id}", world.test_id)
+    url = url.replace("{test_id}", world.test_id).replace("{draft_id}", world.draft_id)
     body: Any = None
     query: dict[str, Any] = {}
     if path == "/api/v1/content/imports":  # multipart; a dry run, so the world stays as it is
@@ -133,6 +149,10 @@ def request_for(world: World, method: str, path: str) -> dict[str, Any]:
                          "question_id": questions_of("sec-exam")[0]["id"]}]}
     elif path.endswith("/staff-ops"):
         body = {"ops": [{"op_id": str(uuid.uuid4()), "type": "note", "text": "a remark"}]}
+    elif path == "/api/v1/drafts" and method == "POST":
+        body = {}
+    elif path == "/api/v1/drafts/{draft_id}" and method == "PUT":
+        body = {"version": 2, "document": PROBE_DRAFT}
     elif path.endswith("/time"):
         body = {"extra_seconds": 60}
     elif path.endswith("/export"):
@@ -161,7 +181,11 @@ def expected_status(caller: str, rule: str, method: str, path: str) -> int | tup
     if rule == SELF_OR_STAFF:
         return 200 if staff or caller == "student B" else 404
     if rule == STAFF:
-        return 200 if staff else 403
+        return (201 if (method, path) == ("POST", "/api/v1/drafts") else 200) if staff else 403
+    if rule == DRAFT_OWNER:
+        if caller != "admin":
+            return 404 if staff else 403
+        return 204 if method == "DELETE" else 200
     if rule == ADMIN:
         return (201 if method == "POST" else 200) if caller == "admin" else 403
     if rule == CLASS_STAFF:
