@@ -85,6 +85,9 @@ def test_a_teacher_writes_saves_and_publishes_and_a_student_is_scored(teacher: A
     refused = teacher.post(f"/drafts/{draft['id']}/publish")
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_content"
     assert "students have sessions of this test" in refused.json()["error"]["message"]
+    listed = {t["id"]: t for t in teacher.get("/content/tests").json()}
+    assert (listed[test_id]["content_version"], listed[test_id]["questions"], listed[test_id]["editable"]) == (2, 2, True)
+    assert listed[teacher.test_id("mini-diagnostic")]["editable"] is False
     fresh = create(teacher, test_id=test_id)
     assert fresh["document"]["tests"][0]["sections"][0]["questions"][0]["points"] == 3
     assert len(fresh["document"]["tests"][0]["sections"][0]["questions"]) == 2

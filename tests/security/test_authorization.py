@@ -70,6 +70,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/assignments/{assignment_id}/items"): CLASS_STAFF,
     ("GET", "/api/v1/assignments/{assignment_id}/export"): CLASS_STAFF,
     ("GET", "/api/v1/classes/{class_id}/gradebook"): CLASS_STAFF,
+    ("GET", "/api/v1/content/tests"): STAFF,
     ("POST", "/api/v1/drafts"): STAFF,
     ("GET", "/api/v1/drafts"): STAFF,
     ("GET", "/api/v1/drafts/{draft_id}"): DRAFT_OWNER,

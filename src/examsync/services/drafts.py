@@ -88,6 +88,13 @@ class DraftService:
             store.insert_draft(connection, row)
             return _draft_out(row) | {"sub_skills": self._sub_skills(connection)}
 
+    def catalogue(self, actor: Actor) -> list[dict[str, Any]]:
+        """Every test with its content version, and whether the actor may open it in the editor."""
+        self._staff(actor)
+        with self.database.transaction(actor, write=False) as connection:
+            rows = store.staff_catalogue(connection)
+        return [r | {"editable": actor.role in EDITS_ANY_TEST or r["owner_id"] == actor.user_id} for r in rows]
+
     def list(self, actor: Actor) -> list[dict[str, Any]]:
         self._staff(actor)
         with self.database.transaction(actor, write=False) as connection:

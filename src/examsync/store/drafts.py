@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from examsync.store.database import Actor
-from examsync.store.tables import test_drafts, tests
+from examsync.store.tables import questions, test_drafts, test_sections, tests
 
 SEES_ALL = ("admin", "system")
 
@@ -76,3 +76,17 @@ def next_position(connection: Connection) -> int:
 def set_owner(connection: Connection, test_id: str, owner_id: str) -> None:
     """A test a teacher made in the editor: theirs, and out of the school's catalogue until an admin puts it there."""
     connection.execute(update(tests).where(tests.c.id == test_id).values(owner_id=owner_id, in_catalogue=False))
+
+
+def staff_catalogue(connection: Connection) -> list[dict[str, Any]]:
+    """Every test with what staff need to manage it: its content version, owner, place in the catalogue, and size."""
+    counts = dict(connection.execute(
+        select(test_sections.c.test_id, func.count(questions.c.id))
+        .join(questions, questions.c.section_id == test_sections.c.id, isouter=True)
+        .group_by(test_sections.c.test_id)
+    ).all())
+    rows = connection.execute(
+        select(tests.c.id, tests.c.slug, tests.c.title, tests.c.mode, tests.c.content_version, tests.c.owner_id,
+               tests.c.in_catalogue).order_by(tests.c.position, tests.c.slug)
+    ).mappings().all()
+    return [dict(r) | {"questions": int(counts.get(r["id"], 0))} for r in rows]

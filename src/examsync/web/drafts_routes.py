@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from examsync.services.drafts import DraftService
 from examsync.store.database import Actor
 from examsync.web.drafts_schemas import (
-    DraftCreateIn, DraftOut, DraftPublishedOut, DraftRowOut, DraftSaveIn, DraftSavedOut,
+    DraftCreateIn, DraftOut, DraftPublishedOut, DraftRowOut, DraftSaveIn, DraftSavedOut, StaffTestOut,
 )
 from examsync.web.schemas import ErrorOut, PathId
 
@@ -31,6 +31,11 @@ def drafts_routes(drafts: DraftService, staff_actor: Callable[..., Any]) -> APIR
     """`staff_actor`: the dependency that answers 401 without a valid token and 403 to a student."""
     router = APIRouter(tags=["drafts"])
     StaffDep = Annotated[Actor, Depends(staff_actor)]
+
+    @router.get(f"{API}/content/tests", response_model=list[StaffTestOut], responses=_errors(401, 403))
+    def staff_tests(actor: StaffDep) -> list[dict[str, Any]]:
+        """Staff: every test with its content version and whether you may edit it (the content page's list)."""
+        return drafts.catalogue(actor)
 
     @router.post(f"{API}/drafts", status_code=201, response_model=DraftOut, responses=_errors(401, 403, 404))
     def create_draft(body: DraftCreateIn, actor: StaffDep) -> dict[str, Any]:

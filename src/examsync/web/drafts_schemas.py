@@ -59,3 +59,15 @@ class DraftPublishedOut(BaseModel):
     test_id: str
     content_version: int = Field(description="The test's content version after publishing")
     outcome: Literal["created", "updated", "unchanged"]
+
+
+class StaffTestOut(BaseModel):
+    id: str
+    slug: str
+    title: str
+    mode: str
+    content_version: int = Field(description="Bumped by every import or publish that changes the test")
+    owner_id: str | None = Field(description="The teacher who made it; null for tests of the school")
+    in_catalogue: bool
+    questions: int
+    editable: bool = Field(description="Whether you may open it in the editor (its owner, or an admin)")
