@@ -1,6 +1,7 @@
 // The app: opens storage, starts the op queue, keeps the status area current,
 // and routes between views by the URL hash:
 //   #/login  #/dashboard  #/dashboard/test/<test_id>  #/session/<id>  #/results/<id>
+//   #/staff/content  #/staff/editor[/<draft_id>]  (staff: views/staff/content-pages.js, loaded on demand)
 
 import { api, getToken, setToken, setUnauthorizedHandler } from "./api.js";
 import { openStore } from "./db.js";
@@ -18,6 +19,18 @@ import * as resultsView from "./views/results.js";
 const main = document.getElementById("main");
 const logoutButton = document.getElementById("logout-button");
 const topbarTest = document.getElementById("topbar-test");
+
+// The content page and the test editor load on demand, so that a student's offline shell never waits for them.
+const contentPages = {
+  mount(root, ctx, target) {
+    const page = { gone: false };
+    const loading = import("./views/staff/content-pages.js").then((view) => view.mount(root, ctx, target, page));
+    return () => {
+      page.gone = true;
+      loading.then((unmount) => unmount && unmount(), () => {});
+    };
+  },
+};
 
 let current = null; // {name, unmount}
 let store;
@@ -67,6 +80,7 @@ function parseRoute(hash) {
   if (name === "session" && id) return { name: "session", id };
   if (name === "results" && id) return { name: "results", id };
   if (name === "dashboard") return { name: "dashboard", focusTest: id === "test" ? extra : null, extraId };
+  if (name === "staff" && (id === "content" || id === "editor")) return { name: "content", page: id, id: extra };
   return null;
 }
 
@@ -162,7 +176,7 @@ async function route() {
   main.replaceChildren();
   logoutButton.hidden = target.name === "login";
   status.setEnabled(target.name !== "login");
-  const views = { login: loginView, dashboard: dashboardView, session: testView, results: resultsView };
+  const views = { login: loginView, dashboard: dashboardView, session: testView, results: resultsView, content: contentPages };
   const unmount = views[target.name].mount(main, context(), target);
   current = { name: target.name, unmount: typeof unmount === "function" ? unmount : () => {} };
 }
