@@ -51,7 +51,7 @@ function mountList(root, ctx) {
 }
 
 function mountEditor(root, ctx, draftId) {
-  const frame = staffFrame(root, ctx, { section: "editor", title: "Test editor", crumbs: [["#/staff/editor", "Test editor"]] });
+  const frame = staffFrame(root, ctx, { section: "editor", title: "Test editor" });
   let stopped = false;
   let saver = null;
   let draft = null;
@@ -170,7 +170,7 @@ function mountEditor(root, ctx, draftId) {
             h("p", { class: "hint", id: "test-slug-hint", text: draft.test_id ? "A published test keeps its short name." : "Lowercase letters, digits and hyphens; it names the test in files and links." })),
           field("Mode", mode)),
         drillSkill),
-      sections,
+      ...sections,
       h("div", { class: "button-row" }, addSection),
     );
     if (focusSelector) {

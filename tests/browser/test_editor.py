@@ -1,0 +1,213 @@
+"""A teacher writes a test in the browser editor, loses the connection mid-edit and keeps typing, comes back with
+nothing lost, publishes; a student takes the test and is scored. The content page's dry run of a GIFT file shows
+what it would skip. Both pages pass axe, and the editor works 360 px wide."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.browser.conftest import AXE, Student
+from tests.content_formats.conftest import BANKS
+from tests.integration.server_process import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+IMAGES = Path(__file__).parents[2] / "docs" / "images"
+
+
+class Teacher:
+    def __init__(self, page: Any, server: ServerProcess) -> None:
+        self.page = page
+        self.server = server
+        self.email, self.password = f"teacher-{uuid.uuid4().hex[:8]}@example.org", "teacher password"
+        subprocess.run([sys.executable, "-m", "examsync", "users", "add", self.email, "--password", self.password,
+                        "--role", "teacher", "--name", "Mr Okafor"], env={**os.environ, **server.env}, check=True,
+                       capture_output=True)
+        self.console_errors: list[str] = []
+        page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
+
+    def log_in(self) -> "Teacher":
+        self.page.goto("/#/login")
+        self.page.fill("#auth-email", self.email)
+        self.page.fill("#auth-password", self.password)
+        self.page.click("#login-button")
+        self.page.wait_for_selector("#dashboard")
+        return self
+
+    def open(self, hash_: str) -> None:
+        self.page.evaluate("() => (document.body.dataset.ready = '0')")
+        self.page.goto(f"/{hash_}")
+        self.page.wait_for_function("() => document.body.dataset.ready === '1'")
+
+    def wait_saved(self) -> None:
+        self.page.wait_for_function("() => document.querySelector('#save-state').dataset.state === 'saved'",
+                                    timeout=30_000)
+
+    def api(self, method: str, path: str) -> Any:
+        token = httpx.post(f"{self.server.url}/api/v1/auth/token",
+                           json={"email": self.email, "password": self.password}).json()["access_token"]
+        response = httpx.request(method, f"{self.server.url}/api/v1{path}", headers={"Authorization": f"Bearer {token}"})
+        response.raise_for_status()
+        return response.json()
+
+
+def serious_axe_violations(page: Any) -> list[dict[str, Any]]:
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate("async () => (await axe.run(document)).violations")
+    return [{"id": v["id"], "nodes": [n["target"] for n in v["nodes"]]} for v in violations
+            if v["impact"] in ("serious", "critical")]
+
+
+def add_question(page: Any, kind: str) -> Any:
+    page.select_option("#add-kind-0", kind)
+    page.click("#add-question-0")
+    return page.locator(".question-item").last
+
+
+def test_a_teacher_writes_a_test_offline_and_online_publishes_it_and_a_student_is_scored(
+        new_context: Any, server: ServerProcess) -> None:
+    context = new_context(bypass_csp=True)  # bypass_csp only to inject axe
+    teacher = Teacher(context.new_page(), server).log_in()
+    page = teacher.page
+    teacher.open("#/staff/editor")
+    page.click("#new-test-button")
+    page.wait_for_selector("#test-title")
+    teacher.wait_saved()
+    draft_id = page.evaluate("location.hash").split("/")[-1]
+    slug = page.input_value("#test-slug")
+
+    page.fill("#test-title", "Browser quiz")
+    first = add_question(page, "single_choice")
+    first.locator(".stem-input").fill("What is **two plus two**?")
+    first.locator(".choice-input").nth(0).fill("4")
+    first.locator(".choice-input").nth(1).fill("5")
+    teacher.wait_saved()
+
+    # The connection drops mid-edit: the teacher keeps typing and is told plainly that it is not saved.
+    context.set_offline(True)
+    second = add_question(page, "numeric")
+    second.locator(".stem-input").fill("Pi to two decimal places?")
+    second.get_by_label("Correct value").fill("3.14")
+    second.get_by_label("Tolerance (±)").fill("0,01")
+    page.wait_for_function("() => document.querySelector('#save-state').textContent === 'Not saved — retrying'")
+    kept = page.evaluate(f"() => JSON.parse(localStorage.getItem('examsync.draft.{draft_id}'))")
+    assert kept["dirty"] and len(kept["document"]["tests"][0]["sections"][0]["questions"]) == 2
+    assert teacher.api("GET", f"/drafts/{draft_id}")["document"]["tests"][0]["sections"][0]["questions"][1:] == []
+
+    # Back online: the draft reaches the server with everything typed meanwhile.
+    context.set_offline(False)
+    teacher.wait_saved()
+    saved = teacher.api("GET", f"/drafts/{draft_id}")["document"]["tests"][0]
+    assert saved["title"] == "Browser quiz"
+    questions = saved["sections"][0]["questions"]
+    assert [(q["kind"], q["correct"]) for q in questions] == [("single_choice", "a"), ("numeric", 3.14)]
+    assert questions[1]["tolerance"] == 0.01
+    assert questions[0]["stem"] == "<p>What is <strong>two plus two</strong>?</p>"
+
+    # Reordering by keyboard: the numeric question moves up, and focus stays on the moved question.
+    page.get_by_role("button", name="Move question 2 up").focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.closest('.question-item').id") == "question-0-0"
+    assert page.locator(".question-item").first.locator(".stem-input").input_value() == "Pi to two decimal places?"
+
+    # The preview is the student's own question screen, read-only.
+    page.get_by_role("button", name="Preview question 2").click()
+    preview = page.locator(".preview-dialog")
+    assert preview.locator("#question-stem strong").inner_text() == "two plus two"
+    assert preview.locator('input[name="choice"]').count() == 2
+    assert serious_axe_violations(page) == []
+    page.keyboard.press("Escape")
+    assert page.locator(".preview-dialog").count() == 0
+
+    teacher.wait_saved()
+    assert serious_axe_violations(page) == []
+    page.click("#publish-button")
+    page.wait_for_function("() => document.querySelector('#publish-result').textContent.startsWith('Published')")
+    assert page.inner_text("#publish-result") == "Published: content version 1 of this test."
+
+    student = Student(new_context().new_page(), server).sign_up()
+    student.start(slug)
+    student.page.fill("#short-answer", "3,14")
+    student.next()
+    student.choose("a")
+    student.wait_status("All changes saved")
+    student.page.click("#submit-section-button")
+    student.page.click("#confirm-submit")
+    if student.page.locator("#finish-button").count():
+        student.page.click("#finish-button")
+    student.page.wait_for_selector("#results-page")
+    results = student.api(f"/sessions/{student.session_id()}/results")
+    assert (results["score"], results["max_score"]) == (2, 2)
+    assert teacher.console_errors == [] and student.console_errors == []
+
+
+def test_a_conflict_is_shown_and_the_teacher_chooses(new_context: Any, server: ServerProcess) -> None:
+    teacher = Teacher(new_context().new_page(), server).log_in()
+    page = teacher.page
+    draft = teacher.api("POST", "/drafts")
+    teacher.open(f"#/staff/editor/{draft['id']}")
+    # Another tab saves first.
+    document = draft["document"]
+    document["tests"][0]["title"] = "From the other tab"
+    token = httpx.post(f"{server.url}/api/v1/auth/token",
+                       json={"email": teacher.email, "password": teacher.password}).json()["access_token"]
+    assert httpx.put(f"{server.url}/api/v1/drafts/{draft['id']}", json={"version": 1, "document": document},
+                     headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    page.fill("#test-title", "From this tab")
+    page.wait_for_function("() => document.querySelector('#save-state').dataset.state === 'conflict'")
+    assert page.inner_text("#save-state") == "Not saved — changed elsewhere"
+    page.get_by_role("button", name="Keep mine and overwrite it").click()
+    teacher.wait_saved()
+    assert teacher.api("GET", f"/drafts/{draft['id']}")["document"]["tests"][0]["title"] == "From this tab"
+
+
+def test_the_content_page_previews_a_gift_file_with_what_it_skips(new_context: Any, server: ServerProcess) -> None:
+    teacher = Teacher(new_context(bypass_csp=True).new_page(), server).log_in()
+    page = teacher.page
+    teacher.open("#/staff/content")
+    assert page.locator("#catalogue-table tbody tr").count() >= 3
+    page.set_input_files("#import-files", str(BANKS / "every-kind.gift"))
+    page.click("#import-preview-button")
+    page.wait_for_selector("#preview-skipped")
+    skipped = page.inner_text("#preview-skipped")
+    assert "'essay' (every-kind.gift, line 35)" in skipped and "'match' (every-kind.gift, line 37)" in skipped
+    assert page.inner_text("#preview-tests tbody").split("\t")[-1].strip() == "New"
+    assert "every-kind" not in {t["slug"] for t in teacher.api("GET", "/content/tests")}
+    assert serious_axe_violations(page) == []
+    page.click("#import-confirm-button")
+    page.wait_for_function("() => document.querySelector('#import-result').textContent.startsWith('Imported')")
+    assert page.inner_text("#import-result") == "Imported: 1 new test, 0 changed tests, 0 unchanged tests."
+    assert "every-kind" in {t["slug"] for t in teacher.api("GET", "/content/tests")}
+    assert teacher.console_errors == []
+
+
+@pytest.mark.parametrize("width,height", [(1280, 900), (360, 740)])
+def test_editor_screenshots_and_no_sideways_scrolling(new_context: Any, server: ServerProcess, width: int,
+                                                      height: int) -> None:
+    teacher = Teacher(new_context(viewport={"width": width, "height": height}).new_page(), server).log_in()
+    page = teacher.page
+    draft = teacher.api("POST", "/drafts")
+    teacher.open(f"#/staff/editor/{draft['id']}")
+    page.fill("#test-title", "Fractions, week 3")
+    question = add_question(page, "multiple_choice")
+    question.locator(".stem-input").fill("Which are equal to **one half**?\n\n- reduce first\n- then compare")
+    question.locator(".choice-input").nth(0).fill("2/4")
+    question.locator(".choice-input").nth(1).fill("3/6")
+    question.get_by_role("button", name="Add a choice").click()
+    question.locator(".choice-input").nth(2).fill("2/3")
+    question.get_by_label("Choice A is correct").check()
+    question.get_by_label("Choice B is correct").check()
+    teacher.wait_saved()
+    page.evaluate("() => window.scrollTo(0, 0)")
+    IMAGES.mkdir(exist_ok=True)
+    page.screenshot(path=IMAGES / f"editor-{width}.png", full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert teacher.console_errors == []
