@@ -11,7 +11,8 @@ The examples are read from the fenced blocks, so a new one is checked as soon as
   process, and each comment `# <JSON>` in it shows one of the values it prints.
 - A block ```` ```http multipart ```` sends its body lines as `multipart/form-data` fields, as `curl -F` does:
   `file=@every-kind.gift` attaches that file of tests/fixtures/banks/, `name=value` is a form field.
-- `{name}` in a path is a value of the scenario below; the request is Ada's, the scenario's student, unless the
+- `{name}` in a path is a value of the scenario below, or the `id` of what an earlier request example created (a `POST`
+  answered 201: `POST /api/v1/drafts` makes `{draft_id}`); the request is Ada's, the scenario's student, unless the
   fence's line ends with `as teacher` or `as admin` (```` ```http as teacher ````, ```` ```json GET /path as admin ````).
 
 What an example's values mean (docs/api.md, "Conventions", says the same to readers):
@@ -254,6 +255,9 @@ def test_every_example_in_the_api_docs_is_answered_as_shown(scenario: Scenario) 
                                                headers=scenario.headers[request.role])
         assert response.status_code < 400, f"{request}: {response.status_code} {response.text}"
         answers[request.method, request.path] = response.json()
+        created = response.json()
+        if response.status_code == 201 and isinstance(created, dict) and isinstance(created.get("id"), str):
+            scenario.names.setdefault(f"{request.path.rstrip('/').rsplit('/', 1)[-1].removesuffix('s')}_id", created["id"])
     problems = []
     for example in (e for e in found if e.kind != "request"):
         shown = read_example(example.text)
