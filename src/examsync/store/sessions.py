@@ -75,7 +75,11 @@ _SECTIONS = select(test_section_states).where(test_section_states.c.session_id =
 
 
 def load(connection: Connection, row: Any, test: Test, rules: Rules) -> TestSession:
-    section_rows = connection.execute(_SECTIONS, {"session_id": row["id"]}).mappings().all()
+    return from_rows(row, connection.execute(_SECTIONS, {"session_id": row["id"]}).mappings().all(), test, rules)
+
+
+def from_rows(row: Any, section_rows: Iterable[Any], test: Test, rules: Rules) -> TestSession:
+    """The session from its row (as `session_row` reads it) and its sections' rows, read already."""
     sections = {}
     for s in section_rows:
         sections[s["section_id"]] = SectionState(

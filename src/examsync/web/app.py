@@ -24,6 +24,7 @@ from examsync.accounts import Accounts
 from examsync.export import attempts_csv
 from examsync.live.brokers import Broker, broker_for
 from examsync.live.hub import Live
+from examsync.live.roster import RosterFeed
 from examsync.logs import redact_tokens_in_server_logs
 from examsync.metrics import AppMetrics, expiring_by, observe_change, observe_sweep
 from examsync.rescue import RescueKey, session_secret
@@ -35,12 +36,14 @@ from examsync.domain.errors import (
     TooManyLoginAttemptsError,
 )
 from examsync.services import SessionService, wall_clock_ms
+from examsync.services.roster import RosterService
 from examsync.settings import Settings
 from examsync.store.database import SYSTEM, Actor, Database
 from examsync.store.tables import users
 from examsync.web import errors, schemas
 from examsync.web.limits import Limits, address_key, retry_after_seconds
 from examsync.web.live import live_routes
+from examsync.web.proctor_live import proctor_routes
 from examsync.web.observability import RequestIds, RequestMetrics
 from examsync.web.protocol import CLOSE_NOT_FOUND
 from examsync.web.render import safe_markup
@@ -162,6 +165,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     live = Live(service.listeners, broker or broker_for(settings.broker_url), metrics=metrics,
                 mailbox_limit=settings.live_mailbox_limit, window=settings.live_window)
     limits = Limits.from_settings(settings, clock)
+    roster = RosterService(database, service)
+    roster_feed = RosterFeed(live, roster.rows, roster.watched, clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -176,6 +181,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+            await roster_feed.stop()
             await live.stop()
             service.close()
             database.dispose()
@@ -205,6 +211,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     app.include_router(_routes(service, accounts, database, RescueKey(settings.rescue_key_path), limits, metrics))
     app.include_router(live_routes(service, accounts, live, limits, max_message_bytes=settings.max_body_bytes))
+    app.include_router(proctor_routes(roster, roster_feed, service, accounts, live, limits,
+                                      max_message_bytes=settings.max_body_bytes))
     _mount_front_end(app)
 
     @app.get("/metrics", include_in_schema=False)
