@@ -30,8 +30,8 @@ from tests.security.conftest import (
     user_id_of,
 )
 
-PUBLIC, SIGNED_IN, OWNER_OR_STAFF, OWNER_ONLY, STAFF, SELF_OR_STAFF = (
-    "public", "signed in", "owner or staff", "owner only", "staff", "self or staff")
+PUBLIC, SIGNED_IN, OWNER_OR_STAFF, OWNER_ONLY, STAFF, SELF_OR_STAFF, CLASS_STAFF = (
+    "public", "signed in", "owner or staff", "owner only", "staff", "self or staff", "class staff")
 
 # Who may call what (docs/api.md). Keys are exactly the operations of the served OpenAPI document.
 RULES: dict[tuple[str, str], str] = {
@@ -53,6 +53,8 @@ RULES: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/sessions/{session_id}/time"): STAFF,
     ("PUT", "/api/v1/users/{user_id}/time"): STAFF,
     ("GET", "/api/v1/export"): STAFF,
+    # The class's teacher and admins (tests/security/test_authorization_proctor.py); here no assignment exists.
+    ("GET", "/api/v1/assignments/{assignment_id}/roster"): CLASS_STAFF,
 }
 
 B_NOTE = "b-private-note-8c1f"
@@ -136,6 +138,8 @@ def expected_status(caller: str, rule: str, method: str, path: str) -> int | tup
         return 200 if staff or caller == "student B" else 404
     if rule == STAFF:
         return 200 if staff else 403
+    if rule == CLASS_STAFF:
+        return 404 if staff else 403
     raise AssertionError(rule)
 
 
@@ -163,7 +167,8 @@ def test_the_table_names_every_operation_the_app_serves(client: TestClient) -> N
     # And nothing else answers but the documented extras (docs, static assets, live sockets, metrics).
     extras = set(route_paths(client.app.routes)) - {p for _, p in RULES} - {"/api/v1/openapi.json"}  # type: ignore[attr-defined]
     assert extras == {"/api/v1/docs", "/api/v1/docs/init.js", "/api/v1/docs/assets", "/static", "/", "/sw.js",
-                      "/api/v1/sessions/{session_id}/live", "/api/v1/tests/{test_id}/live", "/metrics"}
+                      "/api/v1/sessions/{session_id}/live", "/api/v1/tests/{test_id}/live", "/metrics",
+                      "/api/v1/assignments/{assignment_id}/live"}
 
 
 def test_every_endpoint_answers_every_caller_as_documented(world: World) -> None:
