@@ -8,7 +8,7 @@ only to the live layer, which adds them (live/roster.py, `RosterFeed.with_presen
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from examsync.domain.errors import ForbiddenError, NotFoundError
@@ -29,10 +29,16 @@ class Watched:
     user_ids: frozenset[str]
 
 
+LOG_SUMMARIES_KEPT = 200_000
+_NOTHING_COUNTED: tuple[int, int | None, int] = (0, None, 0)
+
+
 @dataclass
 class RosterService:
     db: Database
     sessions: SessionService
+    # session_id -> (last seq counted, last op at, late or rejected ops): see `_log_summaries`.
+    _logs: dict[str, tuple[int, int | None, int]] = field(default_factory=dict)
 
     def watched(self, actor: Actor, assignment_id: str) -> Watched:
         """The assignment as the actor may watch it: 403 for a student, 404 unless the actor runs its class."""
@@ -50,15 +56,37 @@ class RosterService:
             total = assigned.question_count if assigned is not None else 0
             people = store.students(connection, assignment["class_id"], user_ids)
             attempts = store.latest_attempts(connection, assignment_id, [p["user_id"] for p in people])
-            session_ids = [row["id"] for row in attempts.values()]
-            sections = store.section_rows(connection, session_ids)
-            logs = store.log_summary(connection, session_ids)
+            sections = store.section_rows(connection, [row["id"] for row in attempts.values()])
+            logs = self._log_summaries(connection, attempts.values())
             loaded = {}
             for user_id, row in attempts.items():
                 test = self.sessions.content.get(connection, row["test_id"], row["content_version"])
                 if test is not None:
-                    loaded[user_id] = from_rows(row, sections[row["id"]], test, self.sessions.rules)
+                    loaded[user_id] = (row, from_rows(row, sections[row["id"]], test, self.sessions.rules))
         return [_row(person, loaded.get(person["user_id"]), logs, now, total) for person in people]
+
+    def _log_summaries(self, connection: Any, attempts: Collection[Any]) -> dict[str, tuple[int | None, int]]:
+        """Each session's last op time and late-or-rejected count: counted once per log entry, then remembered.
+
+        A log only grows, so only its entries past the last one counted are read (up to the `last_seq` the
+        session's row has, read in the same transaction). Two readers counting the same entries at once write
+        the same sum.
+        """
+        known = self._logs
+        spans = {}
+        for row in attempts:
+            counted = known.get(row["id"], _NOTHING_COUNTED)[0]
+            if counted < row["last_seq"]:
+                spans[row["id"]] = (counted, row["last_seq"])
+        fresh = store.log_summary(connection, spans)
+        if len(known) + len(spans) > LOG_SUMMARIES_KEPT:
+            known.clear()  # rebuilt as rosters are read again
+        for session_id, (counted, upto) in spans.items():
+            _, last_op_at, late_or_rejected = known.get(session_id, _NOTHING_COUNTED)
+            new_last, new_count = fresh.get(session_id, (None, 0))
+            known[session_id] = (upto, max((t for t in (last_op_at, new_last) if t is not None), default=None),
+                                 late_or_rejected + new_count)
+        return {row["id"]: known.get(row["id"], _NOTHING_COUNTED)[1:] for row in attempts}
 
     def _assignment(self, connection: Any, actor: Actor, assignment_id: str) -> Any:
         if not actor.is_staff:
@@ -69,14 +97,15 @@ class RosterService:
         return assignment
 
 
-def _row(person: Any, session: TestSession | None, logs: dict[str, tuple[int | None, int]], now: int,
+def _row(person: Any, attempt: tuple[Any, TestSession] | None, logs: dict[str, tuple[int | None, int]], now: int,
          total: int) -> dict[str, Any]:
     row: dict[str, Any] = {"user_id": person["user_id"], "display_name": person["display_name"],
                            "email": person["email"]}
-    if session is None:
+    if attempt is None:
         return {**row, "session_id": None, "status": "not_started", "answered": 0, "total": total, "flagged": 0,
                 "section": None, "time_remaining_ms": None, "last_op_at": None, "late_or_rejected_ops": 0,
                 "last_activity_at": None}
+    stored, session = attempt  # a session read without its answers: its counts are the row's
     # Shown as it stands now: what ran out is recorded by the sweep or the student's next request.
     session.expire_due(now)
     current = session.current_section if session.status == "active" else None
@@ -87,9 +116,9 @@ def _row(person: Any, session: TestSession | None, logs: dict[str, tuple[int | N
         **row,
         "session_id": session.id,
         "status": status if status in ("active", "paused") else "completed",
-        "answered": session.answered_count,
+        "answered": stored["answered_count"],
         "total": session.test.question_count,
-        "flagged": session.flagged_count,
+        "flagged": stored["flagged_count"],
         "section": current.title if current is not None else None,
         "time_remaining_ms": session.remaining_ms(current.id, now) if current is not None else None,
         "last_op_at": last_op_at,

@@ -78,8 +78,17 @@ def load(connection: Connection, row: Any, test: Test, rules: Rules) -> TestSess
     return from_rows(row, connection.execute(_SECTIONS, {"session_id": row["id"]}).mappings().all(), test, rules)
 
 
+# Columns that only the session's answers and score need: a reader of its clocks and counts alone leaves them out.
+ANSWER_COLUMNS = frozenset({"current_question", "score", "devices"})
+SECTION_ANSWER_COLUMNS = frozenset({"questions", "score"})
+
+
 def from_rows(row: Any, section_rows: Iterable[Any], test: Test, rules: Rules) -> TestSession:
-    """The session from its row (as `session_row` reads it) and its sections' rows, read already."""
+    """The session from its row (as `session_row` reads it) and its sections' rows, read already.
+
+    Rows read without the answer columns (ANSWER_COLUMNS, SECTION_ANSWER_COLUMNS) give a session for reading
+    its status and clocks only, never for saving: it holds no answers.
+    """
     sections = {}
     for s in section_rows:
         sections[s["section_id"]] = SectionState(
@@ -88,8 +97,8 @@ def from_rows(row: Any, section_rows: Iterable[Any], test: Test, rules: Rules) -
             clock=SectionClock(s["started_at"], s["used_ms"], s["last_seen_ms"]),
             submitted_at=s["submitted_at"],
             submit_reason=s["submit_reason"],
-            questions={qid: QuestionState.load(q) for qid, q in s["questions"].items()},
-            score=s["score"],
+            questions={qid: QuestionState.load(q) for qid, q in (s.get("questions") or {}).items()},
+            score=s.get("score"),
             extra_ms=s["extra_ms"],
         )
     return TestSession(
@@ -106,11 +115,11 @@ def from_rows(row: Any, section_rows: Iterable[Any], test: Test, rules: Rules) -
         closes_at=row["closes_at"],
         allowance=TimeAllowance(multiplier=row["time_multiplier"], untimed=row["untimed"]),
         user_allowance=TimeAllowance(row["user_time_multiplier"], row["user_extra_seconds"] * 1000),
-        current_question=Register.load(row["current_question"]),
+        current_question=Register.load(row.get("current_question")),
         sections=sections,
-        score=row["score"],
+        score=row.get("score"),
         last_hash=row["last_hash"],
-        device_offsets=dict(row["devices"] or {}),
+        device_offsets=dict(row.get("devices") or {}),
     )
 
 
