@@ -7,6 +7,7 @@ only to the live layer, which adds them (live/roster.py, `RosterFeed.with_presen
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ class Watched:
 
 
 LOG_SUMMARIES_KEPT = 200_000
+CLOCKS_KEPT = 20_000
 _NOTHING_COUNTED: tuple[int, int | None, int] = (0, None, 0)
 
 
@@ -39,6 +41,10 @@ class RosterService:
     sessions: SessionService
     # session_id -> (last seq counted, last op at, late or rejected ops): see `_log_summaries`.
     _logs: dict[str, tuple[int, int | None, int]] = field(default_factory=dict)
+    # session_id -> (its row's values, the session read from them): see `_clocks_of`.
+    _clocks: dict[str, tuple[tuple[Any, ...], TestSession]] = field(default_factory=dict)
+    # The kept sessions are brought up to now (`expire_due`) as rows are made: one thread at a time.
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def watched(self, actor: Actor, assignment_id: str) -> Watched:
         """The assignment as the actor may watch it: 403 for a student, 404 unless the actor runs its class."""
@@ -55,15 +61,37 @@ class RosterService:
             assigned = self.sessions.content.get(connection, assignment["test_id"])
             total = assigned.question_count if assigned is not None else 0
             people = store.students(connection, assignment["class_id"], user_ids)
-            attempts = store.latest_attempts(connection, assignment_id, [p["user_id"] for p in people])
-            sections = store.section_rows(connection, [row["id"] for row in attempts.values()])
+            attempts = store.latest_attempts(connection, assignment_id, user_ids)
             logs = self._log_summaries(connection, attempts.values())
-            loaded = {}
-            for user_id, row in attempts.items():
-                test = self.sessions.content.get(connection, row["test_id"], row["content_version"])
-                if test is not None:
-                    loaded[user_id] = (row, from_rows(row, sections[row["id"]], test, self.sessions.rules))
-        return [_row(person, loaded.get(person["user_id"]), logs, now, total) for person in people]
+            with self._lock:
+                clocks = self._clocks_of(connection, attempts)
+                return [_row(person, attempts.get(person["user_id"]), clocks, logs, now, total) for person in people]
+
+    def _clocks_of(self, connection: Any, attempts: dict[str, Any]) -> dict[str, TestSession]:
+        """Each attempt as a session to read the clocks of (no answers), kept while its row stays the same.
+
+        Every write to a session's sections also writes its row (`store.sessions.save`), changing at least its
+        `last_activity_at`, `version` or `last_seq`; so a row read again unchanged means sections unchanged, and
+        only the sessions whose row changed have their sections read.
+        """
+        kept = self._clocks
+        clocks, stale = {}, {}
+        for row in attempts.values():
+            key = tuple(row.values())
+            known = kept.get(row["id"])
+            if known is not None and known[0] == key:
+                clocks[row["id"]] = known[1]
+            else:
+                stale[row["id"]] = (key, row)
+        if len(kept) + len(stale) > CLOCKS_KEPT:
+            kept.clear()
+        for session_id, sections in store.section_rows(connection, list(stale)).items():
+            key, row = stale[session_id]
+            test = self.sessions.content.get(connection, row["test_id"], row["content_version"])
+            if test is not None:
+                clocks[session_id] = from_rows(row, sections, test, self.sessions.rules)
+                kept[session_id] = (key, clocks[session_id])
+        return clocks
 
     def _log_summaries(self, connection: Any, attempts: Collection[Any]) -> dict[str, tuple[int | None, int]]:
         """Each session's last op time and late-or-rejected count: counted once per log entry, then remembered.
@@ -97,15 +125,16 @@ class RosterService:
         return assignment
 
 
-def _row(person: Any, attempt: tuple[Any, TestSession] | None, logs: dict[str, tuple[int | None, int]], now: int,
-         total: int) -> dict[str, Any]:
+def _row(person: Any, stored: Any, clocks: dict[str, TestSession], logs: dict[str, tuple[int | None, int]],
+         now: int, total: int) -> dict[str, Any]:
     row: dict[str, Any] = {"user_id": person["user_id"], "display_name": person["display_name"],
                            "email": person["email"]}
-    if attempt is None:
+    session = clocks.get(stored["id"]) if stored is not None else None
+    if session is None:
         return {**row, "session_id": None, "status": "not_started", "answered": 0, "total": total, "flagged": 0,
                 "section": None, "time_remaining_ms": None, "last_op_at": None, "late_or_rejected_ops": 0,
                 "last_activity_at": None}
-    stored, session = attempt  # a session read without its answers: its counts are the row's
+    # The session holds no answers: its counts are the row's.
     # Shown as it stands now: what ran out is recorded by the sweep or the student's next request.
     session.expire_due(now)
     current = session.current_section if session.status == "active" else None
