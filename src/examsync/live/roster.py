@@ -39,6 +39,7 @@ log = logging.getLogger("examsync.live")
 
 RESUME_KEEP_SECONDS = 600.0
 RETRY_SECONDS = 1.0
+GATHER_SECONDS = 0.1
 MEMBERS_REFRESH_MS = 5_000
 RUN_BITS = 22  # seqs of one run: base .. base + 2**22; bases below 2**52, safe as JavaScript numbers
 KEEP_SEEN = 50_000  # sessions whose last sighting and reported queue are remembered
@@ -197,6 +198,10 @@ class RosterFeed:
                         self._drop(board)
                         return
                 continue
+            if board.watchers and not board.joiners:
+                # Gather the changes of a moment into one read: at 150 changes a second, a read per change
+                # would spend the database on per-read overhead; a joiner is answered at once.
+                await asyncio.sleep(GATHER_SECONDS)
             try:
                 await self._pass(board)
             except DomainError as error:  # the assignment is gone, or no longer the watchers' to watch

@@ -11,10 +11,11 @@ longer runs the class is closed with 4404.
 """
 
 
+import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, WebSocket
+from fastapi import APIRouter, Depends, Response, WebSocket
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -56,11 +57,14 @@ def proctor_routes(roster: RosterService, feed: RosterFeed, service: SessionServ
     @router.get(f"{API}/assignments/{{assignment_id}}/roster", response_model=list[RosterRow], tags=["proctoring"],
                 responses={status: {"model": ErrorOut} for status in (401, 403, 404)})
     async def assignment_roster(assignment_id: str,
-                                actor: Annotated[Actor, Depends(current_actor)]) -> list[dict[str, Any]]:
+                                actor: Annotated[Actor, Depends(current_actor)]) -> Response:
         """The assignment's students, one row each: their latest attempt, its progress and clock, and whether a
         device of theirs is connected now (teacher of the class, admin)."""
         rows = await run_in_threadpool(roster.rows, actor, assignment_id)
-        return [feed.with_presence(row) for row in rows]
+        # Rows the service built are sent as they are (the model documents them): validating 300 rows again
+        # costs more than reading them.
+        return Response(json.dumps([feed.with_presence(row) for row in rows], separators=(",", ":")),
+                        media_type="application/json")
 
     @router.websocket(f"{API}/assignments/{{assignment_id}}/live")
     async def assignment_live(websocket: WebSocket, assignment_id: str, after_seq: int | None = None) -> None:
