@@ -37,6 +37,8 @@ from examsync.domain.errors import (
 )
 from examsync.services import SessionService, wall_clock_ms
 from examsync.services.roster import RosterService
+from examsync.services.users import UserService
+from examsync.services.reports import ReportService
 from examsync.settings import Settings
 from examsync.store.database import SYSTEM, Actor, Database
 from examsync.store.tables import users
@@ -44,6 +46,8 @@ from examsync.web import errors, schemas
 from examsync.web.limits import Limits, address_key, retry_after_seconds
 from examsync.web.live import live_routes
 from examsync.web.proctor_live import proctor_routes
+from examsync.web.users_routes import users_routes
+from examsync.web.reports_routes import reports_routes, staff_dependency
 from examsync.web.observability import RequestIds, RequestMetrics
 from examsync.web.protocol import CLOSE_NOT_FOUND
 from examsync.web.render import safe_markup
@@ -213,6 +217,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     app.include_router(live_routes(service, accounts, live, limits, max_message_bytes=settings.max_body_bytes))
     app.include_router(proctor_routes(roster, roster_feed, service, accounts, live, limits,
                                       max_message_bytes=settings.max_body_bytes))
+    app.include_router(reports_routes(ReportService(database, service.content), staff_dependency(accounts), clock))
     _mount_front_end(app)
 
     @app.get("/metrics", include_in_schema=False)
@@ -352,6 +357,7 @@ def _routes(service: SessionService, accounts: Accounts, database: Database,
             raise ForbiddenError("only teachers and admins can do this")
         return actor
 
+    router.include_router(users_routes(UserService(database, accounts), current_actor, password_work))
     ActorDep = Annotated[Actor, Depends(current_actor)]
     StaffDep = Annotated[Actor, Depends(staff_actor)]
     signed_in = _errors(401)
