@@ -140,7 +140,7 @@ def _row(person: Any, stored: Any, clocks: dict[str, TestSession], logs: dict[st
     current = session.current_section if session.status == "active" else None
     last_op_at, late_or_rejected = logs.get(session.id, (None, 0))
     status = session.status if session.status != "active" else (
-        "paused" if getattr(session, "paused", False) else "active")
+        "paused" if session.paused else "active")
     return {
         **row,
         "session_id": session.id,

@@ -102,12 +102,13 @@ def from_rows(row: Any, section_rows: Iterable[Any], test: Test, rules: Rules) -
         sections[s["section_id"]] = SectionState(
             section_id=s["section_id"],
             status=s["status"],
-            clock=SectionClock(s["started_at"], s["used_ms"], s["last_seen_ms"]),
+            clock=SectionClock(s["started_at"], s["used_ms"], s["last_seen_ms"], s["stopped_ms"], s["stopped_since"]),
             submitted_at=s["submitted_at"],
             submit_reason=s["submit_reason"],
             questions={qid: QuestionState.load(q) for qid, q in (s.get("questions") or {}).items()},
             score=s.get("score"),
             extra_ms=s["extra_ms"],
+            reopened=bool(s["reopened"]),
         )
     return TestSession(
         id=row["id"],
@@ -128,6 +129,9 @@ def from_rows(row: Any, section_rows: Iterable[Any], test: Test, rules: Rules) -
         score=row.get("score"),
         last_hash=row["last_hash"],
         device_offsets=dict(row.get("devices") or {}),
+        paused_at=row["paused_at"],
+        paused_by=row["paused_by"],
+        paused_by_name=row["paused_by_name"],
     )
 
 
@@ -153,6 +157,9 @@ def _session_values(session: TestSession) -> dict[str, Any]:
         "last_hash": session.last_hash,
         "devices": session.device_offsets,
         "closes_at": session.closes_at,
+        "paused_at": session.paused_at,
+        "paused_by": session.paused_by,
+        "paused_by_name": session.paused_by_name,
         "due_at": NEVER_DUE if rule_change is None else rule_change[0],
     }
 
@@ -168,6 +175,9 @@ def section_values(state: SectionState) -> dict[str, Any]:
         "questions": {qid: q.dump() for qid, q in state.questions.items()},
         "score": state.score,
         "extra_ms": state.extra_ms,
+        "stopped_ms": state.clock.stopped_ms,
+        "stopped_since": state.clock.stopped_since,
+        "reopened": state.reopened,
     }
 
 
