@@ -158,6 +158,22 @@ def test_a_proctor_sees_an_answer_a_device_and_its_queue_as_they_happen(exam: Ex
     assert exam.roster()[bo]["offline_queue"] == 3
 
 
+def test_a_pause_by_staff_shows_on_the_roster_live(exam: Exam) -> None:
+    bo = exam.ids["bo"]
+    with proctor_socket(exam.teacher, exam.assignment_id) as proctor:
+        read_until(proctor, "ready")
+        response = exam.teacher.post(f"/sessions/{exam.bo_state['id']}/staff-ops",
+                                     {"ops": [{"op_id": str(uuid.uuid4()), "type": "pause"}]})
+        assert response.status_code == 200, response.text
+        paused = next_row_of(proctor, bo, status="paused")["row"]
+        exam.api.clock.advance(120)  # the clock stands still while paused
+        assert exam.roster()[bo]["time_remaining_ms"] == paused["time_remaining_ms"]
+        response = exam.teacher.post(f"/sessions/{exam.bo_state['id']}/staff-ops",
+                                     {"ops": [{"op_id": str(uuid.uuid4()), "type": "resume"}]})
+        assert response.status_code == 200, response.text
+        next_row_of(proctor, bo, status="active")
+
+
 def test_a_proctor_reconnecting_after_a_seq_gets_only_the_rows_changed_since(exam: Exam) -> None:
     with proctor_socket(exam.teacher, exam.assignment_id) as proctor:
         seq = proctor.receive_json()["seq"]
