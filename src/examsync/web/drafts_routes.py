@@ -21,6 +21,7 @@ from examsync.web.drafts_schemas import (
 from examsync.web.schemas import ErrorOut, PathId
 
 API = "/api/v1"
+NEW_TEST = DraftCreateIn()  # no body: a draft of a new test
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -38,10 +39,10 @@ def drafts_routes(drafts: DraftService, staff_actor: Callable[..., Any]) -> APIR
         return drafts.catalogue(actor)
 
     @router.post(f"{API}/drafts", status_code=201, response_model=DraftOut, responses=_errors(401, 403, 404))
-    def create_draft(actor: StaffDep, body: DraftCreateIn | None = None) -> dict[str, Any]:
+    def create_draft(actor: StaffDep, body: DraftCreateIn = NEW_TEST) -> dict[str, Any]:
         """Staff: a draft of a new test (no body, or `{}`), or of a test you may edit (filled from its current
         content)."""
-        return drafts.create(actor, body.test_id if body else None)
+        return drafts.create(actor, body.test_id)
 
     @router.get(f"{API}/drafts", response_model=list[DraftRowOut], responses=_errors(401, 403))
     def list_drafts(actor: StaffDep) -> list[dict[str, Any]]:
