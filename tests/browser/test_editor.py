@@ -186,6 +186,11 @@ def test_the_content_page_previews_a_gift_file_with_what_it_skips(new_context: A
     page.wait_for_function("() => document.querySelector('#import-result').textContent.startsWith('Imported')")
     assert page.inner_text("#import-result") == "Imported: 1 new test, 0 changed tests, 0 unchanged tests."
     assert "every-kind" in {t["slug"] for t in teacher.api("GET", "/content/tests")}
+    page.wait_for_selector("#catalogue-table >> text=Every kind")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export Every kind as YAML").click()
+    assert download.value.suggested_filename == "every-kind.yaml"
+    assert "slug: every-kind" in Path(download.value.path()).read_text()
     assert teacher.console_errors == []
 
 

@@ -121,7 +121,10 @@ export function mount(root, ctx) {
   async function edit(t, button) {
     button.disabled = true;
     try {
-      const draft = await contentApi.createDraft(t.id);
+      // Carry on with a draft of this test already under way, else start one from its current content.
+      const drafts = await contentApi.drafts();
+      const me = ctx.user() || {};
+      const draft = drafts.find((d) => d.test_id === t.id && d.owner_id === me.user_id) || await contentApi.createDraft(t.id);
       ctx.navigate(`#/staff/editor/${encodeURIComponent(draft.id)}`);
     } catch (err) {
       frame.say(`This test cannot be edited: ${explainError(err)}`);
