@@ -146,6 +146,13 @@ def test_a_teacher_writes_a_test_offline_and_online_publishes_it_and_a_student_i
     student.page.wait_for_selector("#results-page")
     results = student.api(f"/sessions/{student.session_id()}/results")
     assert (results["score"], results["max_score"]) == (2, 2)
+
+    # From the content page, the published test opens in the editor again: the same draft, its slug kept.
+    teacher.open("#/staff/content")
+    page.get_by_role("button", name="Edit Browser quiz").click()
+    page.wait_for_function(f"() => location.hash === '#/staff/editor/{draft_id}'")
+    page.wait_for_selector("#question-0-1")
+    assert page.locator("#test-slug").get_attribute("readonly") is not None
     assert teacher.console_errors == [] and student.console_errors == []
 
 
