@@ -60,7 +60,9 @@ function numberValue(input) {
 export function questionForm(q, { number, subSkills, changed, rerender }) {
   const root = h("div", { class: "question-form" });
 
-  const kind = h("select", { id: uid("kind") }, KINDS.map(([value, text]) => h("option", { value, text, selected: q.kind === value })));
+  // A kind this editor does not know (from a newer server or an import) is shown as it is, and kept.
+  const kinds = KINDS.some(([value]) => value === q.kind) ? KINDS : [...KINDS, [q.kind, q.kind.replace(/_/g, " ")]];
+  const kind = h("select", { id: uid("kind") }, kinds.map(([value, text]) => h("option", { value, text, selected: q.kind === value })));
   kind.addEventListener("change", () => {
     reshape(q, kind.value);
     changed();
@@ -119,6 +121,7 @@ export function questionForm(q, { number, subSkills, changed, rerender }) {
 
 function answerPart(q, { number, changed, rerender }) {
   if (q.kind === "single_choice" || q.kind === "multiple_choice") return choicesPart(q, { number, changed, rerender });
+  if (q.kind === "short_answer" && q.numeric) return numericPart(q, { number, changed, rerender, withRange: false });
   if (q.kind === "short_answer") {
     const accepted = h("textarea", { id: uid("accepted"), rows: 3, value: (Array.isArray(q.correct) ? q.correct : []).join("\n") });
     accepted.addEventListener("input", () => {
@@ -134,7 +137,12 @@ function answerPart(q, { number, changed, rerender }) {
       labelled("Accepted answers", accepted, "One per line. * stands for any characters (Moodle's wildcard)."),
       h("div", { class: "checkbox-field" }, caseBox, h("label", { for: caseBox.id, text: "Upper and lower case must match" })));
   }
-  // numeric: a value with a tolerance, or a range
+  if (q.kind === "numeric") return numericPart(q, { number, changed, rerender, withRange: true });
+  return h("p", { class: "hint", text: "This kind of question has no answer to set here; it is kept as it is." });
+}
+
+function numericPart(q, { number, changed, rerender, withRange }) {
+  // numeric: a value with a tolerance, or a range (a numeric short answer from an older file: a value only)
   const isRange = q.correct !== null && typeof q.correct === "object";
   const group = uid("numeric-way");
   const exact = h("input", { type: "radio", name: group, id: `${group}-exact`, checked: !isRange });
@@ -167,9 +175,9 @@ function answerPart(q, { number, changed, rerender }) {
     : [numberField("Correct value", q.correct, (v) => (q.correct = v)),
       numberField("Tolerance (±)", q.tolerance ?? 0, (v) => (q.tolerance = v), "Answers within this distance of the value are correct.")];
   return h("div", { class: "answer-part" },
-    h("fieldset", { class: "plain-fieldset" }, h("legend", { text: `How question ${number} is marked` }),
+    withRange ? h("fieldset", { class: "plain-fieldset" }, h("legend", { text: `How question ${number} is marked` }),
       h("div", { class: "checkbox-field" }, exact, h("label", { for: exact.id, text: "A value, with a tolerance" })),
-      h("div", { class: "checkbox-field" }, range, h("label", { for: range.id, text: "A range" }))),
+      h("div", { class: "checkbox-field" }, range, h("label", { for: range.id, text: "A range" }))) : null,
     h("div", { class: "form-row" }, fields));
 }
 
