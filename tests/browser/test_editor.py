@@ -175,6 +175,25 @@ def test_a_conflict_is_shown_and_the_teacher_chooses(new_context: Any, server: S
     teacher.wait_saved()
     assert teacher.api("GET", f"/drafts/{draft['id']}")["document"]["tests"][0]["title"] == "From this tab"
 
+    # A draft the rules refuse is not published; the page names the question and the rule, and leads to it.
+    add_question(page, "single_choice").locator(".stem-input").fill("Which one?")
+    page.click("#publish-button")
+    page.wait_for_function("() => document.querySelector('#publish-result').textContent.startsWith('Not published')")
+    assert page.inner_text("#publish-result").startswith(
+        "Not published: section 1, question 1: field 'choices[0].text': must be non-empty text")
+    page.get_by_role("link", name="Go to the question").click()
+    assert page.evaluate("document.activeElement.closest('.question-item').id") == "question-0-0"
+    assert teacher.api("GET", "/content/tests")[-1]["title"] != "From this tab"
+
+    # The list of drafts: one is deleted, after a confirmation.
+    teacher.open("#/staff/editor")
+    page.get_by_role("button", name="Delete the draft From this tab").click()
+    page.click("#confirm-dialog-ok")
+    page.wait_for_function("() => !document.querySelector('.draft-list li')")
+    assert teacher.api("GET", "/drafts") == []
+    # The browser logs the refused save (409) and publish (422) itself; nothing else went wrong.
+    assert [e for e in teacher.console_errors if "409 (Conflict)" not in e and "422 (Unprocessable" not in e] == []
+
 
 def test_the_content_page_previews_a_gift_file_with_what_it_skips(new_context: Any, server: ServerProcess) -> None:
     teacher = Teacher(new_context(bypass_csp=True).new_page(), server).log_in()

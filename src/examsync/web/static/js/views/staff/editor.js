@@ -42,9 +42,29 @@ function mountList(root, ctx) {
   frame.body.append(h("div", { class: "button-row" }, create), error, h("h2", { text: "Your drafts" }), drafts);
   contentApi.drafts().then((rows) => {
     if (!rows.length) drafts.append(h("p", { class: "muted", text: "No drafts yet. Start a new test, or edit one of yours from the Content page." }));
-    else drafts.append(h("ul", { class: "draft-list" }, rows.map((d) => h("li", {},
-      h("a", { href: `#/staff/editor/${encodeURIComponent(d.id)}`, text: d.title || "Untitled test" }),
-      h("span", { class: "muted", text: ` — ${d.test_id ? "edits a published test" : "not published yet"}, saved ${formatDateTime(d.updated_at)}` })))));
+    else drafts.append(h("ul", { class: "draft-list" }, rows.map((d) => {
+      const remove = h("button", { type: "button", class: "button button-small button-quiet", text: "Delete",
+        attrs: { "aria-label": `Delete the draft ${d.title || "Untitled test"}` } });
+      const item = h("li", {},
+        h("a", { href: `#/staff/editor/${encodeURIComponent(d.id)}`, text: d.title || "Untitled test" }),
+        h("span", { class: "muted", text: ` — ${d.test_id ? "edits a published test" : "not published yet"}, saved ${formatDateTime(d.updated_at)} ` }),
+        remove);
+      remove.addEventListener("click", async () => {
+        const ok = await ctx.confirm({ title: "Delete this draft?", ok: "Delete",
+          text: d.test_id ? "The published test stays as it is; only the unpublished changes go." : "It was never published: it goes for good." });
+        if (!ok) return;
+        try {
+          await contentApi.deleteDraft(d.id);
+          forgetLocalCopy(d.id);
+          item.remove();
+          ctx.announce("Draft deleted.");
+          create.focus();
+        } catch (err) {
+          error.textContent = `The draft could not be deleted: ${explainError(err)}`;
+        }
+      });
+      return item;
+    })));
     frame.ready();
   }, (err) => frame.fail(err, "Your drafts could not load"));
   return () => {};
@@ -107,7 +127,17 @@ function mountEditor(root, ctx, draftId) {
         : `Published: content version ${done.content_version} of this test.`;
     } catch (err) {
       publishResult.className = "callout warning-text";
-      publishResult.textContent = `Not published: ${explainError(err)}`;
+      const place = err.code === "invalid_content" ? questionAt(err.message) : null;
+      publishResult.replaceChildren(`Not published: ${place ? `section ${place.si + 1}, question ${place.qi + 1}: ${place.rule}` : explainError(err)}`);
+      if (place) {
+        const go = h("a", { href: `#question-${place.si}-${place.qi}`, text: " Go to the question" });
+        go.addEventListener("click", (event) => {
+          event.preventDefault();
+          const target = form.querySelector(`#question-${place.si}-${place.qi}`);
+          if (target) target.querySelector("select, input, textarea").focus();
+        });
+        publishResult.append(go, h("span", { class: "visually-hidden", text: ` (${err.message})` }));
+      }
     } finally {
       publishButton.disabled = false;
       focusElement(publishResult);
@@ -115,6 +145,13 @@ function mountEditor(root, ctx, draftId) {
   });
 
   const test = () => doc.tests[0];
+  /** The question a refusal names ("… section 's1': questions[2]: (q3) field 'correct': …"), with the rule broken. */
+  const questionAt = (message) => {
+    const found = /section '([^']+)': questions\[(\d+)\]: \([^)]*\) (.*)$/.exec(message || "");
+    if (!found) return null;
+    const si = test().sections.findIndex((section) => section.key === found[1]);
+    return si < 0 ? null : { si, qi: Number(found[2]), rule: found[3] };
+  };
   const allQuestions = () => test().sections.flatMap((s) => s.questions);
   const nextKey = () => {
     const used = new Set(allQuestions().map((q) => q.key));
