@@ -30,8 +30,8 @@ from tests.security.conftest import (
     user_id_of,
 )
 
-PUBLIC, SIGNED_IN, OWNER_OR_STAFF, OWNER_ONLY, STAFF, SELF_OR_STAFF = (
-    "public", "signed in", "owner or staff", "owner only", "staff", "self or staff")
+PUBLIC, SIGNED_IN, OWNER_OR_STAFF, OWNER_ONLY, STAFF, SELF_OR_STAFF, ADMIN = (
+    "public", "signed in", "owner or staff", "owner only", "staff", "self or staff", "admin")
 # The class's owner or an admin; this world has no class, so staff are told it does not exist (the owner's side is
 # in test_authorization_reports.py).
 CLASS_STAFF = "class staff"
@@ -56,12 +56,19 @@ RULES: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/sessions/{session_id}/time"): STAFF,
     ("PUT", "/api/v1/users/{user_id}/time"): STAFF,
     ("GET", "/api/v1/export"): STAFF,
+    ("POST", "/api/v1/content/imports"): STAFF,
+    ("GET", "/api/v1/tests/{test_id}/export"): STAFF,
+    ("POST", "/api/v1/users"): ADMIN,
+    ("GET", "/api/v1/users"): ADMIN,
+    ("PATCH", "/api/v1/users/{user_id}"): ADMIN,
     ("POST", "/api/v1/sessions/{session_id}/staff-ops"): STAFF,
     ("GET", "/api/v1/sessions/{session_id}/replay"): STAFF,
     ("GET", "/api/v1/assignments/{assignment_id}/results"): CLASS_STAFF,
     ("GET", "/api/v1/assignments/{assignment_id}/items"): CLASS_STAFF,
     ("GET", "/api/v1/assignments/{assignment_id}/export"): CLASS_STAFF,
     ("GET", "/api/v1/classes/{class_id}/gradebook"): CLASS_STAFF,
+    # The class's teacher and admins (tests/security/test_authorization_proctor.py); here no assignment exists.
+    ("GET", "/api/v1/assignments/{assignment_id}/roster"): CLASS_STAFF,
 }
 
 B_NOTE = "b-private-note-8c1f"
@@ -109,8 +116,14 @@ def world(api: Api, client: TestClient, settings: Settings, database_url: str) -
 def request_for(world: World, method: str, path: str) -> dict[str, Any]:
     """A concrete, well-formed request for an operation, aimed at B's resources."""
     url = path.replace("{session_id}", world.b_session).replace("{user_id}", world.b_id)
+    url = url.replace("{test_id}", world.test_id)
     body: Any = None
     query: dict[str, Any] = {}
+    if path == "/api/v1/content/imports":  # multipart; a dry run, so the world stays as it is
+        return {"method": method, "url": url, "json": None, "params": query, "data": {"dry_run": "true"},
+                "files": [("file", ("probe.gift", b"::probe:: Two and two? {=4 ~5}\n"))]}
+    if path.endswith("/tests/{test_id}/export"):
+        return {"method": method, "url": url, "json": None, "params": {"format": "yaml"}}
     if path.endswith("/auth/signup"):
         body = {"email": f"new-{uuid.uuid4().hex[:8]}@example.org", "password": "a long password"}
     elif path.endswith("/auth/token"):
@@ -126,6 +139,10 @@ def request_for(world: World, method: str, path: str) -> dict[str, Any]:
         body = {"extra_seconds": 60}
     elif path.endswith("/export"):
         query = {"session_id": world.b_session}
+    elif path == "/api/v1/users" and method == "POST":
+        body = {"email": f"made-{uuid.uuid4().hex[:8]}@example.org", "password": "a long password", "role": "teacher"}
+    elif path == "/api/v1/users/{user_id}":
+        body = {"display_name": "B"}
     return {"method": method, "url": url, "json": body, "params": query}
 
 
@@ -147,6 +164,8 @@ def expected_status(caller: str, rule: str, method: str, path: str) -> int | tup
         return 200 if staff or caller == "student B" else 404
     if rule == STAFF:
         return 200 if staff else 403
+    if rule == ADMIN:
+        return (201 if method == "POST" else 200) if caller == "admin" else 403
     if rule == CLASS_STAFF:
         return 404 if staff else 403
     raise AssertionError(rule)
@@ -176,7 +195,8 @@ def test_the_table_names_every_operation_the_app_serves(client: TestClient) -> N
     # And nothing else answers but the documented extras (docs, static assets, live sockets, metrics).
     extras = set(route_paths(client.app.routes)) - {p for _, p in RULES} - {"/api/v1/openapi.json"}  # type: ignore[attr-defined]
     assert extras == {"/api/v1/docs", "/api/v1/docs/init.js", "/api/v1/docs/assets", "/static", "/", "/sw.js",
-                      "/api/v1/sessions/{session_id}/live", "/api/v1/tests/{test_id}/live", "/metrics"}
+                      "/api/v1/sessions/{session_id}/live", "/api/v1/tests/{test_id}/live", "/metrics",
+                      "/api/v1/assignments/{assignment_id}/live"}
 
 
 def test_every_endpoint_answers_every_caller_as_documented(world: World) -> None:
@@ -185,7 +205,8 @@ def test_every_endpoint_answers_every_caller_as_documented(world: World) -> None
         for (method, path), rule in RULES.items():
             request = request_for(world, method, path)
             response = world.client.request(request["method"], request["url"], json=request["json"],
-                                            params=request["params"], headers=headers)
+                                            params=request["params"], headers=headers,
+                                            data=request.get("data"), files=request.get("files"))
             want = expected_status(caller, rule, method, path)
             wanted = want if isinstance(want, tuple) else (want,)
             if response.status_code not in wanted:

@@ -94,6 +94,12 @@ class SectionInProgressError(DomainError):
 # Errors of access and of the request as a whole (raised by the service layer).
 
 
+class InvalidContentError(DomainError):
+    """A content file or question bank that cannot be imported; the message names the file, the line, the item and
+    the rule broken (docs/content-format.md)."""
+    code = "invalid_content"
+
+
 class NotFoundError(DomainError):
     code = "not_found"
 
@@ -120,6 +126,22 @@ class InvalidCredentialsError(DomainError):
 
 class EmailTakenError(DomainError):
     code = "email_taken"
+
+
+class AccountDisabledError(DomainError):
+    """The account is disabled by an admin: it cannot sign in, and its tokens are refused."""
+
+    code = "account_disabled"
+
+    def __init__(self, message: str = "this account is disabled; ask an administrator to enable it",
+                 **data: object) -> None:
+        super().__init__(message, **data)
+
+
+class LastAdminError(DomainError):
+    """The change would leave no enabled admin."""
+
+    code = "last_admin"
 
 
 class WeakPasswordError(DomainError):

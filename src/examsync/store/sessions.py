@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, false, insert, select, update
 
 from examsync.domain.content import Test
+from examsync.domain.errors import AccountDisabledError
 from examsync.domain.session import LogEntry, QuestionState, Register, Rules, SectionState, TestSession
 from examsync.domain.timing import SectionClock, TimeAllowance
 from examsync.store.tables import question_attempt_history, test_section_states, tests, user_test_sessions, users
@@ -42,7 +43,9 @@ def _session_row_query(scoped: bool, for_update: bool) -> Any:
         .where(user_test_sessions.c.id == bindparam("session_id"))
     )
     if scoped:
-        query = query.where(user_test_sessions.c.user_id == bindparam("user_id"))
+        # The owner acting on their own session (the op path proves the account here): a disabled account
+        # reaches none of its sessions, as if it were deleted.
+        query = query.where(user_test_sessions.c.user_id == bindparam("user_id"), users.c.disabled == false())
     # Locks only the session's row, on PostgreSQL; SQLite's writer holds the whole database.
     return query.with_for_update(of=user_test_sessions) if for_update else query
 
@@ -52,7 +55,12 @@ _SESSION_ROW = {(scoped, for_update): _session_row_query(scoped, for_update)
 
 
 def user_exists(connection: Connection, user_id: str) -> bool:
-    return connection.execute(select(users.c.id).where(users.c.id == user_id)).first() is not None
+    """Whether the account exists; a disabled one raises AccountDisabledError, so that a caller refusing a deleted
+    account's token refuses a disabled account's with its own code."""
+    row = connection.execute(select(users.c.disabled).where(users.c.id == user_id)).first()
+    if row is not None and row.disabled:
+        raise AccountDisabledError()
+    return row is not None
 
 
 def session_row(connection: Connection, session_id: str, user_id: str | None, *, for_update: bool = False) -> Any:
@@ -75,7 +83,20 @@ _SECTIONS = select(test_section_states).where(test_section_states.c.session_id =
 
 
 def load(connection: Connection, row: Any, test: Test, rules: Rules) -> TestSession:
-    section_rows = connection.execute(_SECTIONS, {"session_id": row["id"]}).mappings().all()
+    return from_rows(row, connection.execute(_SECTIONS, {"session_id": row["id"]}).mappings().all(), test, rules)
+
+
+# Columns that only the session's answers and score need: a reader of its clocks and counts alone leaves them out.
+ANSWER_COLUMNS = frozenset({"current_question", "score", "devices"})
+SECTION_ANSWER_COLUMNS = frozenset({"questions", "score"})
+
+
+def from_rows(row: Any, section_rows: Iterable[Any], test: Test, rules: Rules) -> TestSession:
+    """The session from its row (as `session_row` reads it) and its sections' rows, read already.
+
+    Rows read without the answer columns (ANSWER_COLUMNS, SECTION_ANSWER_COLUMNS) give a session for reading
+    its status and clocks only, never for saving: it holds no answers.
+    """
     sections = {}
     for s in section_rows:
         sections[s["section_id"]] = SectionState(
@@ -84,8 +105,8 @@ def load(connection: Connection, row: Any, test: Test, rules: Rules) -> TestSess
             clock=SectionClock(s["started_at"], s["used_ms"], s["last_seen_ms"], s["stopped_ms"], s["stopped_since"]),
             submitted_at=s["submitted_at"],
             submit_reason=s["submit_reason"],
-            questions={qid: QuestionState.load(q) for qid, q in s["questions"].items()},
-            score=s["score"],
+            questions={qid: QuestionState.load(q) for qid, q in (s.get("questions") or {}).items()},
+            score=s.get("score"),
             extra_ms=s["extra_ms"],
             reopened=bool(s["reopened"]),
         )
@@ -103,11 +124,11 @@ def load(connection: Connection, row: Any, test: Test, rules: Rules) -> TestSess
         closes_at=row["closes_at"],
         allowance=TimeAllowance(multiplier=row["time_multiplier"], untimed=row["untimed"]),
         user_allowance=TimeAllowance(row["user_time_multiplier"], row["user_extra_seconds"] * 1000),
-        current_question=Register.load(row["current_question"]),
+        current_question=Register.load(row.get("current_question")),
         sections=sections,
-        score=row["score"],
+        score=row.get("score"),
         last_hash=row["last_hash"],
-        device_offsets=dict(row["devices"] or {}),
+        device_offsets=dict(row.get("devices") or {}),
         paused_at=row["paused_at"],
         paused_by=row["paused_by"],
         paused_by_name=row["paused_by_name"],
