@@ -11,11 +11,10 @@ from pathlib import Path
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Callable
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 import swagger_ui_bundle
 from sqlalchemy import select, text
@@ -28,10 +27,8 @@ from examsync.logs import redact_tokens_in_server_logs
 from examsync.metrics import AppMetrics, expiring_by, observe_change, observe_sweep
 from examsync.rescue import RescueKey, session_secret
 from examsync.domain.errors import (
-    ForbiddenError,
     InvalidCredentialsError,
     InvalidRequestError,
-    NotAuthenticatedError,
     TooManyLoginAttemptsError,
 )
 from examsync.services import SessionService, wall_clock_ms
@@ -39,6 +36,7 @@ from examsync.settings import Settings
 from examsync.store.database import SYSTEM, Actor, Database
 from examsync.store.tables import users
 from examsync.web import errors, schemas
+from examsync.web.auth import Auth
 from examsync.web.limits import Limits, address_key, retry_after_seconds
 from examsync.web.live import live_routes
 from examsync.web.observability import RequestIds, RequestMetrics
@@ -203,7 +201,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     if settings.forwarded_allow_ips:
         # Outermost, so the login limits and the HSTS header see the client and scheme the proxy reports.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
-    app.include_router(_routes(service, accounts, database, RescueKey(settings.rescue_key_path), limits, metrics))
+    auth = Auth(accounts)
+    app.state.auth = auth
+    app.include_router(_routes(service, accounts, auth, database, RescueKey(settings.rescue_key_path), limits, metrics))
     app.include_router(live_routes(service, accounts, live, limits, max_message_bytes=settings.max_body_bytes))
     _mount_front_end(app)
 
@@ -313,39 +313,13 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": schemas.ErrorOut} for status in statuses}
 
 
-def _routes(service: SessionService, accounts: Accounts, database: Database,
+def _routes(service: SessionService, accounts: Accounts, auth: Auth, database: Database,
             rescue_key: RescueKey, limits: Limits, metrics: AppMetrics) -> APIRouter:
     router = APIRouter()
-    bearer = HTTPBearer(auto_error=False)
     password_work = limits.password_work
 
     max_ops = service.max_ops_per_batch
-
-    async def current_actor(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> Actor:
-        if credentials is None:
-            raise NotAuthenticatedError("send a bearer token: Authorization: Bearer <access_token>")
-        return await run_in_threadpool(accounts.authenticate, credentials.credentials)
-
-    async def op_sender(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> Actor:
-        # The hottest path: a token of this server is checked in the event loop, and the account's
-        # existence in the op's own transaction (see Accounts.op_sender).
-        if credentials is None:
-            raise NotAuthenticatedError("send a bearer token: Authorization: Bearer <access_token>")
-        return accounts.op_sender(credentials.credentials) or await run_in_threadpool(
-            accounts.authenticate, credentials.credentials)
-
-    async def staff_actor(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
-        # Resolved before the body is validated: a student gets 403 whatever they sent.
-        if not actor.is_staff:
-            raise ForbiddenError("only teachers and admins can do this")
-        return actor
-
-    ActorDep = Annotated[Actor, Depends(current_actor)]
-    StaffDep = Annotated[Actor, Depends(staff_actor)]
+    ActorDep, StaffDep = auth.ActorDep, auth.StaffDep
     signed_in = _errors(401)
     a_session = _errors(401, 404)
     staff = _errors(401, 403, 404)
@@ -451,7 +425,7 @@ def _routes(service: SessionService, accounts: Accounts, database: Database,
     @router.post(f"{API}/sessions/{{session_id}}/ops", response_model=schemas.OpsOut, tags=["sessions"],
                  responses={**a_session, 429: {"model": schemas.ErrorOut, "headers": RETRY_AFTER}})
     async def apply_ops(session_id: schemas.PathId, body: schemas.OpsIn,
-                        actor: Annotated[Actor, Depends(op_sender)]) -> Response:
+                        actor: auth.OpSenderDep) -> Response:
         """Apply a batch of ops in one transaction; each op gets its own result (see schema OpIn).
         A user sending more ops per second than allowed gets 429 `rate_limited` with `Retry-After`."""
         limits.check_ops(actor.user_id, len(body.ops), max_ops)
