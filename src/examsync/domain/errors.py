@@ -67,6 +67,22 @@ class InvalidTimeOptionError(DomainError):
 # Errors of access and of the request as a whole (raised by the service layer).
 
 
+class AssignmentNotOpenError(DomainError):
+    code = "assignment_not_open"
+
+
+class AssignmentClosedError(DomainError):
+    code = "assignment_closed"
+
+
+class AttemptsExhaustedError(DomainError):
+    code = "attempts_exhausted"
+
+
+class AssignmentRequiredError(DomainError):
+    code = "assignment_required"
+
+
 class NotFoundError(DomainError):
     code = "not_found"
 
@@ -120,3 +136,7 @@ class RateLimitedError(DomainError):
 
 class TooManyLoginAttemptsError(DomainError):
     code = "too_many_login_attempts"
+
+
+class TooManyJoinAttemptsError(DomainError):
+    code = "too_many_join_attempts"

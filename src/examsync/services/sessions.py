@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from examsync.domain.content import Test, is_correct
 from examsync.domain.errors import (
+    AssignmentRequiredError,
     DomainError,
     ForbiddenError,
     InvalidOpError,
@@ -151,27 +152,40 @@ class SessionService:
     # ----- catalogue -----------------------------------------------------
 
     def tests(self, actor: Actor) -> list[dict[str, Any]]:
+        """The catalogue: all of it for staff; for a student, the self-study tests and those assigned to their classes."""
         with self.db.transaction(actor, write=False) as connection:
-            return list_tests(connection)
+            catalogue = list_tests(connection)
+            if actor.is_staff:
+                return catalogue
+            assigned = classes.assigned_test_ids(connection, actor.user_id)
+            return [t for t in catalogue if t["self_study"] or t["id"] in assigned]
 
     # ----- sessions ------------------------------------------------------
 
     def start(
-        self, actor: Actor, test_id: str, *, untimed: bool = False, time_multiplier: float = 1.0
+        self, actor: Actor, test_id: str, *, untimed: bool = False, time_multiplier: float = 1.0,
+        assignment_id: str | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """Start a session, or return the student's active one for this test (created=False)."""
+        """Start a session (an attempt of the assignment, or self-study), or return the student's active one for
+        this test (created=False)."""
         try:
-            return self._start(actor, test_id, untimed=untimed, time_multiplier=time_multiplier)
+            return self._start(actor, test_id, untimed=untimed, time_multiplier=time_multiplier,
+                               assignment_id=assignment_id)
         except IntegrityError:
             # Another device started this test at the same instant: return that session.
-            return self._start(actor, test_id, untimed=untimed, time_multiplier=time_multiplier)
+            return self._start(actor, test_id, untimed=untimed, time_multiplier=time_multiplier,
+                               assignment_id=assignment_id)
 
     def _start(
-        self, actor: Actor, test_id: str, *, untimed: bool, time_multiplier: float
+        self, actor: Actor, test_id: str, *, untimed: bool, time_multiplier: float, assignment_id: str | None
     ) -> tuple[dict[str, Any], bool]:
+        from examsync.services import assignments
+
         def start(writer: _Writer) -> tuple[dict[str, Any], bool]:
             connection, now = writer.connection, writer.now
             test = self._test(connection, test_id)
+            terms = (None if assignment_id is None
+                     else assignments.terms_for_attempt(connection, actor, assignment_id, test.id))
             existing = store.active_session_id(connection, actor.user_id, test.id)
             if existing is not None:
                 session = self._load(connection, actor, existing, for_update=True)
@@ -179,6 +193,12 @@ class SessionService:
                     writer.save(session)
                 if session.status == "active":
                     return resume_view(session, now), False
+            if terms is not None:
+                assert assignment_id is not None
+                terms.check_can_start(now, assignments.attempts_used(connection, assignment_id, actor.user_id))
+            elif not actor.is_staff and not store.self_study(connection, test.id):
+                raise AssignmentRequiredError(
+                    "this test is taken as an assignment of your class: start it from your assignments")
             if untimed and not test.allow_untimed:
                 raise InvalidTimeOptionError("this test cannot be taken untimed")
             if not any(abs(time_multiplier - m) < 1e-9 for m in test.time_multipliers):
@@ -191,9 +211,16 @@ class SessionService:
                 rules=self.rules,
                 started_at=now,
                 last_activity_at=now,
-                allowance=TimeAllowance(multiplier=time_multiplier, untimed=untimed),
+                allowance=TimeAllowance(multiplier=time_multiplier * (terms.allowance.multiplier if terms else 1.0),
+                                        untimed=untimed),
                 user_allowance=store.user_allowance(connection, actor.user_id),
+                closes_at=terms.closes_at if terms else None,
+                close_grace_ms=terms.close_grace_ms if terms else 0,
+                assignment_id=assignment_id,
             )
+            if terms is not None and terms.allowance.extra_ms:
+                for state in session.sections.values():  # like a student's own extra time: each section's
+                    state.extra_ms += terms.allowance.extra_ms
             session.begin(now)
             writer.create(session)
             return resume_view(session, now), True

@@ -32,12 +32,15 @@ from examsync.domain.errors import (
     TooManyLoginAttemptsError,
 )
 from examsync.services import SessionService, wall_clock_ms
+from examsync.services.assignments import AssignmentService
+from examsync.services.classes import ClassService
 from examsync.settings import Settings
 from examsync.store.database import SYSTEM, Actor, Database
 from examsync.store.tables import users
 from examsync.web import errors, schemas
 from examsync.web.auth import Auth
-from examsync.web.limits import Limits, address_key, retry_after_seconds
+from examsync.web.classes_routes import JOIN_FAILURES, JOIN_WINDOW_MS, classes_routes
+from examsync.web.limits import Limits, RateLimiter, address_key, retry_after_seconds
 from examsync.web.live import live_routes
 from examsync.web.observability import RequestIds, RequestMetrics
 from examsync.web.protocol import CLOSE_NOT_FOUND
@@ -204,6 +207,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     auth = Auth(accounts)
     app.state.auth = auth
     app.include_router(_routes(service, accounts, auth, database, RescueKey(settings.rescue_key_path), limits, metrics))
+    app.include_router(classes_routes(
+        ClassService(database, clock), AssignmentService(database, service, clock), auth, database,
+        RateLimiter(JOIN_FAILURES, JOIN_WINDOW_MS, clock)))
     app.include_router(live_routes(service, accounts, live, limits, max_message_bytes=settings.max_body_bytes))
     _mount_front_end(app)
 
@@ -404,10 +410,14 @@ def _routes(service: SessionService, accounts: Accounts, auth: Auth, database: D
         return service.tests(actor)
 
     @router.post(f"{API}/sessions", response_model=schemas.ResumeState, status_code=201, tags=["sessions"],
-                 responses={**a_session, 200: {"model": schemas.ResumeState, "description": "The active session of this test"}})
+                 responses={**a_session, **_errors(409),
+                            200: {"model": schemas.ResumeState, "description": "The active session of this test"}})
     def start_session(body: schemas.StartIn, actor: ActorDep, response: Response) -> dict[str, Any]:
-        """Start a session, or get the active one (200) if this test already has one."""
-        state, created = service.start(actor, body.test_id, untimed=body.untimed, time_multiplier=body.time_multiplier)
+        """Start a session, or get the active one (200) if this test already has one. With `assignment_id`, an
+        attempt of that assignment (409 `assignment_not_open`, `assignment_closed`, `attempts_exhausted`; 404 if not
+        one of your classes'); without it, only a self-study test (409 `assignment_required`)."""
+        state, created = service.start(actor, body.test_id, untimed=body.untimed, time_multiplier=body.time_multiplier,
+                                       assignment_id=body.assignment_id)
         response.status_code = 201 if created else 200
         return with_rescue_secret(safe_markup(state), actor)
 

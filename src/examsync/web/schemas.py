@@ -106,6 +106,7 @@ class TestOut(BaseModel):
     mode: str
     timer_policy: str
     allow_untimed: bool
+    self_study: bool
     time_multipliers: list[float]
     sub_skill: str | None
     sections: list[SectionSummary]
@@ -116,6 +117,8 @@ class StartIn(BaseModel):
     test_id: str = Field(max_length=64, pattern=TEXT)
     untimed: bool = False
     time_multiplier: float = Field(default=1.0, ge=0.5, le=10)
+    # The assignment this attempt is of; leave it out for a self-study test.
+    assignment_id: str | None = Field(default=None, max_length=64, pattern=TEXT)
 
 
 class ChoiceOut(BaseModel):
