@@ -34,30 +34,30 @@ def classes_routes(classes: ClassService, assignments: AssignmentService, auth: 
 
     # ----- classes -------------------------------------------------------
 
-    @router.post(f"{API}/classes", status_code=201, response_model=cs.ClassOut, response_model_exclude_none=True,
+    @router.post(f"{API}/classes", status_code=201, response_model=cs.ClassOut, response_model_exclude_unset=True,
                  responses=_errors(401, 403))
     def create_class(body: cs.ClassIn, actor: StaffDep) -> dict[str, Any]:
         """Teacher or admin: a new class, owned by the caller, with a fresh join code."""
         return classes.create(actor, body.name)
 
-    @router.get(f"{API}/classes", response_model=list[cs.ClassOut], response_model_exclude_none=True,
+    @router.get(f"{API}/classes", response_model=list[cs.ClassOut], response_model_exclude_unset=True,
                 responses=_errors(401))
     def list_classes(actor: ActorDep) -> list[dict[str, Any]]:
         """A teacher's own classes; every class for an admin; a student's classes (without join codes)."""
         return classes.list(actor)
 
-    @router.get(f"{API}/classes/{{class_id}}", response_model=cs.ClassOut, response_model_exclude_none=True,
+    @router.get(f"{API}/classes/{{class_id}}", response_model=cs.ClassOut, response_model_exclude_unset=True,
                 responses=found)
     def get_class(class_id: schemas.PathId, actor: ActorDep) -> dict[str, Any]:
         return classes.get(actor, class_id)
 
-    @router.patch(f"{API}/classes/{{class_id}}", response_model=cs.ClassOut, response_model_exclude_none=True,
+    @router.patch(f"{API}/classes/{{class_id}}", response_model=cs.ClassOut, response_model_exclude_unset=True,
                   responses=staff)
     def rename_class(class_id: schemas.PathId, body: cs.ClassIn, actor: StaffDep) -> dict[str, Any]:
         return classes.rename(actor, class_id, body.name)
 
     @router.post(f"{API}/classes/{{class_id}}/join-code", response_model=cs.ClassOut,
-                 response_model_exclude_none=True, responses=staff)
+                 response_model_exclude_unset=True, responses=staff)
     def rotate_join_code(class_id: schemas.PathId, actor: StaffDep) -> dict[str, Any]:
         """A new join code; the old one stops working at once (students already in the class stay)."""
         return classes.rotate_join_code(actor, class_id)
@@ -93,12 +93,12 @@ def classes_routes(classes: ClassService, assignments: AssignmentService, auth: 
     # ----- assignments ---------------------------------------------------
 
     @router.post(f"{API}/classes/{{class_id}}/assignments", status_code=201, response_model=cs.AssignmentOut,
-                 response_model_exclude_none=True, responses=staff, tags=["assignments"])
+                 response_model_exclude_unset=True, responses=staff, tags=["assignments"])
     def create_assignment(class_id: schemas.PathId, body: cs.AssignmentIn, actor: StaffDep) -> dict[str, Any]:
         """Assign a test to the class: its window, attempts, time and what happens at the close."""
         return assignments.create(actor, class_id, body.model_dump())
 
-    @router.get(f"{API}/assignments", response_model=list[cs.AssignmentOut], response_model_exclude_none=True,
+    @router.get(f"{API}/assignments", response_model=list[cs.AssignmentOut], response_model_exclude_unset=True,
                 responses=_errors(401), tags=["assignments"])
     def list_assignments(actor: ActorDep) -> list[dict[str, Any]]:
         """A student's assignments as they apply to them (state, attempts, session to resume); a teacher's
@@ -106,12 +106,12 @@ def classes_routes(classes: ClassService, assignments: AssignmentService, auth: 
         return assignments.list(actor)
 
     @router.get(f"{API}/assignments/{{assignment_id}}", response_model=cs.AssignmentOut,
-                response_model_exclude_none=True, responses=found, tags=["assignments"])
+                response_model_exclude_unset=True, responses=found, tags=["assignments"])
     def get_assignment(assignment_id: schemas.PathId, actor: ActorDep) -> dict[str, Any]:
         return assignments.get(actor, assignment_id)
 
     @router.patch(f"{API}/assignments/{{assignment_id}}", response_model=cs.AssignmentOut,
-                  response_model_exclude_none=True, responses=staff, tags=["assignments"])
+                  response_model_exclude_unset=True, responses=staff, tags=["assignments"])
     def update_assignment(assignment_id: schemas.PathId, body: cs.AssignmentPatch, actor: StaffDep) -> dict[str, Any]:
         """Change the keys given. A new close time applies to attempts already running too."""
         return assignments.update(actor, assignment_id, body.changes())

@@ -169,6 +169,11 @@ class ResumeState(BaseModel):
     time_multiplier: float
     current_section_id: str | None
     current_question_id: str | None
+    assignment_id: str | None = Field(default=None, description="The assignment this session is an attempt of")
+    closes_at: int | None = Field(default=None, description=(
+        "When the session ends by itself (an assignment's close); with `close_grace_ms`, work done before "
+        "closes_at is still taken for that long after it"))
+    close_grace_ms: int = 0
     sections: list[SectionState]
     rescue_secret: str | None = Field(default=None, description=(
         "Start and resume only: the key this device signs a downloaded answers file with (`mac`), "
