@@ -360,6 +360,7 @@ class SessionService:
             query = select(user_test_sessions.c.id).where(user_test_sessions.c.test_id == test_id)
             query = query.where(user_test_sessions.c.id == session_id) if session_id else query.where(
                 user_test_sessions.c.status == "active")
+            query = _scoped_to_students(connection, actor, query, test_id)
             views = []
             for sid in connection.execute(query.order_by(user_test_sessions.c.started_at)).scalars():
                 session = self._load(connection, actor, sid)
@@ -374,7 +375,8 @@ class SessionService:
         if target != actor.user_id and not actor.is_staff:
             raise NotFoundError("no such user")
         with self.db.transaction(actor, write=False) as connection:
-            if connection.execute(select(users.c.id).where(users.c.id == target)).first() is None:
+            if connection.execute(select(users.c.id).where(users.c.id == target)).first() is None or (
+                    target != actor.user_id and not classes.sees_student(connection, actor, target)):
                 raise NotFoundError("no such user")
             rows = connection.execute(
                 select(user_sub_skill_performance).where(user_sub_skill_performance.c.user_id == target)
@@ -420,17 +422,20 @@ class SessionService:
         def adjust(writer: _Writer) -> dict[str, Any]:
             connection, now = writer.connection, writer.now
             current = store.user_allowance(connection, user_id)
-            if connection.execute(select(users.c.id).where(users.c.id == user_id)).first() is None:
+            if connection.execute(select(users.c.id).where(users.c.id == user_id)).first() is None or (
+                    not classes.sees_student(connection, actor, user_id)):
                 raise NotFoundError("no such user")
             allowance = replace(current, **changes)
             # Loaded before the change, so that what ran out under the old allowance is recorded as such.
+            # A teacher's change reaches the sessions they see at once (the others take it when next loaded,
+            # with the student's own allowance, without a note in their log: PostgreSQL hides them anyway).
             active = [
-                self._load(connection, actor, session_id, for_update=True)
-                for session_id in connection.execute(
-                    select(user_test_sessions.c.id).where(
-                        user_test_sessions.c.user_id == user_id, user_test_sessions.c.status == "active"
-                    )
-                ).scalars().all()
+                self._load(connection, actor, row["id"], for_update=True)
+                for row in connection.execute(
+                    select(user_test_sessions.c.id, user_test_sessions.c.user_id, user_test_sessions.c.test_id)
+                    .where(user_test_sessions.c.user_id == user_id, user_test_sessions.c.status == "active")
+                ).mappings().all()
+                if classes.sees_session(connection, actor, row)
             ]
             writer.transaction.writing().execute(
                 users.update().where(users.c.id == user_id).values(
@@ -458,9 +463,9 @@ class SessionService:
                 rows = [self._row(connection, actor, session_id)]
             else:
                 self._test(connection, test_id or "")
-                rows = connection.execute(
-                    select(user_test_sessions).where(user_test_sessions.c.test_id == test_id)
-                    .order_by(user_test_sessions.c.started_at)
+                rows = connection.execute(_scoped_to_students(
+                    connection, actor, select(user_test_sessions).where(user_test_sessions.c.test_id == test_id),
+                    test_id or "").order_by(user_test_sessions.c.started_at)
                 ).mappings().all()
             out = []
             for row in rows:
@@ -591,6 +596,14 @@ class SessionService:
                     "updated_at": now,
                 },
             ))
+
+
+def _scoped_to_students(connection: Connection, actor: Actor, query: Any, test_id: str) -> Any:
+    """A query of a test's sessions, narrowed for a teacher to their students in the classes it is assigned to."""
+    if actor.role != "teacher":
+        return query
+    return query.where(user_test_sessions.c.user_id.in_(
+        sorted(classes.taught_students(connection, actor.user_id, test_id))))
 
 
 def _require_staff(actor: Actor) -> None:

@@ -50,6 +50,13 @@ def sees_session(connection: Connection, actor: Actor, session_row: Any) -> bool
     return False
 
 
+def sees_student(connection: Connection, actor: Actor, student_id: str) -> bool:
+    """May the actor read or change this student's account-wide data (performance, time accommodation)?"""
+    if actor.role in SEES_ALL or student_id == actor.user_id:
+        return True
+    return actor.role == "teacher" and teaches(connection, actor.user_id, student_id)
+
+
 def class_row(connection: Connection, actor: Actor, class_id: str) -> Any:
     """The class, if the actor owns it (a teacher), is in it (a student) or sees all; otherwise 404."""
     row = connection.execute(select(classes).where(classes.c.id == class_id)).mappings().first()
