@@ -271,3 +271,19 @@ def test_deleting_an_assignment_submits_its_active_attempts_and_keeps_the_sessio
     assert student.get(f"/sessions/{state['id']}/results").status_code == 200
     assert student.get("/assignments").json() == []
     assert teacher.get(f"/assignments/{assignment}").status_code == 404
+
+
+def test_a_self_study_session_of_the_test_gives_way_to_the_assigned_attempt(teacher: Api, student: Api,
+                                                                          mini: str) -> None:
+    practice = student.start("mini-diagnostic")
+    answer_first(student, practice)
+    assignment = teach(teacher, student, mini)["assignment"]["id"]
+    started = attempt(student, mini, assignment)
+    assert started.status_code == 201 and started.json()["id"] != practice["id"]
+    assert started.json()["assignment_id"] == assignment
+    before = student.resume(practice["id"])
+    assert before["status"] == "completed"
+    assert before["sections"][0]["answers"] == {section_questions(practice)[0]["id"]: "b"}
+    # Without an assignment_id, the running attempt is what a device resumes.
+    resumed = attempt(student, mini, None)
+    assert resumed.status_code == 200 and resumed.json()["id"] == started.json()["id"]

@@ -12,6 +12,7 @@ from examsync.domain.errors import (
     InvalidRequestError,
 )
 from examsync.domain.timing import TimeAllowance
+from tests.unit.builders import DIAG_S1, MINUTE, Q_SINGLE, T0, diagnostic_test, drill_test, make_session, op
 
 OPENS, CLOSES = 1_000_000, 2_000_000
 BASE = AssignmentSettings(opens_at=OPENS, closes_at=CLOSES, max_attempts=2, time_multiplier=1.5, extra_seconds=60)
@@ -80,3 +81,46 @@ def test_an_override_is_checked_against_the_assignment() -> None:
     for changes in ({}, {"opens_at": 5}, {"closes_at": OPENS}, {"max_attempts": 0}, {"time_multiplier": 0}):
         with pytest.raises(InvalidRequestError):
             validate_override(BASE, changes)
+
+
+# ----- what closes when: a session under an assignment's close --------------------------------------------------
+
+
+def closing_session(grace_ms: int):
+    settings = AssignmentSettings(opens_at=T0, closes_at=T0 + 5 * MINUTE, on_close="grace" if grace_ms else "submit",
+                                  grace_seconds=grace_ms // 1000)
+    session = make_session(diagnostic_test(), closes_at=settings.closes_at, close_grace_ms=settings.close_grace_ms)
+    session.begin(T0)
+    return session
+
+
+def test_with_submit_the_session_ends_at_the_close_with_what_it_holds() -> None:
+    session = closing_session(0)
+    assert session.apply(op("answer", T0 + MINUTE, question_id=Q_SINGLE, answer="b"), T0 + MINUTE).status == "applied"
+    assert session.next_rule_change() == (T0 + 5 * MINUTE, "close_time")  # before the section's own 10 minutes
+    [ended] = session.expire_due(T0 + 5 * MINUTE)
+    assert ended.payload["rule"] == "close_time" and session.status == "completed"
+    assert session.sections[DIAG_S1].answers() == {Q_SINGLE: "b"}
+
+
+def test_with_grace_work_from_before_the_close_is_taken_during_the_grace_and_later_work_is_not() -> None:
+    session = closing_session(2 * MINUTE)
+    close = T0 + 5 * MINUTE
+    assert session.next_rule_change() == (close + 2 * MINUTE, "close_time")
+    assert session.expire_due(close + MINUTE) == []  # within the grace: still active
+    # Made offline a minute before the close, delivered a minute after it: taken.
+    before = session.apply(op("answer", close - MINUTE, question_id=Q_SINGLE, answer="b"), close + MINUTE,
+                           clock_offset_ms=0)
+    assert before.status == "applied"
+    after = session.apply(op("answer", close + 30_000, question_id=Q_SINGLE, answer="a"), close + MINUTE)
+    assert (after.status, after.code) == ("rejected", "time_expired")
+    [ended] = session.expire_due(close + 2 * MINUTE)
+    assert ended.payload == {"rule": "close_time", "ended_at": close + 2 * MINUTE, "closes_at": close}
+    assert session.sections[DIAG_S1].answers() == {Q_SINGLE: "b"}
+
+
+def test_before_the_close_work_is_taken_as_usual() -> None:
+    session = make_session(drill_test(), closes_at=T0 + MINUTE, close_grace_ms=MINUTE)
+    session.begin(T0)
+    assert session.expire_due(T0 + MINUTE) == []
+    assert session.status == "active"
