@@ -287,3 +287,31 @@ def test_a_self_study_session_of_the_test_gives_way_to_the_assigned_attempt(teac
     # Without an assignment_id, the running attempt is what a device resumes.
     resumed = attempt(student, mini, None)
     assert resumed.status_code == 200 and resumed.json()["id"] == started.json()["id"]
+
+
+def test_a_content_file_may_make_a_test_assigned_only_and_a_reimport_keeps_what_an_admin_set(
+        database_url: str, tmp_path, admin: Api, api: Api, mini: str) -> None:
+    import yaml
+
+    from examsync.content_import import import_files
+    from examsync.store.database import Database
+    from tests.conftest import MINI_CONTENT
+
+    document = yaml.safe_load(MINI_CONTENT.read_text())
+    document["tests"] = [t for t in document["tests"] if t["slug"] == "mini-practice"]
+    stated, silent = tmp_path / "stated.yaml", tmp_path / "silent.yaml"
+    stated.write_text(yaml.safe_dump({**document, "tests": [{**document["tests"][0], "self_study": False}]}))
+    silent.write_text(yaml.safe_dump(document))
+    practice = admin.test_id("mini-practice")
+    database = Database(database_url)
+    try:
+        import_files(database, [stated])
+        assert {t["slug"]: t["self_study"] for t in admin.get("/tests").json()}["mini-practice"] is False
+        loner = api.signup()
+        assert "mini-practice" not in {t["slug"] for t in loner.get("/tests").json()}
+        assert error_code(attempt(loner, practice, None)) == "assignment_required"
+        assert admin.patch(f"/tests/{practice}", {"self_study": True}).status_code == 200
+        import_files(database, [silent])  # says nothing: the admin's choice stays
+        assert attempt(loner, practice, None).status_code == 201
+    finally:
+        database.dispose()
