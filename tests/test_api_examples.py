@@ -9,8 +9,8 @@ The examples are read from the fenced blocks, so a new one is checked as soon as
   A `json` block without a request (```` ```json file ````) shows a file's format and is only read.
 - A block ```` ```sh ```` is a shell session against `examsync serve`: it is run with bash against a real server
   process, and each comment `# <JSON>` in it shows one of the values it prints.
-- `{name}` in a path or a request body is a value of the scenario below; the request is Ada's, the scenario's student, unless the
-  fence's line ends with `as teacher` (```` ```http as teacher ````, ```` ```json GET /path as teacher ````).
+- `{name}` in a path or a request body is a value of the scenario below; the request is Ada's, the scenario's
+  student, unless the fence's line ends with `as teacher` or `as admin` (```` ```http as teacher ````, ```` ```json GET /path as admin ````).
 
 What an example's values mean (docs/api.md, "Conventions", says the same to readers):
 
@@ -198,6 +198,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         accounts = client.app.state.accounts  # type: ignore[attr-defined]
         accounts.add_user("grace@example.org", "teacher password", role="teacher")
         teacher = signed_in(client, "grace@example.org", "teacher password")
+        accounts.add_user("root@example.org", "admin password", role="admin")
+        admin = signed_in(client, "root@example.org", "admin password")
         tests = {t["slug"]: t["id"] for t in client.get("/api/v1/tests", headers=headers).json()}
 
         def start(slug: str) -> dict[str, Any]:
@@ -228,7 +230,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         assignments = {slug: client.post(f"/api/v1/classes/{made['id']}/assignments", headers=teacher, json={
             "test_id": tests[slug], "opens_at": clock() - 3_600_000, "closes_at": clock() + 7 * 86_400_000,
             "max_attempts": 2}).json()["id"] for slug in ("drill-main-idea", "mini-practice")}
-        yield Scenario(client, {"student": headers, "teacher": teacher}, {
+        yield Scenario(client, {"student": headers, "teacher": teacher, "admin": admin}, {
             "session_id": active["id"], "diagnostic_session_id": diagnostic["id"], "test_id": tests["drill-main-idea"],
             "user_id": signup.json()["user_id"], "class_id": made["id"], "join_code": made["join_code"],
             "assignment_id": assignments["mini-practice"], "practice_test_id": tests["mini-practice"],

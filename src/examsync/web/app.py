@@ -34,6 +34,8 @@ from examsync.domain.errors import (
 from examsync.services import SessionService, wall_clock_ms
 from examsync.services.assignments import AssignmentService
 from examsync.services.classes import ClassService
+from examsync.services.users import UserService
+from examsync.services.reports import ReportService
 from examsync.settings import Settings
 from examsync.store.database import SYSTEM, Actor, Database
 from examsync.store.tables import users
@@ -42,6 +44,8 @@ from examsync.web.auth import Auth
 from examsync.web.classes_routes import JOIN_FAILURES, JOIN_WINDOW_MS, classes_routes
 from examsync.web.limits import Limits, RateLimiter, address_key, retry_after_seconds
 from examsync.web.live import live_routes
+from examsync.web.users_routes import users_routes
+from examsync.web.reports_routes import reports_routes, staff_dependency
 from examsync.web.observability import RequestIds, RequestMetrics
 from examsync.web.protocol import CLOSE_NOT_FOUND
 from examsync.web.render import safe_markup
@@ -211,6 +215,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
         ClassService(database, clock), AssignmentService(database, service, clock), auth, database,
         RateLimiter(JOIN_FAILURES, JOIN_WINDOW_MS, clock)))
     app.include_router(live_routes(service, accounts, live, limits, max_message_bytes=settings.max_body_bytes))
+    app.include_router(reports_routes(ReportService(database, service.content), staff_dependency(accounts), clock))
     _mount_front_end(app)
 
     @app.get("/metrics", include_in_schema=False)
@@ -325,6 +330,7 @@ def _routes(service: SessionService, accounts: Accounts, auth: Auth, database: D
     password_work = limits.password_work
 
     max_ops = service.max_ops_per_batch
+    router.include_router(users_routes(UserService(database, accounts), auth.current_actor, password_work))
     ActorDep, StaffDep = auth.ActorDep, auth.StaffDep
     signed_in = _errors(401)
     a_session = _errors(401, 404)
