@@ -201,3 +201,14 @@ def test_a_student_cannot_join_as_staff_nor_guess_with_a_missing_class(world: Wo
     other = world.client.get(f"/api/v1/classes/{world.class_id}/students", headers=world.headers("other teacher"))
     nobody = world.client.get(f"/api/v1/classes/{missing}/students", headers=world.headers("other teacher"))
     assert (other.status_code, other.json()) == (nobody.status_code, nobody.json())
+
+
+def test_a_students_session_socket_is_open_to_their_teacher_only(world: World) -> None:
+    from tests.security.test_authorization import socket_outcome
+
+    url = f"/api/v1/sessions/{world.session_id}/live"
+    outcomes = {caller: socket_outcome(world.client, url, world.headers(caller), via_query=False)
+                for caller in CALLERS}
+    opened = {caller: "open" if isinstance(outcome, str) else outcome for caller, outcome in outcomes.items()}
+    assert opened == {"anonymous": 4401, "student": "open", "outsider": 4404, "other teacher": 4404,
+                      "teacher": "open", "admin": "open"}
