@@ -169,14 +169,20 @@ class AssignmentService:
         with self.db.transaction(actor, write=False) as connection:
             rows = store.visible_assignments(connection, actor)
             if actor.is_staff:
-                return [self._staff_view(connection, row) for row in rows]
+                # Counted for all rows at once: a teacher's home page lists every assignment of every class.
+                students = store.student_counts(connection, sorted({row["class_id"] for row in rows}))
+                active = store.session_counts(connection, [row["id"] for row in rows])
+                return [self._staff_view(connection, row, students=students, active=active) for row in rows]
             return [self._student_view(connection, actor, row) for row in rows]
 
-    def _staff_view(self, connection: Connection, row: Any, *, with_overrides: bool = False) -> dict[str, Any]:
+    def _staff_view(self, connection: Connection, row: Any, *, with_overrides: bool = False,
+                    students: dict[str, int] | None = None, active: dict[str, int] | None = None) -> dict[str, Any]:
         now = self.clock()
+        if students is None or active is None:
+            students = store.student_counts(connection, [row["class_id"]])
+            active = store.session_counts(connection, [row["id"]])
         out = {**_common(row), "state": AssignmentSettings.from_row(row).state(now),
-               "student_count": store.student_counts(connection, [row["class_id"]]).get(row["class_id"], 0),
-               "active_count": store.session_counts(connection, [row["id"]]).get(row["id"], 0)}
+               "student_count": students.get(row["class_id"], 0), "active_count": active.get(row["id"], 0)}
         if with_overrides:
             out["overrides"] = [{"user_id": user_id, "changes": changes}
                                 for user_id, changes in sorted(store.overrides(connection, row["id"]).items())]
