@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from examsync.domain.content import is_correct, public_question
+from examsync.domain.content import correct_answer_view, is_correct, public_question
 from examsync.domain.scoring import accuracy, combine_scores
 from examsync.domain.session import TestSession
 
@@ -27,6 +27,7 @@ def resume_view(session: TestSession, now_ms: int) -> dict[str, Any]:
             "time_remaining_ms": session.remaining_ms(section.id, now_ms),
             "deadline": session.deadline_ms(section.id) if state.status == "in_progress" else None,
             "submit_reason": state.submit_reason,
+            "reopened": state.reopened,
             "question_count": len(section.questions),
             # Set while the section waits to begin: a navigate op to it starts its clock.
             "first_question_id": section.questions[0].id if state.status == "not_started" else None,
@@ -61,8 +62,15 @@ def resume_view(session: TestSession, now_ms: int) -> dict[str, Any]:
         "assignment_id": session.assignment_id,
         "closes_at": session.closes_at,
         "close_grace_ms": session.close_grace_ms,
+        **pause_view(session),
         "sections": sections,
     }
+
+
+def pause_view(session: TestSession) -> dict[str, Any]:
+    """Whether staff paused the session, when, and who (their name where known, else their id)."""
+    return {"paused": session.paused, "paused_at": session.paused_at,
+            "paused_by": session.paused_by_name or session.paused_by}
 
 
 def live_state(session: TestSession, now_ms: int) -> dict[str, Any]:
@@ -77,10 +85,12 @@ def live_state(session: TestSession, now_ms: int) -> dict[str, Any]:
         "answered": session.answered_count,
         "flagged": session.flagged_count,
         "total": session.test.question_count,
+        **pause_view(session),
         "sections": [
             {
                 "section_id": section.id,
                 "status": session.sections[section.id].status,
+                "reopened": session.sections[section.id].reopened,
                 "time_limit_ms": session.limit_ms(section),
                 "time_remaining_ms": session.remaining_ms(section.id, now_ms),
                 "deadline": session.deadline_ms(section.id)
@@ -132,7 +142,7 @@ def results_view(session: TestSession, sub_skill_names: dict[str, dict[str, str]
                         **public_question(q),
                         "sub_skill": q.sub_skill,
                         "your_answer": answers.get(q.id),
-                        "correct_answer": q.correct,
+                        "correct_answer": correct_answer_view(q),
                         "is_correct": is_correct(q, answers.get(q.id)),
                         "explanation": q.explanation,
                     }
