@@ -188,7 +188,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     """Ada, a student, with: a completed main-idea drill; an active one (`session_id`), which the request examples
     then change; and an active mini diagnostic (`diagnostic_session_id`) whose first section she submitted and
     whose second she is in. Grace, a teacher, has Ada in her class (`class_id`, `join_code`), which is assigned the
-    drill and mini practice (`assignment_id`, of `practice_test_id`)."""
+    drill and mini practice (`assignment_id`, of `practice_test_id`); another class of hers sits the mini diagnostic
+    (`diagnostic_assignment_id`), of which Ada's attempt is one."""
     data = tmp_path_factory.mktemp("api-examples")
     url = f"sqlite:///{data / 'examsync.db'}"
     database = Database(url)
