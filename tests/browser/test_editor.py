@@ -59,6 +59,14 @@ class Teacher:
         return response.json()
 
 
+def staff_token(server: ServerProcess, role: str) -> str:
+    email, password = f"{role}-{uuid.uuid4().hex[:8]}@example.org", f"{role} password"
+    subprocess.run([sys.executable, "-m", "examsync", "users", "add", email, "--password", password, "--role", role],
+                   env={**os.environ, **server.env}, check=True, capture_output=True)
+    return httpx.post(f"{server.url}/api/v1/auth/token", json={"email": email, "password": password}).json()[
+        "access_token"]
+
+
 def serious_axe_violations(page: Any) -> list[dict[str, Any]]:
     page.add_script_tag(path=str(AXE))
     violations = page.evaluate("async () => (await axe.run(document)).violations")
@@ -133,6 +141,13 @@ def test_a_teacher_writes_a_test_offline_and_online_publishes_it_and_a_student_i
     page.wait_for_function("() => document.querySelector('#publish-result').textContent.startsWith('Published')")
     assert page.inner_text("#publish-result") == "Published: content version 1 of this test."
 
+    # A teacher's new test is taken as an assignment of a class; the student app on this branch starts only
+    # self-study tests, so an admin makes it one (PATCH /api/v1/tests/{id}), as they would for the catalogue.
+    test_id = teacher.api("GET", f"/drafts/{draft_id}")["test_id"]
+    admin = staff_token(server, "admin")
+    made = httpx.patch(f"{server.url}/api/v1/tests/{test_id}", json={"self_study": True},
+                       headers={"Authorization": f"Bearer {admin}"})
+    assert made.status_code == 200, made.text
     student = Student(new_context().new_page(), server).sign_up()
     student.start(slug)
     student.page.fill("#short-answer", "3,14")

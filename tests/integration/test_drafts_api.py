@@ -64,7 +64,16 @@ def test_a_teacher_writes_saves_and_publishes_and_a_student_is_scored(teacher: A
     assert (published.json()["content_version"], published.json()["outcome"]) == (1, "created")
     assert teacher.get(f"/drafts/{draft['id']}").json()["test_id"] == test_id
 
-    state = student.start(slug)
+    # A teacher's new test is taken as an assignment of their class, not on a student's own.
+    refused_start = student.post("/sessions", {"test_id": test_id})
+    assert refused_start.status_code == 409 and refused_start.json()["error"]["code"] == "assignment_required"
+    join_code = teacher.post("/classes", {"name": "Year 8"}).json()
+    assert student.post("/classes/join", {"join_code": join_code["join_code"]}).status_code == 200
+    assignment = teacher.post(f"/classes/{join_code['id']}/assignments", {"test_id": test_id, "opens_at": 0})
+    assert assignment.status_code == 201, assignment.text
+    started = student.post("/sessions", {"test_id": test_id, "assignment_id": assignment.json()["id"]})
+    assert started.status_code == 201, started.text
+    state = started.json()
     q1, q2 = state["sections"][0]["questions"]
     assert "<strong>ten</strong>" in q1["stem"] and q2["kind"] == "numeric"
     done = student.send(state["id"], student.op("answer", question_id=q1["id"], answer="a"),
@@ -129,6 +138,20 @@ def test_a_refused_publish_names_the_place_and_rule_and_writes_nothing(teacher: 
     assert teacher.get("/tests").json() == before
 
 
+def test_only_an_admin_decides_whether_a_test_is_self_study(api: Api, client: TestClient, teacher: Api) -> None:
+    draft = create(teacher)
+    document = draft_document(draft["document"]["tests"][0]["slug"])
+    document["tests"][0]["self_study"] = True
+    save(teacher, draft, 1, document)
+    refused = teacher.post(f"/drafts/{draft['id']}/publish")
+    assert refused.status_code == 422 and "field 'self_study': only an admin decides" in refused.json()["error"]["message"]
+    admin = staff_member(api, client, "admin")
+    published = admin.post(f"/drafts/{draft['id']}/publish")
+    assert published.status_code == 200, published.text
+    listed = {t["id"]: t for t in teacher.get("/content/tests").json()}[published.json()["test_id"]]
+    assert (listed["self_study"], listed["in_catalogue"], listed["owner_id"]) == (True, False, draft["owner_id"])
+
+
 def test_a_new_test_cannot_take_an_existing_slug(teacher: Api) -> None:
     draft = create(teacher)
     before = teacher.get("/tests").json()
@@ -174,5 +197,5 @@ def test_published_test_belongs_to_its_teacher_outside_the_catalogue(teacher: Ap
     save(teacher, draft, 1, draft_document(slug))
     test_id = teacher.post(f"/drafts/{draft['id']}/publish").json()["test_id"]
     with client.app.state.database.owner_transaction() as connection:  # type: ignore[attr-defined]
-        row = connection.execute(select(tests.c.owner_id, tests.c.in_catalogue).where(tests.c.id == test_id)).one()
-    assert (row.owner_id, row.in_catalogue) == (draft["owner_id"], False)
+        row = connection.execute(select(tests.c.owner_id, tests.c.in_catalogue, tests.c.self_study).where(tests.c.id == test_id)).one()
+    assert (row.owner_id, row.in_catalogue, row.self_study) == (draft["owner_id"], False, False)

@@ -148,6 +148,10 @@ class DraftService:
                 _, [test] = core.parse_document(DRAFT_PLACE, document, known)
             except ContentError as error:
                 raise InvalidContentError(str(error)) from None
+            if test["self_study"] is not None and actor.role not in EDITS_ANY_TEST:
+                raise InvalidContentError(
+                    f"{DRAFT_PLACE}: test {test['slug']!r}: field 'self_study': only an admin decides whether students "
+                    "may start a test on their own (PATCH /api/v1/tests/{test_id}); leave it out")
             existing = store.test_row(connection, draft["test_id"]) if draft["test_id"] else None
             if existing is not None:
                 self._may_edit(actor, existing)
@@ -167,7 +171,7 @@ class DraftService:
             except ContentError as error:
                 raise InvalidContentError(f"{DRAFT_PLACE}: {error}") from None
             if outcome == "created":
-                store.set_owner(connection, test["id"], draft["owner_id"])
+                store.set_owner(connection, test["id"], draft["owner_id"], test["self_study"])
             store.link_draft(connection, draft_id, test["id"])
             published = store.test_row(connection, test["id"])
             assert published is not None

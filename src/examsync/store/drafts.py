@@ -73,9 +73,11 @@ def next_position(connection: Connection) -> int:
     return int(connection.execute(select(func.coalesce(func.max(tests.c.position), -1))).scalar_one()) + 1
 
 
-def set_owner(connection: Connection, test_id: str, owner_id: str) -> None:
-    """A test a teacher made in the editor: theirs, and out of the school's catalogue until an admin puts it there."""
-    connection.execute(update(tests).where(tests.c.id == test_id).values(owner_id=owner_id, in_catalogue=False))
+def set_owner(connection: Connection, test_id: str, owner_id: str, self_study: bool | None) -> None:
+    """A test a teacher made in the editor: theirs, out of the school's catalogue, and (unless an admin's draft said
+    otherwise) taken only as an assignment, until an admin puts it in the catalogue."""
+    connection.execute(update(tests).where(tests.c.id == test_id).values(
+        owner_id=owner_id, in_catalogue=False, self_study=bool(self_study)))
 
 
 def staff_catalogue(connection: Connection) -> list[dict[str, Any]]:
@@ -87,6 +89,6 @@ def staff_catalogue(connection: Connection) -> list[dict[str, Any]]:
     ).all())
     rows = connection.execute(
         select(tests.c.id, tests.c.slug, tests.c.title, tests.c.mode, tests.c.content_version, tests.c.owner_id,
-               tests.c.in_catalogue).order_by(tests.c.position, tests.c.slug)
+               tests.c.in_catalogue, tests.c.self_study).order_by(tests.c.position, tests.c.slug)
     ).mappings().all()
     return [dict(r) | {"questions": int(counts.get(r["id"], 0))} for r in rows]

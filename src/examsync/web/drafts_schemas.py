@@ -69,5 +69,6 @@ class StaffTestOut(BaseModel):
     content_version: int = Field(description="Bumped by every import or publish that changes the test")
     owner_id: str | None = Field(description="The teacher who made it; null for tests of the school")
     in_catalogue: bool
+    self_study: bool = Field(description="Whether a student may start it on their own, not only as an assignment")
     questions: int
     editable: bool = Field(description="Whether you may open it in the editor (its owner, or an admin)")

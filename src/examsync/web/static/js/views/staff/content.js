@@ -90,10 +90,11 @@ export function mount(root, ctx) {
       const tests = await contentApi.tests();
       if (stopped) return;
       const me = ctx.user() || {};
-      clear(catalogue).append(table("Tests", ["Test", "Questions", "Version", "Owner", "Actions"], tests.map((t) => [
+      clear(catalogue).append(table("Tests", ["Test", "Questions", "Version", "Owner", "Students", "Actions"], tests.map((t) => [
         h("span", {}, h("strong", { text: t.title }), h("span", { class: "muted", text: ` (${t.slug}, ${t.mode})` })),
         String(t.questions), String(t.content_version),
         t.owner_id === null ? "School" : t.owner_id === me.user_id ? "You" : "Another teacher",
+        t.self_study ? "Self-study" : "As an assignment",
         h("div", { class: "button-row" },
           exportButton(t, "qti3", "QTI 3.0"), exportButton(t, "yaml", "YAML"),
           t.editable ? h("button", { type: "button", class: "button button-small button-secondary", text: "Edit",
