@@ -95,7 +95,7 @@ class DraftService:
             rows = store.staff_catalogue(connection)
         return [r | {"editable": actor.role in EDITS_ANY_TEST or r["owner_id"] == actor.user_id} for r in rows]
 
-    def list(self, actor: Actor) -> list[dict[str, Any]]:
+    def list_drafts(self, actor: Actor) -> list[dict[str, Any]]:
         self._staff(actor)
         with self.database.transaction(actor, write=False) as connection:
             rows = store.list_drafts(connection, actor)

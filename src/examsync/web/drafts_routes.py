@@ -47,7 +47,7 @@ def drafts_routes(drafts: DraftService, staff_actor: Callable[..., Any]) -> APIR
     @router.get(f"{API}/drafts", response_model=list[DraftRowOut], responses=_errors(401, 403))
     def list_drafts(actor: StaffDep) -> list[dict[str, Any]]:
         """Staff: your drafts, the last saved first (an admin: everyone's)."""
-        return drafts.list(actor)
+        return drafts.list_drafts(actor)
 
     @router.get(f"{API}/drafts/{{draft_id}}", response_model=DraftOut, responses=_errors(401, 403, 404))
     def get_draft(draft_id: PathId, actor: StaffDep) -> dict[str, Any]:
