@@ -232,6 +232,10 @@ def test_the_content_page_previews_a_gift_file_with_what_it_skips(new_context: A
         page.get_by_role("button", name="Export Every kind as YAML").click()
     assert download.value.suggested_filename == "every-kind.yaml"
     assert "slug: every-kind" in Path(download.value.path()).read_text()
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.screenshot(path=IMAGES / "content-360.png", full_page=True)
     assert teacher.console_errors == []
 
 
