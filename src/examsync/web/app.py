@@ -50,7 +50,7 @@ from examsync.web.limits import Limits, RateLimiter, address_key, retry_after_se
 from examsync.web.live import live_routes
 from examsync.web.proctor_live import proctor_routes
 from examsync.web.users_routes import users_routes
-from examsync.web.reports_routes import reports_routes, staff_dependency
+from examsync.web.reports_routes import reports_routes
 from examsync.web.content_routes import content_routes
 from examsync.web.drafts_routes import drafts_routes
 from examsync.services.content import ContentService
@@ -235,10 +235,10 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     app.include_router(live_routes(service, accounts, live, limits, max_message_bytes=settings.max_body_bytes))
     app.include_router(proctor_routes(roster, roster_feed, service, accounts, live, limits,
                                       max_message_bytes=settings.max_body_bytes))
-    app.include_router(reports_routes(ReportService(database, service.content), staff_dependency(accounts), clock))
-    app.include_router(content_routes(ContentService(database), staff_dependency(accounts)))
-    app.include_router(staff_ops_routes(StaffService(service), staff_dependency(accounts)))
-    app.include_router(drafts_routes(DraftService(database, clock), staff_dependency(accounts)))
+    app.include_router(reports_routes(ReportService(database, service.content), auth.staff_actor, clock))
+    app.include_router(content_routes(ContentService(database), auth.staff_actor))
+    app.include_router(staff_ops_routes(StaffService(service), auth.staff_actor))
+    app.include_router(drafts_routes(DraftService(database, clock), auth.staff_actor))
     _mount_front_end(app)
 
     @app.get("/metrics", include_in_schema=False)
