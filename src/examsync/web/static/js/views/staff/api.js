@@ -14,6 +14,7 @@ function query(params) {
 
 export const staffApi = {
   classes: () => request("GET", `${API}/classes`),
+  klass: (id) => request("GET", `${API}/classes/${enc(id)}`),
   createClass: (name) => request("POST", `${API}/classes`, { name }),
   renameClass: (id, name) => request("PATCH", `${API}/classes/${enc(id)}`, { name }),
   rotateCode: (id) => request("POST", `${API}/classes/${enc(id)}/join-code`),
@@ -24,6 +25,7 @@ export const staffApi = {
 
   tests: () => request("GET", `${API}/tests`),
   assignments: () => request("GET", `${API}/assignments`),
+  assignment: (id) => request("GET", `${API}/assignments/${enc(id)}`),
   createAssignment: (classId, body) => request("POST", `${API}/classes/${enc(classId)}/assignments`, body),
   updateAssignment: (id, body) => request("PATCH", `${API}/assignments/${enc(id)}`, body),
   deleteAssignment: (id) => request("DELETE", `${API}/assignments/${enc(id)}`),

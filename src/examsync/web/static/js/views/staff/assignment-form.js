@@ -14,10 +14,10 @@ export function mount(root, ctx, route) {
   const view = page({ ctx, root, section: "assignments", title: editing ? "Edit assignment" : "New assignment",
     crumbs: [["#/staff/assignments", "Assignments"]] });
   let disposed = false;
-  Promise.all([staffApi.classes(), staffApi.tests(), editing ? staffApi.assignments() : Promise.resolve([])]).then(
-    ([classes, tests, assignments]) => {
+  const found = editing ? staffApi.assignment(route.id).catch((error) => (error.status === 404 ? null : Promise.reject(error))) : null;
+  Promise.all([staffApi.classes(), staffApi.tests(), found]).then(
+    ([classes, tests, existing]) => {
       if (disposed) return;
-      const existing = editing ? assignments.find((a) => a.id === route.id) : null;
       if (editing && !existing) {
         view.say("This assignment was not found. It may have been deleted.");
         view.ready();
@@ -142,13 +142,15 @@ function deleteSection(ctx, view, assignment) {
     const working = assignment.active_count || 0;
     const ok = await ctx.confirm({
       title: `Delete ${assignment.test_title} for ${assignment.class_name}?`,
-      text: `Students can no longer start it, and it leaves the gradebook and reports. Sessions already started are kept with every answer as ordinary sessions of the test${working ? `; the ${plural(working, "student")} working now can finish` : ""}.`,
-      ok: "Delete",
+      text: `${working ? `The ${plural(working, "session")} still open will be submitted now, with every answer saved so far. ` : "Any session still open is submitted now, with every answer saved so far. "}`
+        + "Every session of it is kept, with its answers and score, as the student's own; it leaves this class's gradebook and reports, and nobody can start it any more.",
+      ok: "Delete and submit open sessions",
     });
     if (!ok) return;
     busy(button, error, async () => {
-      await staffApi.deleteAssignment(assignment.id);
+      const outcome = await staffApi.deleteAssignment(assignment.id);
       ctx.navigate("#/staff/assignments");
+      if (outcome) ctx.announce(`Deleted. ${plural(outcome.sessions_submitted, "open session")} submitted, ${plural(outcome.sessions_kept, "session")} kept.`);
     });
   });
   return h("section", { class: "block danger-zone", attrs: { "aria-labelledby": "delete-heading" } },

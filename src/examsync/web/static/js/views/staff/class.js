@@ -12,15 +12,9 @@ export function mount(root, ctx, route) {
 
   const load = async () => {
     try {
-      const [classes, students, assignments] = await Promise.all([
-        staffApi.classes(), staffApi.students(route.id), staffApi.assignments()]);
+      const [klass, students, assignments] = await Promise.all([
+        staffApi.klass(route.id), staffApi.students(route.id), staffApi.assignments()]);
       if (disposed) return;
-      const klass = classes.find((c) => c.id === route.id);
-      if (!klass) {
-        view.say("This class was not found. It may belong to another teacher.");
-        view.ready();
-        return;
-      }
       view.setTitle(klass.name);
       view.body.replaceChildren(
         settings(klass, ctx, view, load),
@@ -29,7 +23,11 @@ export function mount(root, ctx, route) {
       );
       view.ready();
     } catch (error) {
-      if (!disposed) view.fail(error, "This class could not load");
+      if (disposed) return;
+      if (error.status === 404) {
+        view.say("This class was not found. It may belong to another teacher, or it was deleted.");
+        view.ready();
+      } else view.fail(error, "This class could not load");
     }
   };
   load();

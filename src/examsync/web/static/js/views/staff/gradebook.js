@@ -12,9 +12,8 @@ export function mount(root, ctx, route) {
   const view = page({ ctx, root, section: "classes", title: "Gradebook", wide: true,
     crumbs: [["#/staff/classes", "Classes"], [`#/staff/classes/${encodeURIComponent(route.id)}`, "Class"]] });
   let disposed = false;
-  Promise.all([staffApi.gradebook(route.id), staffApi.classes().catch(() => [])]).then(([book, classes]) => {
+  Promise.all([staffApi.gradebook(route.id), staffApi.klass(route.id).catch(() => null)]).then(([book, klass]) => {
     if (disposed) return;
-    const klass = classes.find((c) => c.id === route.id);
     if (klass) view.setTitle(`Gradebook: ${klass.name}`);
     view.body.append(table(book));
     view.ready();

@@ -209,9 +209,8 @@ export function mount(root, ctx, route) {
     });
   };
 
-  Promise.all([staffApi.roster(assignmentId), staffApi.assignments().catch(() => [])]).then(([roster, assignments]) => {
+  Promise.all([staffApi.roster(assignmentId), staffApi.assignment(assignmentId).catch(() => null)]).then(([roster, a]) => {
     if (disposed) return;
-    const a = assignments.find((x) => x.id === assignmentId);
     if (a) {
       view.setTitle(`Proctor: ${a.test_title}`);
       meta.textContent = `${a.class_name} · ${windowRange(a, Date.now())}`;

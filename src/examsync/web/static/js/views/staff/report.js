@@ -16,9 +16,8 @@ export function mount(root, ctx, route) {
   const view = page({ ctx, root, section: "assignments", title: "Assignment report", wide: true, crumbs: [["#/staff", "Home"]] });
   let disposed = false;
   let disposeChart = () => {};
-  Promise.all([staffApi.results(id), staffApi.items(id), staffApi.assignments().catch(() => [])]).then(([results, items, assignments]) => {
+  Promise.all([staffApi.results(id), staffApi.items(id), staffApi.assignment(id).catch(() => null)]).then(([results, items, a]) => {
     if (disposed) return;
-    const a = assignments.find((x) => x.id === id);
     if (a) view.setTitle(`Report: ${a.test_title}, ${a.class_name}`);
     const skillsBox = h("div", { id: "skills-chart", class: "chart" });
     view.body.append(
