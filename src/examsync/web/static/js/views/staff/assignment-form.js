@@ -45,7 +45,7 @@ function form(ctx, view, classes, tests, existing, classId) {
   const testSelect = h("select", { id: "assignment-test", required: true, disabled: Boolean(existing) },
     groupTests(tests).map(([mode, list]) => h("optgroup", { label: mode },
       list.map((t) => h("option", { value: t.id, text: t.title, selected: existing ? t.id === existing.test_id : false })))));
-  const start = existing ? existing.opens_at : Math.ceil(Date.now() / (5 * 60_000)) * 5 * 60_000;
+  const start = existing ? existing.opens_at : Math.floor(Date.now() / 60_000) * 60_000; // open from now
   const opens = h("input", { id: "assignment-opens", type: "datetime-local", required: true, value: toLocalInput(start) });
   const closes = h("input", { id: "assignment-closes", type: "datetime-local",
     value: existing ? toLocalInput(existing.closes_at) : toLocalInput(start + 2 * HOUR) });
@@ -56,8 +56,8 @@ function form(ctx, view, classes, tests, existing, classId) {
   const extra = h("input", { id: "assignment-extra", type: "number", min: "0", max: "1440", step: "1",
     value: existing && existing.extra_seconds != null ? String(Math.round(existing.extra_seconds / 60)) : "" });
   const onClose = h("select", { id: "assignment-on-close" },
-    h("option", { value: "submit", text: "Submit it with every saved answer", selected: !existing || existing.on_close !== "grace" }),
-    h("option", { value: "grace", text: "Wait a grace period for offline work, then submit", selected: existing && existing.on_close === "grace" }));
+    h("option", { value: "submit", text: "Submit it at once", selected: !existing || existing.on_close !== "grace" }),
+    h("option", { value: "grace", text: "Grace period, then submit", selected: existing && existing.on_close === "grace" }));
   const grace = h("input", { id: "assignment-grace", type: "number", min: "0", max: "1440", step: "1",
     value: existing && existing.grace_seconds != null ? String(Math.round(existing.grace_seconds / 60)) : "5" });
   const graceField = field("Grace period (minutes)", grace, "Answers made offline before the close still count if they arrive within it.");
