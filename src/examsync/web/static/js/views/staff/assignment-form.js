@@ -6,6 +6,7 @@ import { h, plural } from "../../dom.js";
 import { staffApi } from "./api.js";
 import { page, field, busy } from "./layout.js";
 import { toLocalInput, fromLocalInput } from "./format.js";
+import { overridesSection } from "./overrides.js";
 
 const HOUR = 3_600_000;
 
@@ -29,7 +30,7 @@ export function mount(root, ctx, route) {
         return;
       }
       view.body.append(form(ctx, view, classes, tests, existing, route.classId));
-      if (existing) view.body.append(deleteSection(ctx, view, existing));
+      if (existing) view.body.append(overridesSection(existing, view), deleteSection(ctx, view, existing));
       view.ready();
     },
     (error) => view.fail(error, "The form could not load"),
