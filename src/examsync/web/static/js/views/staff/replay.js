@@ -14,9 +14,10 @@ const STATUS_TEXT = { applied: "applied", rejected: "refused", duplicate: "dupli
 export function mount(root, ctx, route) {
   const view = page({ ctx, root, section: "assignments", title: "Session replay", wide: true, crumbs: [["#/staff", "Home"]] });
   let disposed = false;
-  Promise.all([staffApi.replay(route.id), staffApi.session(route.id)]).then(([replay, session]) => {
+  // The replay carries the questions; the session adds its sections' titles where it can be read.
+  Promise.all([staffApi.replay(route.id), staffApi.session(route.id).catch(() => null)]).then(([replay, session]) => {
     if (disposed) return;
-    render(view, replay, session);
+    render(view, replay, session, ctx.user());
     view.ready();
   }, (error) => view.fail(error, "This session's replay could not load"));
   return () => {
@@ -24,42 +25,30 @@ export function mount(root, ctx, route) {
   };
 }
 
-function questionsOf(session) {
-  const list = [];
-  for (const section of session.sections || []) {
-    for (const q of section.questions || []) list.push({ ...q, section_id: section.id, number: list.length + 1 });
-  }
-  return list;
-}
-
-function plainText(html) {
-  const box = document.createElement("div");
-  box.innerHTML = html || ""; // sanitized by the server; never attached to the page, only read as text
-  return box.textContent.trim();
-}
-
-function render(view, replay, session) {
+function render(view, replay, session, me) {
   const entries = replay.entries || [];
-  const questions = questionsOf(session);
+  const questions = (replay.questions || []).map((q, i) => ({ ...q, number: q.position ?? i + 1 }));
   const byId = new Map(questions.map((q) => [q.id, q]));
-  const sections = new Map((session.sections || []).map((s) => [s.id, s.title]));
-  const replaced = replacedAnswers(entries);
-  const names = replay.names || {};
+  const sections = new Map(((session && session.sections) || []).map((s) => [s.id, s.title]));
+  // The server marks the answers a newer one replaced (by when they were made); else work it out from the log.
+  const marked = entries.some((e) => "superseded" in e);
+  const replaced = marked ? new Map(entries.filter((e) => e.superseded).map((e) => [e.seq, null])) : replacedAnswers(entries);
+  const names = me && me.user_id ? { [me.user_id]: "you" } : {};
   const context = {
     questionNumber: (id) => (byId.get(id) || {}).number ?? null,
     sectionTitle: (id) => sections.get(id) || null,
     question: (id) => byId.get(id),
     names,
   };
-  const who = replay.display_name || (replay.student && replay.student.display_name) || "";
-  view.setTitle(`Replay: ${who ? `${who}, ` : ""}${replay.test_title || session.test_title || "session"}`);
+  const who = replay.display_name || "";
+  view.setTitle(`Replay: ${who ? `${who}, ` : ""}${replay.test_title || "session"}`);
 
   const chain = replay.chain || {};
-  const verified = chain.verified ?? replay.chain_verified;
-  const chainLine = h("p", { id: "chain-line", class: ["chain-line", verified ? "is-ok" : "is-bad"], dataset: { verified: String(Boolean(verified)) } },
+  const verified = Boolean(chain.verified);
+  const chainLine = h("p", { id: "chain-line", class: ["chain-line", verified ? "is-ok" : "is-bad"], dataset: { verified: String(verified) } },
     verified
       ? `The hash chain verifies: all ${entries.length} entries are as written, in order, none missing.`
-      : `The hash chain does not verify: ${chain.problem || chain.break || replay.chain_break || "the log was changed after it was written"}.`);
+      : `The hash chain does not verify: ${chain.first_bad_seq != null ? `it breaks at entry #${chain.first_bad_seq}` : "the newest entries are missing"}. The log was changed after it was written; `examsync verify-history` gives the details.`);
 
   let step = entries.length - 1;
   const stepLabel = h("p", { id: "replay-step", class: "replay-step", attrs: { "aria-live": "polite" } });
@@ -68,8 +57,11 @@ function render(view, replay, session) {
     const late = lateBy(entry);
     const gap = gapBefore(entries, index);
     const tags = [];
-    if (entry.status !== "applied") tags.push(h("span", { class: ["tag", `tag-${entry.status}`], text: STATUS_TEXT[entry.status] || entry.status }));
-    if (replaced.has(entry.seq)) tags.push(h("span", { class: "tag tag-superseded", text: `replaced at #${replaced.get(entry.seq)}` }));
+    if (entry.status !== "applied" && !(entry.status === "superseded" && replaced.has(entry.seq))) tags.push(h("span", { class: ["tag", `tag-${entry.status}`], text: STATUS_TEXT[entry.status] || entry.status }));
+    if (replaced.has(entry.seq)) {
+      const by = replaced.get(entry.seq);
+      tags.push(h("span", { class: "tag tag-superseded", text: by ? `superseded by #${by}` : "superseded" }));
+    }
     if (isStaffEntry(entry)) tags.push(h("span", { class: "tag tag-staff", text: "staff" }));
     if (late) tags.push(h("span", { class: "tag tag-late", text: `made offline, arrived ${Math.round(late / 60000)} min later` }));
     const button = h("button", { type: "button", class: "timeline-button", dataset: { step: String(index), seq: String(entry.seq) } },
@@ -131,7 +123,7 @@ function render(view, replay, session) {
     go(moves[event.key]);
   });
   view.body.append(
-    h("p", { class: "meta", text: `${session.status === "completed" ? "Completed" : "In progress"}${replay.email ? ` · ${replay.email}` : ""}` }),
+    h("p", { class: "meta", text: replay.status === "completed" ? "Completed" : "In progress" }),
     chainLine,
     entries.length ? layout : h("p", { class: "muted", text: "Nothing has happened in this session yet." }));
   if (entries.length) go(step);
@@ -142,7 +134,7 @@ function renderScreen(screen, state, questions) {
     const value = state.answers.get(q.id);
     return h("tr", { class: q.id === state.question ? "is-current" : null, dataset: { questionId: q.id } },
       h("th", { scope: "row", text: `${q.number}${q.id === state.question ? " (on screen)" : ""}` }),
-      h("td", { class: "replay-stem", text: plainText(q.stem).slice(0, 90) }),
+      h("td", { class: "replay-stem", text: q.stem_preview || "" }),
       h("td", { class: "replay-answer", text: value == null ? "—" : answerText(value, q) }),
       h("td", { text: state.flags.has(q.id) ? "Flagged" : "" }),
       h("td", { text: state.submitted.has(q.section_id) ? "Submitted" : "" }));

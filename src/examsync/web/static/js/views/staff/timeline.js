@@ -26,7 +26,7 @@ export function isStaffEntry(entry) {
   return String(entry.kind || "").startsWith("staff_");
 }
 
-/** Seqs of applied answers that a later applied answer to the same question replaced. */
+/** Seqs of applied answers that a later applied answer to the same question replaced (when the log does not say). */
 export function replacedAnswers(entries) {
   const last = new Map();
   const replaced = new Map(); // seq → seq of the answer that replaced it
@@ -103,7 +103,8 @@ export function describe(entry, { questionNumber = () => null, sectionTitle = ()
   if (entry.kind === "staff_reopen_section" && p.extra_seconds) parts.push(`+${Math.round(p.extra_seconds / 60)} min`);
   if (entry.kind === "staff_reopen_section" && p.reason) parts.push(`why: ${p.reason}`);
   if (entry.kind === "staff_note" && p.text) parts.push(p.text);
-  if (p.by) parts.push(`by ${names[p.by] || p.by_name || "staff"}`);
+  const by = entry.by || p.by;
+  if (by) parts.push(`by ${names[by] || p.by_name || "staff"}`);
   return parts.join(" · ");
 }
 
