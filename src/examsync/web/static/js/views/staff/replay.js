@@ -48,7 +48,7 @@ function render(view, replay, session, me) {
   const chainLine = h("p", { id: "chain-line", class: ["chain-line", verified ? "is-ok" : "is-bad"], dataset: { verified: String(verified) } },
     verified
       ? `The hash chain verifies: all ${entries.length} entries are as written, in order, none missing.`
-      : `The hash chain does not verify: ${chain.first_bad_seq != null ? `it breaks at entry #${chain.first_bad_seq}` : "the newest entries are missing"}. The log was changed after it was written; `examsync verify-history` gives the details.`);
+      : `The hash chain does not verify: ${chain.first_bad_seq != null ? `it breaks at entry #${chain.first_bad_seq}` : "the newest entries are missing"}. The log was changed after it was written; examsync verify-history gives the details.`);
 
   let step = entries.length - 1;
   const stepLabel = h("p", { id: "replay-step", class: "replay-step", attrs: { "aria-live": "polite" } });
