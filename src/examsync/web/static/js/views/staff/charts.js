@@ -52,7 +52,7 @@ export function choiceLetter(choiceId, index) {
 export function distractorChart(choices, { label }) {
   const ROW = 22;
   const W = 300;
-  const labelW = 22;
+  const labelW = 30;
   const valueW = 132;
   const track = W - labelW - valueW - 8;
   const svg = s("svg", { class: "distractor-chart", viewBox: `0 0 ${W} ${choices.length * ROW + 2}`, width: W, height: choices.length * ROW + 2,
@@ -64,9 +64,9 @@ export function distractorChart(choices, { label }) {
     const upper = c.upper_share == null ? "–" : `${Math.round(c.upper_share * 100)}`;
     const lower = c.lower_share == null ? "–" : `${Math.round(c.lower_share * 100)}`;
     g.append(
-      s("text", { class: "distractor-letter", x: 0, y: y + 15 }, choiceLetter(c.choice_id, i)),
+      s("text", { class: "distractor-letter", x: 0, y: y + 15 }, `${choiceLetter(c.choice_id, i)}${c.correct ? "✓" : ""}`),
       s("rect", { class: "bar-track", x: labelW + 0.5, y: y + 4.5, width: track, height: 12, rx: 2 }),
-      s("rect", { class: "bar-fill", x: labelW + 0.5, y: y + 4.5, width: Math.max(share > 0 ? 2 : 0, track * share), height: 12, rx: 2 }),
+      s("rect", { class: c.correct ? "bar-fill is-correct" : "bar-fill", x: labelW + 0.5, y: y + 4.5, width: Math.max(share > 0 ? 2 : 0, track * share), height: 12, rx: 2 }),
       s("text", { class: "distractor-value", x: W, y: y + 15, "text-anchor": "end" }, `${Math.round(share * 100)}% (${upper}/${lower})`),
     );
     svg.append(g);

@@ -178,7 +178,7 @@ export function mount(root, ctx, route) {
       reconnectDelay = 1000;
       setLive("live", "Live: rows update as students work.");
       clearInterval(timers.ping);
-      timers.ping = setInterval(() => socket && socket.readyState === 1 && socket.send(JSON.stringify({ type: "ping" })), PING_MS);
+      timers.ping = setInterval(() => socket && socket.readyState === 1 && socket.send(JSON.stringify({ type: "ping", id: String(Date.now()) })), PING_MS);
     });
     socket.addEventListener("message", (event) => {
       let message;

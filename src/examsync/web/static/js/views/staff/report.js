@@ -110,7 +110,7 @@ function studentsSection(id, results) {
 function itemsSection(items) {
   return h("section", { class: "block", attrs: { "aria-labelledby": "items-heading" } },
     h("h2", { id: "items-heading", text: "Items" }),
-    h("p", { class: "hint", text: "Facility: the share correct among those who saw the item. Discrimination: how well the item separates strong from weak students (correlation with the rest of the test; shown from 5 students). Upper − lower: facility in the top 27 % minus the bottom 27 %. Each choice shows its share, then the upper/lower groups' shares in %." }),
+    h("p", { class: "hint", text: "Facility: the share correct among those who saw the item. Discrimination: how well the item separates strong from weak students (correlation with the rest of the test; shown from 5 students). Upper − lower: facility in the top 27 % minus the bottom 27 %. Each choice shows its share, then the upper/lower groups' shares in %; ✓ marks the correct choice." }),
     scrollTable("Item analysis", h("table", { class: "data-table items-table", id: "items-table" },
       h("thead", {}, h("tr", {}, ["#", "Question", "Answered", "Correct", "Facility", "Discrimination", "Upper − lower", "Median time", "Choices"]
         .map((t) => h("th", { scope: "col", text: t })))),
@@ -124,6 +124,6 @@ function itemsSection(items) {
         h("td", { class: "cell-upper-lower", text: item.upper_lower == null ? "—" : item.upper_lower.toFixed(2) }),
         h("td", { text: item.median_time_ms == null ? "—" : `${Math.round(item.median_time_ms / 1000)} s` }),
         h("td", { class: "cell-choices" }, item.choices && item.choices.length
-          ? distractorChart(item.choices, { label: `Question ${i + 1} choices: ${item.choices.map((c, j) => `${choiceLetter(c.choice_id, j)} ${Math.round((c.share || 0) * 100)}%`).join(", ")}` })
+          ? distractorChart(item.choices, { label: `Question ${i + 1} choices: ${item.choices.map((c, j) => `${choiceLetter(c.choice_id, j)}${c.correct ? " (correct)" : ""} ${Math.round((c.share || 0) * 100)}%`).join(", ")}` })
           : "—")))))));
 }

@@ -12,9 +12,10 @@ export function mount(root, ctx, route) {
   const view = page({ ctx, root, section: "assignments", title: "Student report",
     crumbs: [["#/staff", "Home"], [`#/staff/report/${encodeURIComponent(route.id)}`, "Assignment report"]] });
   let disposed = false;
-  Promise.all([staffApi.roster(route.id), staffApi.results(route.id), staffApi.assignment(route.id).catch(() => null)]).then(async ([roster, results, a]) => {
-    const row = roster.find((r) => r.user_id === route.userId);
-    const result = results.students.find((r) => r.user_id === route.userId);
+  Promise.all([staffApi.results(route.id), staffApi.assignment(route.id).catch(() => null)]).then(async ([results, a]) => {
+    // The graded attempt: the best completed one, else the latest still open.
+    const row = results.students.find((r) => r.user_id === route.userId);
+    const result = row;
     if (!row) {
       view.say("This student is not in the assignment's class.");
       view.ready();
