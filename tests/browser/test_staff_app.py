@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -245,6 +246,31 @@ def test_an_admin_creates_a_teacher_changes_a_role_and_disables_an_account(
     assert admin.console_errors == []
 
 
+def api_student(server: ServerProcess, join_code: str, assignment_id: str, name: str, answers: list[str],
+                complete: bool) -> None:
+    """Another student of the class, working through the API: joins, starts, answers the first questions."""
+    email = f"{name.lower()}-{uuid.uuid4().hex[:6]}@example.org"
+    with httpx.Client(base_url=f"{server.url}/api/v1") as http:
+        http.post("/auth/signup", json={"email": email, "password": "a long password", "display_name": name})
+        token = http.post("/auth/token", json={"email": email, "password": "a long password"}).json()["access_token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        http.post("/classes/join", json={"join_code": join_code}).raise_for_status()
+        if not answers and not complete:
+            return
+        test_id = http.get(f"/assignments/{assignment_id}").json()["test_id"]
+        state = http.post("/sessions", json={"test_id": test_id, "assignment_id": assignment_id}).json()
+        now = int(time.time() * 1000)
+        ops: list[dict[str, Any]] = [{"op_id": str(uuid.uuid4()), "type": "navigate", "client_time": now,
+                                      "question_id": state["sections"][0]["first_question_id"]}]
+        http.post(f"/sessions/{state['id']}/ops", json={"ops": ops}).raise_for_status()
+        questions = http.get(f"/sessions/{state['id']}").json()["sections"][0]["questions"]
+        ops = [{"op_id": str(uuid.uuid4()), "type": "answer", "client_time": now, "question_id": q["id"], "answer": a}
+               for q, a in zip(questions, answers)]
+        if complete:
+            ops.append({"op_id": str(uuid.uuid4()), "type": "complete", "client_time": now})
+        http.post(f"/sessions/{state['id']}/ops", json={"ops": ops}).raise_for_status()
+
+
 def exam_in_progress(teacher: Staff, student: Student) -> tuple[str, str, str]:
     """A class with an assignment that the student has started and answered a little of, as staff see it."""
     teacher.log_in()
@@ -292,6 +318,11 @@ def test_screenshots_of_the_staff_pages_for_the_docs(
     teacher = Staff(new_context(viewport={"width": width, "height": height}).new_page(), server)
     student = Student(new_context().new_page(), server)
     class_id, assignment_id, session_id = exam_in_progress(teacher, student)
+    join_code = teacher.page.evaluate(f"fetch('/api/v1/classes/{class_id}', {{headers: {{Authorization: 'Bearer ' + "
+                                      "localStorage.getItem('examsync.token')}}).then((r) => r.json())")["join_code"]
+    for name, answers, complete in [("Ada", READING_KEY, True), ("Ben", READING_KEY[:6] + ["a"] * 4, True),
+                                    ("Cleo", ["a"] * 10, True), ("Dev", READING_KEY[:3], False), ("Eve", [], False)]:
+        api_student(server, join_code, assignment_id, name, answers, complete)
     DOCS_IMAGES.mkdir(exist_ok=True)
     shots = [("#/staff", "home", "home"), (f"#/staff/proctor/{assignment_id}", "assignments", "proctor"),
              (f"#/staff/replay/{session_id}", "assignments", "replay")]
@@ -299,10 +330,8 @@ def test_screenshots_of_the_staff_pages_for_the_docs(
         teacher.go(hash_, marker)
         if name == "proctor":
             teacher.wait_row(student.email, ".cell-answered", "4 of 30")
+        teacher.page.evaluate("window.scrollTo(0, 0)")
         teacher.page.screenshot(path=DOCS_IMAGES / f"staff-{name}-{width}.png", full_page=True)
-    # The report once the student has submitted.
-    student.page.click("#submit-section-button")
-    student.page.click("#confirm-submit")
     teacher.go(f"#/staff/report/{assignment_id}", "assignments")
     teacher.page.screenshot(path=DOCS_IMAGES / f"staff-report-{width}.png", full_page=True)
     assert no_sideways_scroll(teacher.page)

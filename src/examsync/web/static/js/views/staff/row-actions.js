@@ -54,8 +54,8 @@ export function openRowActions({ ctx, row, act, opener }) {
     close();
   });
   staffApi.session(row.session_id).then((state) => {
-    const closed = (state.sections || []).filter((s) => s.status === "submitted" || s.status === "expired");
-    sectionSelect.replaceChildren(...closed.map((s) => h("option", { value: s.id, text: s.title })));
+    const closed = (state.sections || []).filter((s) => s.status === "submitted");
+    sectionSelect.replaceChildren(...closed.map((s) => h("option", { value: s.section_id, text: s.title })));
     reopen.disabled = !closed.length;
     if (!closed.length) sectionSelect.append(h("option", { value: "", text: "No submitted section" }));
   }, () => sectionSelect.append(h("option", { value: "", text: "Sections could not load" })));
