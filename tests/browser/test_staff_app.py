@@ -65,7 +65,7 @@ class Staff(Student):
         self.page.select_option("#assignment-test", label=test_title)
         self.page.fill("#assignment-attempts", attempts)
         self.page.click("#save-assignment")
-        self.page.wait_for_selector("#roster")
+        self.page.wait_for_selector("#roster", state="attached")
         self.wait_ready()
         return self.page.evaluate("location.hash").split("/")[-1]
 
@@ -213,7 +213,7 @@ def test_a_student_sees_why_an_assignment_cannot_start(teacher: Staff, student: 
     teacher.page.fill("#assignment-opens", "2020-01-01T09:00")
     teacher.page.fill("#assignment-closes", "2020-01-01T10:00")
     teacher.page.click("#save-assignment")
-    teacher.page.wait_for_selector("#roster")
+    teacher.page.wait_for_selector("#roster", state="attached")
     card.locator(".start-button").click()
     card.locator(".form-error:has-text('This assignment has closed')").wait_for()
     student.page.reload()

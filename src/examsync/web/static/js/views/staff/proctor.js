@@ -15,6 +15,12 @@ import { sendStaffOp } from "./ops.js";
 import { openRowActions } from "./row-actions.js";
 
 const PING_MS = 20_000;
+const LABELS = Object.fromEntries(COLUMNS.map((c) => [c.key, c.label]));
+
+/** A cell that names its column, so that on a phone, where rows stack, each value keeps its label. */
+function cell(key, props, ...children) {
+  return h("td", { ...props, dataset: { label: LABELS[key] } }, ...children);
+}
 
 export function mount(root, ctx, route) {
   const assignmentId = route.id;
@@ -44,14 +50,26 @@ export function mount(root, ctx, route) {
       });
       return h("span", { class: "checkbox-field" }, box, h("label", { for: `filter-${key}`, text: f.label }));
     }));
+  const sortSelect = h("select", { id: "roster-sort" },
+    COLUMNS.flatMap((c) => [
+      h("option", { value: `${c.key}:ascending`, text: `${c.label} ↑` }),
+      h("option", { value: `${c.key}:descending`, text: `${c.label} ↓` })]));
+  sortSelect.addEventListener("change", () => {
+    const [key, direction] = sortSelect.value.split(":");
+    sort = { key, direction };
+    renderHead();
+    schedule(true);
+  });
+  const sortBox = h("div", { class: "field sort-field" }, h("label", { for: "roster-sort", text: "Sort by" }), sortSelect);
   const headRow = h("tr");
   const tbody = h("tbody");
   const empty = h("p", { class: "muted", id: "proctor-empty", hidden: true, text: "No student matches these filters." });
   const table = h("table", { class: "data-table roster-table", id: "roster" },
     h("caption", { class: "visually-hidden", text: "Students of this assignment, live" }), h("thead", {}, headRow), tbody);
-  view.body.append(meta, links, liveLine, summary, filterBox, scrollTable("Roster", table), empty);
+  view.body.append(meta, links, liveLine, summary, filterBox, sortBox, scrollTable("Roster", table), empty);
 
   const renderHead = () => {
+    sortSelect.value = `${sort.key}:${sort.direction}`;
     headRow.replaceChildren(...COLUMNS.map((c) => {
       const on = sort.key === c.key;
       const button = h("button", { type: "button", class: "sort-button", dataset: { sort: c.key } },
@@ -105,16 +123,16 @@ export function mount(root, ctx, route) {
       class: [isOffline(row) && "is-offline", row.status === "active" && left != null && left < TIME_LOW_MS && "is-time-low"],
       dataset: { userId: row.user_id, status: row.status, connection: isOffline(row) ? "offline" : row.connected ? "online" : "none" },
     },
-    h("th", { scope: "row" }, nameCell, h("span", { class: "cell-sub", text: row.email || "" })),
-    h("td", {}, h("span", { class: ["badge", `badge-${row.status}`], text: STATUS_TEXT[row.status] || row.status })),
-    h("td", { class: "cell-connection", text: connectionLabel(row) }),
-    h("td", { class: "cell-answered", text: row.total ? `${row.answered} of ${row.total}` : "—" }),
-    h("td", { class: "cell-flagged", text: String(row.flagged || 0) }),
-    h("td", { text: row.section || "—" }),
-    h("td", { class: "cell-time", text: timeLabel(row, now) }),
-    h("td", { class: "cell-last", text: ago(row.last_op_at, now) }),
-    h("td", { class: "cell-issues", text: String(row.late_or_rejected_ops || 0) }),
-    h("td", {}, controls));
+    h("th", { scope: "row", class: "cell-student" }, nameCell, h("span", { class: "cell-sub", text: row.email || "" })),
+    cell("status", {}, h("span", { class: ["badge", `badge-${row.status}`], text: STATUS_TEXT[row.status] || row.status })),
+    cell("connection", { class: "cell-connection", text: connectionLabel(row) }),
+    cell("progress", { class: "cell-answered", text: row.total ? `${row.answered} of ${row.total}` : "—" }),
+    cell("flagged", { class: "cell-flagged", text: String(row.flagged || 0) }),
+    cell("section", { class: "cell-section", text: row.section || "—" }),
+    cell("time", { class: "cell-time", text: timeLabel(row, now) }),
+    cell("last", { class: "cell-last", text: ago(row.last_op_at, now) }),
+    cell("issues", { class: "cell-issues", text: String(row.late_or_rejected_ops || 0) }),
+    h("td", { class: "cell-actions" }, controls));
   };
 
   const render = () => {
