@@ -32,6 +32,9 @@ from tests.security.conftest import (
 
 PUBLIC, SIGNED_IN, OWNER_OR_STAFF, OWNER_ONLY, STAFF, SELF_OR_STAFF = (
     "public", "signed in", "owner or staff", "owner only", "staff", "self or staff")
+# The class's owner or an admin; this world has no class, so staff are told it does not exist (the owner's side is
+# in test_authorization_reports.py).
+CLASS_STAFF = "class staff"
 
 # Who may call what (docs/api.md). Keys are exactly the operations of the served OpenAPI document.
 RULES: dict[tuple[str, str], str] = {
@@ -53,6 +56,10 @@ RULES: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/sessions/{session_id}/time"): STAFF,
     ("PUT", "/api/v1/users/{user_id}/time"): STAFF,
     ("GET", "/api/v1/export"): STAFF,
+    ("GET", "/api/v1/assignments/{assignment_id}/results"): CLASS_STAFF,
+    ("GET", "/api/v1/assignments/{assignment_id}/items"): CLASS_STAFF,
+    ("GET", "/api/v1/assignments/{assignment_id}/export"): CLASS_STAFF,
+    ("GET", "/api/v1/classes/{class_id}/gradebook"): CLASS_STAFF,
 }
 
 B_NOTE = "b-private-note-8c1f"
@@ -136,6 +143,8 @@ def expected_status(caller: str, rule: str, method: str, path: str) -> int | tup
         return 200 if staff or caller == "student B" else 404
     if rule == STAFF:
         return 200 if staff else 403
+    if rule == CLASS_STAFF:
+        return 404 if staff else 403
     raise AssertionError(rule)
 
 

@@ -35,12 +35,14 @@ from examsync.domain.errors import (
     TooManyLoginAttemptsError,
 )
 from examsync.services import SessionService, wall_clock_ms
+from examsync.services.reports import ReportService
 from examsync.settings import Settings
 from examsync.store.database import SYSTEM, Actor, Database
 from examsync.store.tables import users
 from examsync.web import errors, schemas
 from examsync.web.limits import Limits, address_key, retry_after_seconds
 from examsync.web.live import live_routes
+from examsync.web.reports_routes import reports_routes, staff_dependency
 from examsync.web.observability import RequestIds, RequestMetrics
 from examsync.web.protocol import CLOSE_NOT_FOUND
 from examsync.web.render import safe_markup
@@ -205,6 +207,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     app.include_router(_routes(service, accounts, database, RescueKey(settings.rescue_key_path), limits, metrics))
     app.include_router(live_routes(service, accounts, live, limits, max_message_bytes=settings.max_body_bytes))
+    app.include_router(reports_routes(ReportService(database, service.content), staff_dependency(accounts), clock))
     _mount_front_end(app)
 
     @app.get("/metrics", include_in_schema=False)
