@@ -181,6 +181,11 @@ def test_a_teacher_runs_an_exam_day_with_a_student_side_by_side(teacher: Staff, 
     assert third.locator(".cell-correct").inner_text() == "0"
     assert third.locator(".cell-facility").inner_text() == "0%"
     assert items.nth(5).locator(".cell-answered").inner_text() == "0"
+    with teacher.page.expect_download() as download:
+        teacher.page.click("#download-csv")
+    csv = Path(download.value.path()).read_text()
+    assert csv.splitlines()[0].startswith("user_id,display_name,email,status")
+    assert student.email in csv and ",6.45," in csv
 
     # The replay: every op in order, the staff ops among them, and a chain that verifies.
     teacher.go(f"#/staff/replay/{session_id}", "assignments")
