@@ -129,3 +129,22 @@ test("the histogram puts percents in ten bins, 100 in the last", () => {
   assert.equal(charts.choiceLetter("b", 1), "B");
   assert.equal(charts.choiceLetter("x-long", 2), "C");
 });
+
+const overrides = await load("views/staff/overrides.js");
+const report = await load("views/staff/report.js");
+
+test("an override says what it changes for the student", () => {
+  assert.equal(overrides.overrideSummary({ max_attempts: 3, extra_seconds: 600 }, WED), "3 attempts · +10 min");
+  assert.equal(overrides.overrideSummary({ closes_at: null, time_multiplier: 1.5 }, WED), "no close · 1.5× time");
+  assert.equal(overrides.overrideSummary({}, WED), "none");
+});
+
+test("sub-skill averages are over the students who have the sub-skill, weakest first", () => {
+  const rows = report.subSkillAverages([
+    { by_sub_skill: { a: { name: "Algebra", percent: 100 }, g: { name: "Geometry", percent: 50 } } },
+    { by_sub_skill: { a: { name: "Algebra", percent: 50 } } },
+    { by_sub_skill: {} },
+  ]);
+  assert.deepEqual(rows.map((r) => [r.label, r.value]), [["Geometry", 0.5], ["Algebra", 0.75]]);
+  assert.equal(rows[1].detail, "average of 2 students");
+});
