@@ -132,13 +132,13 @@ def test_a_teacher_runs_an_exam_day_with_a_student_side_by_side(teacher: Staff, 
     # Paused: the student's timer stands still and says why; resumed, it runs again.
     teacher.row(student.email).locator('[data-action="pause"]').click()
     teacher.wait_row(student.email, ".badge", "Paused")
-    student.page.wait_for_selector("text=Paused by your teacher")
+    student.page.wait_for_selector("#paused-banner:has-text('Paused by your teacher')", state="visible")
     frozen = timer_seconds(student)
     student.page.wait_for_timeout(2500)
     assert timer_seconds(student) == frozen
     teacher.row(student.email).locator('[data-action="resume"]').click()
     teacher.wait_row(student.email, ".badge", "Working")
-    student.page.wait_for_selector("text=Paused by your teacher", state="detached")
+    student.page.wait_for_selector("#paused-banner", state="hidden")
 
     # Five more minutes for the section: the student's timer grows at once.
     before = timer_seconds(student)
