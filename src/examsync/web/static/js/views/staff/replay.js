@@ -14,14 +14,16 @@ const STATUS_TEXT = { applied: "applied", rejected: "refused", duplicate: "dupli
 export function mount(root, ctx, route) {
   const view = page({ ctx, root, section: "assignments", title: "Session replay", wide: true, crumbs: [["#/staff", "Home"]] });
   let disposed = false;
+  let detach = () => {};
   // The replay carries the questions; the session adds its sections' titles where it can be read.
   Promise.all([staffApi.replay(route.id), staffApi.session(route.id).catch(() => null)]).then(([replay, session]) => {
     if (disposed) return;
-    render(view, replay, session, ctx.user());
+    detach = render(view, replay, session, ctx.user());
     view.ready();
   }, (error) => view.fail(error, "This session's replay could not load"));
   return () => {
     disposed = true;
+    detach();
   };
 }
 
@@ -115,18 +117,23 @@ function render(view, replay, session, me) {
   const timeline = h("section", { class: "replay-timeline", attrs: { "aria-labelledby": "timeline-heading" } },
     h("h2", { id: "timeline-heading", text: `Timeline (${entries.length} entries)` }), list);
   const layout = h("div", { class: "replay-layout" }, stepper, timeline);
-  layout.addEventListener("keydown", (event) => {
-    if (event.target.matches("input, textarea, select")) return;
-    const moves = { ArrowLeft: step - 1, ArrowUp: step - 1, ArrowRight: step + 1, ArrowDown: step + 1, Home: 0, End: entries.length - 1 };
+  // ← and → step anywhere on the page; ↑ ↓ Home End too while in the timeline or the step controls.
+  const onKey = (event) => {
+    if (event.altKey || event.ctrlKey || event.metaKey || event.target.closest("input, textarea, select, dialog[open]")) return;
+    const inside = layout.contains(event.target);
+    const moves = { ArrowLeft: step - 1, ArrowRight: step + 1 };
+    if (inside) Object.assign(moves, { ArrowUp: step - 1, ArrowDown: step + 1, Home: 0, End: entries.length - 1 });
     if (!(event.key in moves)) return;
     event.preventDefault();
     go(moves[event.key]);
-  });
+  };
+  if (entries.length) document.addEventListener("keydown", onKey);
   view.body.append(
     h("p", { class: "meta", text: replay.status === "completed" ? "Completed" : "In progress" }),
     chainLine,
     entries.length ? layout : h("p", { class: "muted", text: "Nothing has happened in this session yet." }));
   if (entries.length) go(step);
+  return () => document.removeEventListener("keydown", onKey);
 }
 
 function renderScreen(screen, state, questions) {
