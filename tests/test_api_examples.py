@@ -10,7 +10,7 @@ The examples are read from the fenced blocks, so a new one is checked as soon as
 - A block ```` ```sh ```` is a shell session against `examsync serve`: it is run with bash against a real server
   process, and each comment `# <JSON>` in it shows one of the values it prints.
 - `{name}` in a path is a value of the scenario below; the request is Ada's, the scenario's student, unless the
-  fence's line ends with `as teacher` (```` ```http as teacher ````, ```` ```json GET /path as teacher ````).
+  fence's line ends with `as teacher` or `as admin` (```` ```http as teacher ````, ```` ```json GET /path as admin ````).
 
 What an example's values mean (docs/api.md, "Conventions", says the same to readers):
 
@@ -197,6 +197,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         accounts = client.app.state.accounts  # type: ignore[attr-defined]
         accounts.add_user("grace@example.org", "teacher password", role="teacher")
         teacher = signed_in(client, "grace@example.org", "teacher password")
+        accounts.add_user("root@example.org", "admin password", role="admin")
+        admin = signed_in(client, "root@example.org", "admin password")
         tests = {t["slug"]: t["id"] for t in client.get("/api/v1/tests", headers=headers).json()}
 
         def start(slug: str) -> dict[str, Any]:
@@ -220,7 +222,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         send(diagnostic["id"], {"type": "navigate", "question_id": section_two["first_question_id"]})
         clock.advance(30)
         active = start("drill-main-idea")
-        yield Scenario(client, {"student": headers, "teacher": teacher}, {
+        yield Scenario(client, {"student": headers, "teacher": teacher, "admin": admin}, {
             "session_id": active["id"], "diagnostic_session_id": diagnostic["id"], "test_id": tests["drill-main-idea"],
             "user_id": signup.json()["user_id"],
         })

@@ -28,10 +28,11 @@ from typing import Any, Callable
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from examsync.domain.errors import (
+    AccountDisabledError,
     EmailTakenError,
     InvalidCredentialsError,
     InvalidRequestError,
@@ -40,8 +41,8 @@ from examsync.domain.errors import (
     WeakPasswordError,
 )
 from examsync.settings import Settings
+from examsync.store import users as store
 from examsync.store.database import SYSTEM, Actor, Database
-from examsync.store.tables import users
 
 ROLES = ("student", "teacher", "admin")
 MIN_PASSWORD_LENGTH = 8
@@ -142,6 +143,7 @@ class Accounts:
         )
 
     def add_user(self, email: str, password: str, *, display_name: str = "", role: str = "student") -> str:
+        """Create an account (sign-up, `examsync users add`, an admin); its id."""
         if role not in ROLES:
             raise InvalidRequestError(f"role must be one of {', '.join(ROLES)}", field="role")
         if len(password) < MIN_PASSWORD_LENGTH:
@@ -161,10 +163,8 @@ class Accounts:
         try:
             with self.db.transaction(SYSTEM, write=True) as connection:
                 self._refuse_taken(email, connection)
-                connection.execute(insert(users).values(
-                    id=user_id, email=email, password_hash=password_hash,
-                    display_name=display_name.strip()[:200], role=role, created_at=self.clock(),
-                ))
+                store.insert_user(connection, user_id=user_id, email=email, password_hash=password_hash,
+                                  display_name=display_name.strip()[:200], role=role, created_at=self.clock())
         except IntegrityError:
             # The same address signed up at the same instant (a retried request): one of them wins.
             raise EmailTakenError("an account with this email already exists", field="email") from None
@@ -172,7 +172,7 @@ class Accounts:
 
     def _refuse_taken(self, email: str, connection: Connection | None = None) -> None:
         with nullcontext(connection) if connection else self.db.transaction(SYSTEM, write=False) as reading:
-            if reading.execute(select(users.c.id).where(users.c.email == email)).first():
+            if store.email_taken(reading, email):
                 raise EmailTakenError("an account with this email already exists", field="email")
 
     def login(self, email: str, password: str) -> dict[str, Any]:
@@ -183,13 +183,15 @@ class Accounts:
         if not is_text(password):
             password = ""  # matches no account's password, and is checked as slowly as any other
         with self.db.transaction(SYSTEM, write=False) as connection:
-            row = connection.execute(select(users).where(users.c.email == email)).mappings().first()
+            row = store.login_row(connection, email)
         try:
             _hasher.verify(row["password_hash"] if row and row["password_hash"] else _DUMMY_HASH, password)
         except (VerificationError, InvalidHashError):
             raise InvalidCredentialsError("wrong email or password") from None
         if row is None:
             raise InvalidCredentialsError("wrong email or password")
+        if row["disabled"]:  # said only to whoever knows the password
+            raise AccountDisabledError()
         return self.issue_token(row["id"], row["role"])
 
     def issue_token(self, user_id: str, role: str) -> dict[str, Any]:
@@ -229,36 +231,37 @@ class Accounts:
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def authenticate(self, token: str) -> Actor:
-        """The actor a bearer token stands for; the user must still exist."""
+        """The actor a bearer token stands for, in the role the account has now (a token's role claim is never
+        read); the account must still exist and not be disabled."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise InvalidTokenError("the bearer token is malformed") from None
         claims = self._verified.get(token) or (
             self._decode_own(token) if _is_own(token) else self._decode_external(token, header))
+        own = claims.get("iss") == ISSUER
         with self.db.transaction(SYSTEM, write=False) as connection:
-            if claims.get("iss") == ISSUER:
-                row = connection.execute(select(users.c.id, users.c.role).where(users.c.id == claims["sub"])).first()
-            else:
-                row = connection.execute(
-                    select(users.c.id, users.c.role).where(users.c.external_subject == claims["sub"])
-                ).first()
+            row = (store.token_account(connection, user_id=claims["sub"]) if own
+                   else store.token_account(connection, external_subject=str(claims["sub"])[:255]))
         if row is None:
-            if claims.get("iss") == ISSUER:
+            if own:
                 raise InvalidTokenError("this token's account no longer exists")
             return self._provision_external(claims)
+        if row.disabled:
+            raise AccountDisabledError()
         return Actor(row.id, row.role)
 
     def role_of(self, user_id: str) -> str | None:
-        """The account's role as the database holds it now; None once the account is deleted."""
+        """The account's role as the database holds it now; None once the account is deleted or disabled."""
         with self.db.transaction(SYSTEM, write=False) as connection:
-            return connection.execute(select(users.c.role).where(users.c.id == user_id)).scalar_one_or_none()
+            return store.enabled_role(connection, user_id)
 
     def op_sender(self, token: str) -> Actor | None:
         """The student a token of this server names, checked by signature and expiry only, as the least
         privileged role; None for an external token (use `authenticate`). For the op path alone: it
         reads the session joined to its owner in the transaction that writes, which proves the account
-        still exists without a query of its own (a deleted account's token is refused there)."""
+        still exists and is enabled without a query of its own (a deleted or disabled account's token is
+        refused there: `store.sessions.session_row`, `user_exists`)."""
         claims = self._verified.get(token)
         if claims is None:
             if not _is_own(token):
@@ -291,15 +294,16 @@ class Accounts:
         email = str(claims.get("email") or f"{subject}@external.invalid").lower()[:320]
         user_id = str(uuid.uuid4())
         with self.db.transaction(SYSTEM, write=True) as connection:
-            existing = connection.execute(select(users.c.id, users.c.role).where(users.c.external_subject == subject)).first()
+            existing = store.token_account(connection, external_subject=subject)
             if existing:
+                if existing.disabled:
+                    raise AccountDisabledError()
                 return Actor(existing.id, existing.role)
-            if connection.execute(select(users.c.id).where(users.c.email == email)).first():
+            if store.email_taken(connection, email):
                 email = f"{subject}@external.invalid"
-            connection.execute(insert(users).values(
-                id=user_id, email=email, password_hash=None, display_name=str(claims.get("name") or "")[:200],
-                role="student", external_subject=subject, created_at=self.clock(),
-            ))
+            store.insert_user(connection, user_id=user_id, email=email, password_hash=None,
+                              display_name=str(claims.get("name") or "")[:200], role="student",
+                              created_at=self.clock(), external_subject=subject)
         return Actor(user_id, "student")
 
 

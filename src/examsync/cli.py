@@ -26,6 +26,7 @@ from examsync.export import attempts_csv
 from examsync.logs import logging_config
 from examsync.rescue import RescueFileError, RescueKey, decrypt, verify_origin
 from examsync.services import SessionService, wall_clock_ms
+from examsync.services.users import UserService
 from examsync.settings import Settings
 from examsync.store import migrate as migrations
 from examsync.store.database import SYSTEM, Database
@@ -177,6 +178,29 @@ def users_add(
         except DomainError as error:
             raise _fail(error.message) from None
     typer.echo(f"created {role} {email.strip().lower()} ({user_id})")
+
+
+def _set_disabled(email: str, disabled: bool) -> None:
+    settings = Settings.from_env()
+    with _database(settings, upgrade_embedded=True) as database:
+        users = UserService(database, Accounts.from_settings(database, settings, wall_clock_ms))
+        try:
+            user = users.set_disabled_by_email(SYSTEM, email, disabled).user
+        except DomainError as error:
+            raise _fail(error.message) from None
+    typer.echo(f"{'disabled' if disabled else 'enabled'} {user['role']} {user['email']} ({user['user_id']})")
+
+
+@users_app.command("disable")
+def users_disable(email: Annotated[str, typer.Argument(help="The account's email.")]) -> None:
+    """Disable an account: no more sign-ins, its tokens refused, its open sockets closed."""
+    _set_disabled(email, True)
+
+
+@users_app.command("enable")
+def users_enable(email: Annotated[str, typer.Argument(help="The account's email.")]) -> None:
+    """Enable a disabled account again."""
+    _set_disabled(email, False)
 
 
 @app.command()

@@ -9,8 +9,11 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from examsync.accounts import Accounts
 from examsync.cli import app
 from examsync.content_import import SAMPLE_CONTENT
+from examsync.domain.errors import AccountDisabledError
+from examsync.services import wall_clock_ms
 from examsync.settings import Settings
 from examsync.store.database import Database
 from examsync.store.tables import questions, tests
@@ -77,6 +80,29 @@ def test_users_add_creates_any_role(env: dict[str, str]) -> None:
     assert duplicate.exit_code == 1 and "already exists" in duplicate.output
     bad_role = runner.invoke(app, ["users", "add", "x@example.org", "--password", "long password", "--role", "root"], env=env)
     assert bad_role.exit_code == 1 and "role must be one of" in bad_role.output
+
+
+def test_users_disable_and_enable_an_account_by_email(env: dict[str, str]) -> None:
+    assert runner.invoke(app, ["users", "add", "kim@example.org", "--password", "long password"], env=env).exit_code == 0
+    assert runner.invoke(app, ["users", "add", "root@example.org", "--password", "long password", "--role", "admin"],
+                         env=env).exit_code == 0
+    settings = Settings(data_dir=env["EXAMSYNC_DATA_DIR"])
+    database = Database.from_settings(settings)
+    accounts = Accounts.from_settings(database, settings, wall_clock_ms)
+    try:
+        disabled = runner.invoke(app, ["users", "disable", " Kim@Example.org"], env=env)
+        assert disabled.exit_code == 0 and "disabled student kim@example.org" in disabled.output
+        with pytest.raises(AccountDisabledError):
+            accounts.login("kim@example.org", "long password")
+        enabled = runner.invoke(app, ["users", "enable", "kim@example.org"], env=env)
+        assert enabled.exit_code == 0 and "enabled student kim@example.org" in enabled.output
+        assert accounts.login("kim@example.org", "long password")["access_token"]
+    finally:
+        database.dispose()
+    unknown = runner.invoke(app, ["users", "disable", "nobody@example.org"], env=env)
+    assert unknown.exit_code == 1 and "no account" in unknown.output
+    last_admin = runner.invoke(app, ["users", "disable", "root@example.org"], env=env)
+    assert last_admin.exit_code == 1 and "last enabled admin" in last_admin.output
 
 
 def test_export_needs_a_session_or_a_test(env: dict[str, str]) -> None:

@@ -30,8 +30,8 @@ from tests.security.conftest import (
     user_id_of,
 )
 
-PUBLIC, SIGNED_IN, OWNER_OR_STAFF, OWNER_ONLY, STAFF, SELF_OR_STAFF = (
-    "public", "signed in", "owner or staff", "owner only", "staff", "self or staff")
+PUBLIC, SIGNED_IN, OWNER_OR_STAFF, OWNER_ONLY, STAFF, SELF_OR_STAFF, ADMIN = (
+    "public", "signed in", "owner or staff", "owner only", "staff", "self or staff", "admin")
 # The class's owner or an admin; this world has no class, so staff are told it does not exist (the owner's side is
 # in test_authorization_reports.py).
 CLASS_STAFF = "class staff"
@@ -56,6 +56,9 @@ RULES: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/sessions/{session_id}/time"): STAFF,
     ("PUT", "/api/v1/users/{user_id}/time"): STAFF,
     ("GET", "/api/v1/export"): STAFF,
+    ("POST", "/api/v1/users"): ADMIN,
+    ("GET", "/api/v1/users"): ADMIN,
+    ("PATCH", "/api/v1/users/{user_id}"): ADMIN,
     ("GET", "/api/v1/assignments/{assignment_id}/results"): CLASS_STAFF,
     ("GET", "/api/v1/assignments/{assignment_id}/items"): CLASS_STAFF,
     ("GET", "/api/v1/assignments/{assignment_id}/export"): CLASS_STAFF,
@@ -122,6 +125,10 @@ def request_for(world: World, method: str, path: str) -> dict[str, Any]:
         body = {"extra_seconds": 60}
     elif path.endswith("/export"):
         query = {"session_id": world.b_session}
+    elif path == "/api/v1/users" and method == "POST":
+        body = {"email": f"made-{uuid.uuid4().hex[:8]}@example.org", "password": "a long password", "role": "teacher"}
+    elif path == "/api/v1/users/{user_id}":
+        body = {"display_name": "B"}
     return {"method": method, "url": url, "json": body, "params": query}
 
 
@@ -143,6 +150,8 @@ def expected_status(caller: str, rule: str, method: str, path: str) -> int | tup
         return 200 if staff or caller == "student B" else 404
     if rule == STAFF:
         return 200 if staff else 403
+    if rule == ADMIN:
+        return (201 if method == "POST" else 200) if caller == "admin" else 403
     if rule == CLASS_STAFF:
         return 404 if staff else 403
     raise AssertionError(rule)

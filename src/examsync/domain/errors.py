@@ -95,6 +95,22 @@ class EmailTakenError(DomainError):
     code = "email_taken"
 
 
+class AccountDisabledError(DomainError):
+    """The account is disabled by an admin: it cannot sign in, and its tokens are refused."""
+
+    code = "account_disabled"
+
+    def __init__(self, message: str = "this account is disabled; ask an administrator to enable it",
+                 **data: object) -> None:
+        super().__init__(message, **data)
+
+
+class LastAdminError(DomainError):
+    """The change would leave no enabled admin."""
+
+    code = "last_admin"
+
+
 class WeakPasswordError(DomainError):
     code = "weak_password"
 

@@ -40,7 +40,7 @@ RECONNECT_PAUSE_S = 0.5
 @dataclass(frozen=True)
 class Notice:
     instance: str
-    kind: str  # "change" | "presence"
+    kind: str  # "change" | "presence" | "account" (an account was disabled or its role changed: user_id)
     session_id: str
     test_id: str
     user_id: str
@@ -161,9 +161,9 @@ class Broker(ABC):
 
 def _payloads(batch: list[Notice]) -> list[list[dict[str, Any]]]:
     """Coalesce a batch (latest change per session wins) into payloads under the size limit."""
-    latest: dict[tuple[str, str], Notice] = {}
+    latest: dict[tuple[str, str, str], Notice] = {}
     for notice in batch:
-        key = (notice.kind, notice.session_id)
+        key = (notice.kind, notice.session_id, notice.user_id)
         previous = latest.get(key)
         if previous is None or notice.kind == "presence" or notice.last_seq >= previous.last_seq:
             latest[key] = notice

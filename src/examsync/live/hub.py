@@ -84,6 +84,8 @@ class Live:
         self.instance = uuid.uuid4().hex[:12]
         self.devices: dict[str, set[Device]] = {}
         self.watchers: dict[str, set[Watcher]] = {}
+        # user_id -> what each of the account's open sockets on this instance wants called when it changes.
+        self.accounts: dict[str, set[Callable[[], None]]] = {}
         # session_id -> instance -> (connected devices, when last heard), for the staff feed.
         self.presence: dict[str, dict[str, tuple[int, float]]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -137,6 +139,23 @@ class Live:
     def unwatch(self, watcher: Watcher) -> None:
         _discard(self.watchers, watcher.test_id, watcher)
 
+    def follow_account(self, user_id: str, on_change: Callable[[], None]) -> None:
+        self.accounts.setdefault(user_id, set()).add(on_change)
+
+    def unfollow_account(self, user_id: str, on_change: Callable[[], None]) -> None:
+        _discard(self.accounts, user_id, on_change)
+
+    def account_changed(self, user_id: str) -> None:
+        """An account was disabled, or its role changed (after commit): its sockets here and on every instance read
+        it again now rather than at their next periodic check."""
+        self._account_changed(user_id)
+        if self.broker is not None:
+            self.broker.publish(Notice(self.instance, "account", "", "", user_id))
+
+    def _account_changed(self, user_id: str) -> None:
+        for on_change in list(self.accounts.get(user_id, ())):
+            on_change()
+
     def connected(self, session_id: str) -> int:
         fresh_since = time.monotonic() - 3 * PRESENCE_REFRESH_SECONDS
         return sum(count for count, seen in self.presence.get(session_id, {}).values()
@@ -182,6 +201,9 @@ class Live:
         source = "self" if notice.instance == self.instance else "peer"
         self.metrics.broker_lag.labels(source).observe(max(0.0, time.time() - notice.sent_at))
         if source == "self":
+            return
+        if notice.kind == "account":
+            self._account_changed(notice.user_id)
             return
         if notice.kind == "presence":
             self._set_presence(notice.session_id, notice.instance, notice.connected)

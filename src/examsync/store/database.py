@@ -152,6 +152,9 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        # SQLite's lower() folds ASCII only; this one folds as PostgreSQL's does (searching accounts by name).
+        dbapi_connection.create_function("unicode_lower", 1, lambda value: None if value is None else value.lower(),
+                                         deterministic=True)
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, false, insert, select, update
 
 from examsync.domain.content import Test
+from examsync.domain.errors import AccountDisabledError
 from examsync.domain.session import LogEntry, QuestionState, Register, Rules, SectionState, TestSession
 from examsync.domain.timing import SectionClock, TimeAllowance
 from examsync.store.tables import question_attempt_history, test_section_states, tests, user_test_sessions, users
@@ -42,7 +43,9 @@ def _session_row_query(scoped: bool, for_update: bool) -> Any:
         .where(user_test_sessions.c.id == bindparam("session_id"))
     )
     if scoped:
-        query = query.where(user_test_sessions.c.user_id == bindparam("user_id"))
+        # The owner acting on their own session (the op path proves the account here): a disabled account
+        # reaches none of its sessions, as if it were deleted.
+        query = query.where(user_test_sessions.c.user_id == bindparam("user_id"), users.c.disabled == false())
     # Locks only the session's row, on PostgreSQL; SQLite's writer holds the whole database.
     return query.with_for_update(of=user_test_sessions) if for_update else query
 
@@ -52,7 +55,12 @@ _SESSION_ROW = {(scoped, for_update): _session_row_query(scoped, for_update)
 
 
 def user_exists(connection: Connection, user_id: str) -> bool:
-    return connection.execute(select(users.c.id).where(users.c.id == user_id)).first() is not None
+    """Whether the account exists; a disabled one raises AccountDisabledError, so that a caller refusing a deleted
+    account's token refuses a disabled account's with its own code."""
+    row = connection.execute(select(users.c.disabled).where(users.c.id == user_id)).first()
+    if row is not None and row.disabled:
+        raise AccountDisabledError()
+    return row is not None
 
 
 def session_row(connection: Connection, session_id: str, user_id: str | None, *, for_update: bool = False) -> Any:

@@ -35,6 +35,7 @@ from examsync.domain.errors import (
     TooManyLoginAttemptsError,
 )
 from examsync.services import SessionService, wall_clock_ms
+from examsync.services.users import UserService
 from examsync.services.reports import ReportService
 from examsync.settings import Settings
 from examsync.store.database import SYSTEM, Actor, Database
@@ -42,6 +43,7 @@ from examsync.store.tables import users
 from examsync.web import errors, schemas
 from examsync.web.limits import Limits, address_key, retry_after_seconds
 from examsync.web.live import live_routes
+from examsync.web.users_routes import users_routes
 from examsync.web.reports_routes import reports_routes, staff_dependency
 from examsync.web.observability import RequestIds, RequestMetrics
 from examsync.web.protocol import CLOSE_NOT_FOUND
@@ -347,6 +349,7 @@ def _routes(service: SessionService, accounts: Accounts, database: Database,
             raise ForbiddenError("only teachers and admins can do this")
         return actor
 
+    router.include_router(users_routes(UserService(database, accounts), current_actor, password_work))
     ActorDep = Annotated[Actor, Depends(current_actor)]
     StaffDep = Annotated[Actor, Depends(staff_actor)]
     signed_in = _errors(401)

@@ -40,10 +40,13 @@ STATUS_BY_CODE: dict[str, int] = {
     "section_not_open": 409,
     "session_completed": 409,
     "email_taken": 409,
+    "last_admin": 409,
     "not_authenticated": 401,
     "invalid_token": 401,
     "token_expired": 401,
     "invalid_credentials": 401,
+    # 401, not 403: clients keep unsent ops through a 401 until the next sign-in (docs/errors.md).
+    "account_disabled": 401,
     "forbidden": 403,
     "not_found": 404,
     "method_not_allowed": 405,

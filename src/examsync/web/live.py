@@ -16,9 +16,11 @@ sockets per user (one more is closed with 4409), messages at most
 The account is read again while a socket is open (another process, such as the
 CLI, may delete or demote it): at most every `ACCOUNT_CHECK_MS` when a message
 arrives or an event is pushed, on an idle socket as often, and before every push
-of the staff feed. A deleted account's socket is closed with 4401; a feed or a
-session socket the account may no longer watch, with 4403 or 4404 as its
-connect would have been refused.
+of the staff feed. A deleted or disabled account's socket is closed with 4401;
+a feed or a session socket the account may no longer watch, with 4403 or 4404
+as its connect would have been refused. An admin's change to an account
+(`Live.account_changed`) has its sockets read it again at once, on every
+instance.
 """
 
 from __future__ import annotations
@@ -147,6 +149,7 @@ class _Connection(ABC):
         self.role_of = role_of
         self.account_checked_at = service.clock()
         self.account_refusal: tuple[int, str] | None = None
+        self.account_poked = asyncio.Event()  # set when an admin changes the account: read it now
         self.send_lock = asyncio.Lock()
         self.sender: asyncio.Task[None] | None = None
         self.mailbox = live.mailbox(self._overflowed)
@@ -191,11 +194,23 @@ class _Connection(ABC):
         return self.account_refusal is not None
 
     async def check_account_forever(self) -> None:
-        """An idle socket hears of its account's change too."""
-        while not await self.account_changed():
-            await asyncio.sleep(ACCOUNT_CHECK_MS / 1000)
+        """An idle socket hears of its account's change too: at once when told of it, else every ACCOUNT_CHECK_MS."""
+        while True:
+            poked = self.account_poked.is_set()
+            self.account_poked.clear()
+            if await self.account_changed(every_time=poked):
+                return
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.account_poked.wait(), ACCOUNT_CHECK_MS / 1000)
 
     async def _serve(self) -> None:
+        self.live.follow_account(self.actor.user_id, self.account_poked.set)
+        try:
+            await self._serve_until_done()
+        finally:
+            self.live.unfollow_account(self.actor.user_id, self.account_poked.set)
+
+    async def _serve_until_done(self) -> None:
         self.sender = asyncio.create_task(self.send_forever())
         receiver = asyncio.create_task(self.receive_forever())
         checker = asyncio.create_task(self.check_account_forever())
@@ -294,7 +309,7 @@ class _DeviceConnection(_Connection):
 
     def refusal_for(self, role: str | None) -> tuple[int, str] | None:
         if role is None:
-            return CLOSE_UNAUTHORIZED, "this account no longer exists"
+            return CLOSE_UNAUTHORIZED, "this account no longer exists or is disabled"
         if self.actor.user_id != self.owner_id and not Actor(self.actor.user_id, role).is_staff:
             return CLOSE_NOT_FOUND, "no such session"
         return None
@@ -404,7 +419,7 @@ class _WatcherConnection(_Connection):
 
     def refusal_for(self, role: str | None) -> tuple[int, str] | None:
         if role is None:
-            return CLOSE_UNAUTHORIZED, "this account no longer exists"
+            return CLOSE_UNAUTHORIZED, "this account no longer exists or is disabled"
         if not Actor(self.actor.user_id, role).is_staff:
             return CLOSE_FORBIDDEN, "this account may no longer watch a test"
         return None

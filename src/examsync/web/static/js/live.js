@@ -42,7 +42,7 @@ export const STATUS_BY_CODE = {
   invalid_request: 422, invalid_op: 422, invalid_answer: 422, unknown_question: 422, unknown_section: 422,
   unknown_choice: 422, answer_too_long: 422, note_too_long: 422, op_id_reused: 409, time_expired: 409,
   section_submitted: 409, section_not_open: 409, session_completed: 409, not_authenticated: 401,
-  invalid_token: 401, token_expired: 401, forbidden: 403, not_found: 404, too_many_ops: 413,
+  invalid_token: 401, token_expired: 401, account_disabled: 401, forbidden: 403, not_found: 404, too_many_ops: 413,
   body_too_large: 413, rate_limited: 429, too_many_login_attempts: 429, internal_error: 500, not_ready: 503,
 };
 
