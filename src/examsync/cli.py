@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from examsync.accounts import Accounts, load_or_create_secret
 from examsync.chaos.command import chaos as chaos_command
-from examsync.content_import import ContentError, has_content, import_files, import_sample_content
+from examsync.content_import import ContentError, has_content, import_sample_content
 from examsync.domain.errors import DomainError, EmailTakenError
 from examsync.export import attempts_csv
 from examsync.logs import logging_config
@@ -146,16 +146,48 @@ def migrate() -> None:
 
 
 @app.command("import")
-def import_(files: Annotated[list[Path], typer.Argument(help="YAML or JSON content files.", exists=False)]) -> None:
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="Content files: YAML, JSON, GIFT, Moodle XML, QTI, or zip packages.", exists=False)],
+    format: Annotated[Optional[str], typer.Option("--format", help="gift, moodle, qti, yaml or json: skip detection.")] = None,
+    title: Annotated[Optional[str], typer.Option(help="Test title, for formats without one.")] = None,
+    section_minutes: Annotated[Optional[float], typer.Option("--section-minutes", help="Time limit of each section without one.")] = None,
+    mode: Annotated[Optional[str], typer.Option(help="diagnostic, practice or drill, for formats without one.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Refuse the whole import if any item cannot be scored.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be created, updated, unchanged and skipped; write nothing.")] = False,
+) -> None:
     """Load tests from content files (docs/content-format.md). Re-importing updates, never duplicates."""
+    from examsync.content_formats.common import FORMATS, MODES, ImportOptions
+    from examsync.content_formats.importer import import_banks
+
+    if format is not None and format not in FORMATS:
+        raise _fail(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
+    if mode is not None and mode not in MODES:
+        raise _fail(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if section_minutes is not None and not 0 < section_minutes <= 10_000:
+        raise _fail("--section-minutes must be a number of minutes above 0")
+    options = ImportOptions(format=format, title=title, section_minutes=section_minutes, mode=mode, strict=strict)
     with _database(Settings.from_env(), upgrade_embedded=True) as database:
         try:
-            report = import_files(database, files)
+            report = import_banks(database, files, options, dry_run=dry_run)
         except ContentError as error:
             raise _fail(str(error)) from None
+    for skip in report.skipped:
+        typer.echo(f"skipped {skip}")
+    for notice in report.notices:
+        typer.echo(f"note {notice}")
+    if dry_run:
+        for test in report.tests:
+            typer.echo(f"would be {test['outcome']}: {test['slug']} ({test['title']}), {test['questions']} questions")
+        typer.echo(
+            f"dry run, nothing written: {len(report.tests_created)} tests would be created, "
+            f"{len(report.tests_updated)} updated, {len(report.tests_unchanged)} unchanged, "
+            f"{len(report.skipped)} items skipped"
+        )
+        return
     typer.echo(
         f"imported {len(report.files)} file(s): {len(report.tests_created)} tests created, "
         f"{len(report.tests_updated)} updated, {len(report.tests_unchanged)} unchanged"
+        + (f", {len(report.skipped)} items skipped" if report.skipped else "")
     )
 
 

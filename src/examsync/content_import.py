@@ -20,6 +20,7 @@ import nh3
 import yaml
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from examsync.content_formats.kinds import parse_answer
 from examsync.domain.content import (
     DEFAULT_BREAK_SECONDS, DEFAULT_IDLE_LIMIT_SECONDS, MODES, QUESTION_KINDS, TIMER_POLICIES,
 )
@@ -291,51 +292,7 @@ def _parse_question(check: _Checker, test_slug: str, data: dict[str, Any], all_s
         "tolerance": 0.0,
         "position": position,
     }
-    correct = data.get("correct")
-    if kind == "short_answer":
-        if "choices" in data:
-            raise check.fail("choices", "a short_answer question has no choices")
-        question["choices"] = []
-        numeric = data.get("numeric", False)
-        if not isinstance(numeric, bool):
-            raise check.fail("numeric", "must be true or false")
-        question["numeric"] = numeric
-        if numeric:
-            if not _is_finite_number(correct):
-                raise check.fail("correct", "a numeric short answer's correct value is a number")
-            question["correct"] = correct
-            question["tolerance"] = check.number(data, "tolerance", 0.0, minimum=0)
-        else:
-            if isinstance(correct, str):
-                correct = [correct]
-            if not isinstance(correct, list) or not correct or not all(isinstance(c, str) and c.strip() for c in correct):
-                raise check.fail("correct", "a text short answer's correct value is a list of accepted strings")
-            question["correct"] = correct
-        return question
-    choices = []
-    for c, raw_choice in enumerate(check.sequence(data, "choices")):
-        choice = check.mapping(raw_choice, f"choices[{c}]")
-        choice_id = choice.get("id")
-        if not isinstance(choice_id, str) or not _KEY.match(choice_id):
-            raise check.fail(f"choices[{c}].id", f"must be a short id such as 'a', got {choice_id!r}")
-        text = choice.get("text")
-        if not isinstance(text, (str, int, float)) or isinstance(text, bool) or not str(text).strip():
-            raise check.fail(f"choices[{c}].text", "must be non-empty text")
-        choices.append({"id": choice_id, "text": sanitize_html(str(text))})
-    ids = [c["id"] for c in choices]
-    if len(set(ids)) != len(ids):
-        raise check.fail("choices", "choice ids must be unique")
-    if not 2 <= len(choices) <= 8:
-        raise check.fail("choices", "a question has 2 to 8 choices")
-    if kind == "single_choice":
-        if correct not in ids:
-            raise check.fail("correct", f"must be one of the choice ids {ids}, got {correct!r}")
-    else:
-        if not isinstance(correct, list) or not correct or any(c not in ids for c in correct) or len(set(correct)) != len(correct):
-            raise check.fail("correct", f"must be a list of distinct choice ids from {ids}, got {correct!r}")
-        correct = sorted(correct)
-    question["choices"] = choices
-    question["correct"] = correct
+    parse_answer(check, kind, data, question, sanitize_html)
     return question
 
 

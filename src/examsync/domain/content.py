@@ -15,11 +15,11 @@ from examsync.domain.errors import InvalidAnswerError, AnswerTooLongError
 
 Mode = Literal["diagnostic", "practice", "drill"]
 TimerPolicy = Literal["wall_clock", "active_time"]
-QuestionKind = Literal["single_choice", "multiple_choice", "short_answer"]
+QuestionKind = Literal["single_choice", "multiple_choice", "short_answer", "numeric"]
 
 MODES: tuple[str, ...] = ("diagnostic", "practice", "drill")
 TIMER_POLICIES: tuple[str, ...] = ("wall_clock", "active_time")
-QUESTION_KINDS: tuple[str, ...] = ("single_choice", "multiple_choice", "short_answer")
+QUESTION_KINDS: tuple[str, ...] = ("single_choice", "multiple_choice", "short_answer", "numeric")
 
 # When a timed session ends by itself (docs/concepts.md#the-end-of-a-timed-session): the next section starts
 # after a break of at most this long, and a session idle for this long is completed with what it holds.
@@ -34,6 +34,9 @@ Answer = str | list[str] | None
 class Choice:
     id: str
     text: str
+    # multiple_choice with partial credit: the share of the question's points this choice adds when ticked
+    # (-1 to 1; negative for a wrong choice). None everywhere: all or nothing.
+    weight: float | None = None
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,8 @@ class Question:
     points: float = 1.0
     choices: tuple[Choice, ...] = ()
     # single_choice: a choice id; multiple_choice: a list of ids;
-    # short_answer: a number (numeric) or a list of accepted strings.
+    # short_answer: a number (numeric) or a list of accepted strings, or {"accepted": [...], "case_sensitive": true};
+    # numeric: a number (within `tolerance`) or {"min": a, "max": b}.
     correct: Any = None
     numeric: bool = False
     tolerance: float = 0.0
@@ -133,7 +137,8 @@ def validate_answer(question: Question, answer: Any, *, max_length: int) -> Answ
             raise InvalidAnswerError(f"choices {unknown!r} are not among this question's choices")
         return sorted(set(answer)) or None  # no box ticked: not answered
     if not isinstance(answer, str):
-        raise InvalidAnswerError("a short answer is a string")
+        raise InvalidAnswerError("a numeric answer is a string, as typed" if question.kind == "numeric"
+                                 else "a short answer is a string")
     if len(answer) > max_length:
         raise AnswerTooLongError(f"a short answer is at most {max_length} characters")
     return answer if answer.strip() else None  # blank: not answered
@@ -157,6 +162,58 @@ def _parse_number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def accepted_answers(question: Question) -> list[str]:
+    """A text short answer's accepted strings."""
+    correct = question.correct
+    return list(correct["accepted"]) if isinstance(correct, dict) else list(correct)
+
+
+def _matches(pattern: str, answer: str, case_sensitive: bool) -> bool:
+    """Spaces normalised; `*` stands for any run of characters (`\\*` for an asterisk itself), as in Moodle."""
+    fold = (lambda t: _SPACES.sub(" ", t.strip())) if case_sensitive else _normalise_text
+    pattern, answer = fold(pattern), fold(answer)
+    if "*" not in pattern:
+        return pattern == answer
+    parts = re.split(r"(\\\*|\*)", pattern)
+    regex = "".join(".*" if p == "*" else re.escape("*") if p == "\\*" else re.escape(p) for p in parts)
+    return re.fullmatch(regex, answer, flags=re.DOTALL) is not None
+
+
+def in_numeric_range(question: Question, value: float) -> bool:
+    correct = question.correct
+    if isinstance(correct, dict):
+        return float(correct["min"]) - 1e-9 <= value <= float(correct["max"]) + 1e-9
+    return abs(value - float(correct)) <= question.tolerance + 1e-9
+
+
+def correct_answer_view(question: Question) -> Any:
+    """The correct answer as results show it once a section is submitted."""
+    if question.kind == "numeric":
+        correct = question.correct
+        if isinstance(correct, dict):
+            return f"{correct['min']:g} to {correct['max']:g}"
+        return f"{float(correct):g}" + (f" ± {question.tolerance:g}" if question.tolerance else "")
+    if question.kind == "short_answer" and not question.numeric:
+        return accepted_answers(question)
+    return question.correct
+
+
+def has_partial_credit(question: Question) -> bool:
+    return question.kind == "multiple_choice" and any(c.weight is not None for c in question.choices)
+
+
+def question_score(question: Question, answer: Answer) -> float:
+    """Points earned: all or nothing, except a multiple_choice question with choice weights, which earns the sum of
+    the ticked choices' weights times its points, kept between 0 and its points."""
+    if answer is None:
+        return 0.0
+    if has_partial_credit(question) and isinstance(answer, list):
+        weights = {c.id: c.weight or 0.0 for c in question.choices}
+        share = min(1.0, max(0.0, sum(weights.get(a, 0.0) for a in set(answer))))
+        return round(question.points * share, 6)
+    return question.points if is_correct(question, answer) else 0.0
+
+
 def is_correct(question: Question, answer: Answer) -> bool:
     if answer is None:
         return False
@@ -166,7 +223,11 @@ def is_correct(question: Question, answer: Answer) -> bool:
         return isinstance(answer, list) and set(answer) == set(question.correct)
     if not isinstance(answer, str):
         return False
+    if question.kind == "numeric":
+        value = _parse_number(answer)
+        return value is not None and in_numeric_range(question, value)
     if question.numeric:
         value = _parse_number(answer)
         return value is not None and abs(value - float(question.correct)) <= question.tolerance + 1e-9
-    return _normalise_text(answer) in {_normalise_text(c) for c in question.correct}
+    case_sensitive = isinstance(question.correct, dict) and bool(question.correct.get("case_sensitive"))
+    return any(_matches(c, answer, case_sensitive) for c in accepted_answers(question))

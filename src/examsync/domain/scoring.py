@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from examsync.domain.content import Answer, Section, is_correct
+from examsync.domain.content import Answer, Section, is_correct, question_score
 
 
 def score_section(section: Section, answers: Mapping[str, Answer]) -> dict[str, Any]:
@@ -21,14 +21,15 @@ def score_section(section: Section, answers: Mapping[str, Answer]) -> dict[str, 
         answered += answer is not None
         correct_count += correct
         max_score += question.points
-        score += question.points if correct else 0.0
+        earned = question_score(question, answer)  # partial credit: a multiple_choice with choice weights
+        score += earned
         skill = by_sub_skill.setdefault(
             question.sub_skill, {"attempts": 0, "correct": 0, "points": 0.0, "max_points": 0.0}
         )
         skill["attempts"] += 1
         skill["correct"] += correct
         skill["max_points"] += question.points
-        skill["points"] += question.points if correct else 0.0
+        skill["points"] += earned
     return {
         "section_id": section.id,
         "title": section.title,

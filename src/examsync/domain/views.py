@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from examsync.domain.content import is_correct, public_question
+from examsync.domain.content import correct_answer_view, is_correct, public_question
 from examsync.domain.scoring import accuracy, combine_scores
 from examsync.domain.session import TestSession
 
@@ -129,7 +129,7 @@ def results_view(session: TestSession, sub_skill_names: dict[str, dict[str, str]
                         **public_question(q),
                         "sub_skill": q.sub_skill,
                         "your_answer": answers.get(q.id),
-                        "correct_answer": q.correct,
+                        "correct_answer": correct_answer_view(q),
                         "is_correct": is_correct(q, answers.get(q.id)),
                         "explanation": q.explanation,
                     }

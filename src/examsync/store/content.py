@@ -60,7 +60,7 @@ def _load_test(connection: Connection, row: Any) -> Test:
                 stem=q["stem"],
                 sub_skill=q["sub_skill_slug"],
                 points=q["points"],
-                choices=tuple(Choice(c["id"], c["text"]) for c in q["choices"]),
+                choices=tuple(Choice(c["id"], c["text"], c.get("weight")) for c in q["choices"]),
                 correct=q["correct"],
                 numeric=q["numeric"],
                 tolerance=q["tolerance"],

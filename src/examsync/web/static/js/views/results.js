@@ -135,7 +135,7 @@ function summary(results, scored) {
 
 function answerText(question, answer) {
   if (answer == null || (Array.isArray(answer) && !answer.length) || answer === "") return null;
-  if (question.kind === "short_answer") return Array.isArray(answer) ? answer.join(" or ") : String(answer);
+  if (question.kind === "short_answer" || question.kind === "numeric") return Array.isArray(answer) ? answer.join(" or ") : String(answer);
   const ids = Array.isArray(answer) ? answer : [answer];
   return ids.map((id) => {
     const i = question.choices.findIndex((c) => c.id === id);
@@ -163,7 +163,7 @@ function review(sections) {
           h("span", { class: ["verdict", `verdict-${verdict}`] },
             icon(verdict === "correct" ? "check" : verdict === "incorrect" ? "cross" : "dot", { size: 16 }), ` ${verdictText}`)),
         h("div", { class: "stem", serverHtml: question.stem }));
-      if (question.kind === "short_answer") {
+      if (question.kind === "short_answer" || question.kind === "numeric") {
         const yours = h("p", {}, h("strong", { text: "Your answer: " }));
         yours.append(document.createTextNode(answerText(question, question.your_answer) ?? "no answer")); // typed by the student: text only
         item.append(yours, h("p", {}, h("strong", { text: "Correct answer: " }),

@@ -11,6 +11,11 @@ import { createPalette } from "./palette.js";
 
 const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
+/** The student's locale's decimal separator, to show their own form first in the numeric hint. */
+function decimalSeparator() {
+  return (1.5).toLocaleString(navigator.language || undefined).includes(",") ? "," : ".";
+}
+
 /**
  * handlers: choose(choiceId, checked), eliminate(choiceId), flag(), draftAnswer(text), commitAnswer(),
  * draftNote(text), commitNote(), go(delta), select(questionId), submit()
@@ -29,17 +34,22 @@ export function renderQuestion(content, { section, questionId, isLastSection, on
 
   let shortAnswer = null;
   let fieldset = null;
-  if (question.kind === "short_answer") {
+  if (question.kind === "short_answer" || question.kind === "numeric") {
+    // A numeric answer is sent as typed, like any answer (queued offline): the server reads a decimal point or a
+    // decimal comma, so "3,5" and "3.5" are the same number. inputmode brings up the number keypad on phones.
+    const numeric = question.kind === "numeric";
     shortAnswer = h("input", {
-      id: "short-answer", type: "text", class: "short-answer", autocomplete: "off", spellcheck: false, maxLength: 1000,
-      attrs: { "aria-describedby": "short-answer-hint" },
+      id: "short-answer", type: "text", class: numeric ? "short-answer numeric-answer" : "short-answer",
+      autocomplete: "off", spellcheck: false, maxLength: numeric ? 40 : 1000,
+      attrs: numeric ? { "aria-describedby": "short-answer-hint", inputmode: "decimal" } : { "aria-describedby": "short-answer-hint" },
     });
     shortAnswer.addEventListener("input", () => handlers.draftAnswer(shortAnswer.value));
     shortAnswer.addEventListener("change", () => handlers.commitAnswer());
     shortAnswer.addEventListener("blur", () => handlers.commitAnswer());
     article.append(h("div", { class: "field" },
-      h("label", { for: "short-answer", text: "Your answer" }), shortAnswer,
-      h("p", { class: "hint", id: "short-answer-hint", text: "Saved as you type." })));
+      h("label", { for: "short-answer", text: numeric ? "Your answer (a number)" : "Your answer" }), shortAnswer,
+      h("p", { class: "hint", id: "short-answer-hint",
+        text: numeric ? `A number; ${decimalSeparator() === "," ? "3,5" : "3.5"} and ${decimalSeparator() === "," ? "3.5" : "3,5"} are both read as three and a half. Saved as you type.` : "Saved as you type." })));
   } else {
     const multiple = question.kind === "multiple_choice";
     fieldset = h("fieldset", { class: "choices" },

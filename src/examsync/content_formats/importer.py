@@ -1,0 +1,120 @@
+"""`examsync import` for every format: read each file into examsync's content document, validate all of them with
+`parse_document`, then write them in one transaction with the same versioned upsert as YAML and JSON files."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from examsync import content_import as core
+from examsync.content_formats import gift, moodle_xml, package, qti
+from examsync.content_formats.common import MAX_FILE_BYTES, Bank, ImportOptions, Skip, fail, size
+from examsync.content_formats.detect import detect
+from examsync.content_import import ContentError
+from examsync.store.database import Database
+from examsync.store.tables import sub_skills
+
+_QUESTION_KEY = re.compile(r"\(([A-Za-z0-9][A-Za-z0-9_.-]*)\) field")
+
+
+@dataclass
+class BankReport(core.ImportReport):
+    skipped: list[Skip] = field(default_factory=list)  # items left out
+    notices: list[Skip] = field(default_factory=list)  # items imported without something (an image, a test-wide limit)
+    tests: list[dict[str, Any]] = field(default_factory=list)  # {slug, title, questions, outcome}
+    dry_run: bool = False
+
+
+class _DryRun(Exception):
+    pass
+
+
+def read_path(path: Path, options: ImportOptions) -> list[Bank]:
+    """The banks one file holds (a package may hold several tests)."""
+    try:
+        if path.stat().st_size > package.MAX_PACKAGE_BYTES:
+            raise fail(path, None, None, f"the file is larger than {size(package.MAX_PACKAGE_BYTES)}")
+        data = path.read_bytes()
+    except OSError as error:
+        raise ContentError(f"{path}: cannot read: {error}") from None
+    kind = detect(path, data, options.format)
+    if kind == "package":
+        return package.read(path, data, options)
+    if kind == "gift":
+        return [gift.read(path, data, options)]
+    if kind == "moodle":
+        return [moodle_xml.read(path, data, options)]
+    if kind == "qti":
+        return [qti.read(path, data, options)]
+    if len(data) > MAX_FILE_BYTES:
+        raise fail(path, None, None, f"the file is larger than {size(MAX_FILE_BYTES)}")
+    if kind == "json" and path.suffix.lower() != ".json":
+        import json
+        try:
+            return [Bank(document=json.loads(data.decode("utf-8")))]
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ContentError(f"{path}: not valid JSON: {error}") from None
+    return [Bank(document=core.read_file(path))]
+
+
+def _with_line(error: ContentError, path: Path | str, bank: Bank) -> ContentError:
+    message = str(error)
+    match = _QUESTION_KEY.search(message)
+    line = bank.lines.get(match.group(1)) if match else None
+    prefix = f"{path}: "
+    if line and message.startswith(prefix):
+        return ContentError(f"{path}:{line}: {message[len(prefix):]}")
+    return error
+
+
+def import_banks(db: Database, paths: list[Path], options: ImportOptions | None = None, *,
+                 dry_run: bool = False) -> BankReport:
+    """Read, validate and write every file (all or nothing); with dry_run, report what would change and roll back."""
+    options = options or ImportOptions()
+    report = BankReport(dry_run=dry_run)
+    read = [(path, bank) for path in paths for bank in read_path(path, options)]
+    for _, bank in read:
+        report.skipped += [s for s in bank.skips if not s.kept]
+        report.notices += [s for s in bank.skips if s.kept]
+    if options.strict and report.skipped:
+        raise ContentError("--strict: refused, these items cannot be scored by examsync:\n"
+                           + "\n".join(f"  {s}" for s in report.skipped))
+    documents = [(path, bank.document) for path, bank in read]
+    try:
+        with db.owner_transaction() as connection:
+            known = set(connection.execute(select(sub_skills.c.slug)).scalars()) | core._declared_sub_skills(documents)
+            parsed = []
+            seen: dict[str, Path] = {}
+            for path, bank in read:
+                try:
+                    areas, tests = core.parse_document(path, bank.document, known)
+                except ContentError as error:
+                    raise _with_line(error, path, bank) from None
+                for test in tests:
+                    if test["slug"] in seen:
+                        raise ContentError(f"{path}: test {test['slug']!r} is also in {seen[test['slug']]}; "
+                                           "a test comes from one file (give one of them another name)")
+                    seen[test["slug"]] = path
+                parsed.append((areas, tests))
+                if str(path) not in report.files:
+                    report.files.append(str(path))
+            for areas, _ in parsed:
+                for area in areas:
+                    core._upsert_area(connection, area)
+                    report.sub_skills += len(area["sub_skills"])
+            for _, tests in parsed:
+                for test in tests:
+                    outcome = core._upsert_test(connection, test)
+                    getattr(report, f"tests_{outcome}").append(test["slug"])
+                    report.tests.append({"id": test["id"], "slug": test["slug"], "title": test["title"],
+                                         "questions": sum(len(s["questions"]) for s in test["sections"]),
+                                         "outcome": outcome})
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    return report

@@ -1,0 +1,141 @@
+"""Moodle XML, Moodle's question bank export (docs/content-format.md#moodle-xml).
+
+A `<quiz>` holds `<question type="…">` elements; a `category` pseudo-question sets the sub-skill of the questions
+after it. Read: multichoice (single or multiple), truefalse, shortanswer, numerical; everything else is skipped.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from examsync.content_formats.common import Bank, Document, ImportOptions, child, children, fail, parse_xml, percent, points_value
+from examsync.content_formats.gift import explanation
+
+_SKIPPED = {
+    "essay": "an essay question (extended text) is not scored by examsync yet",
+    "matching": "a matching question cannot be scored by examsync",
+    "randomsamatch": "a random matching question cannot be scored by examsync",
+    "ordering": "an ordering question cannot be scored by examsync",
+    "ddwtos": "a drag-and-drop question cannot be scored by examsync",
+    "ddimageortext": "a drag-and-drop question cannot be scored by examsync",
+    "ddmarker": "a drag-and-drop (hotspot) question cannot be scored by examsync",
+    "gapselect": "a select-missing-words question (several gaps) cannot be scored by examsync",
+    "multianswer": "a cloze question (several gaps) cannot be scored by examsync",
+    "calculated": "a calculated question (random values) cannot be scored by examsync",
+    "calculatedsimple": "a calculated question (random values) cannot be scored by examsync",
+    "calculatedmulti": "a calculated question (random values) cannot be scored by examsync",
+    "description": "a description (text without an answer) is not a question",
+    "random": "a random question draws from a category at quiz time; import the category's questions instead",
+}
+
+
+def _text(element: etree._Element | None) -> str:
+    if element is None:
+        return ""
+    text = child(element, "text")
+    return ((text.text if text is not None else element.text) or "").strip()
+
+
+def _markup(element: etree._Element | None) -> tuple[str, list[str]]:
+    """An element's text as HTML, and the names of embedded files it refers to (not carried over)."""
+    if element is None:
+        return "", []
+    text = _text(element)
+    files = [f.get("name", "") for f in children(element, "file")]
+    if element.get("format") not in ("html", "moodle_auto_format", None):
+        text = html.escape(text).replace("\n", "<br>")
+    text = re.sub(r"@@PLUGINFILE@@/", "", text)
+    return text, files
+
+
+def read(path: Path | str, data: bytes, options: ImportOptions) -> Bank:
+    root = parse_xml(path, data)
+    if root.tag != "quiz":
+        raise fail(path, root.sourceline, None, f"a Moodle XML file's root element is <quiz>, not <{root.tag}>")
+    doc = Document(path, options, Path(str(path)).stem.replace("_", " ").replace("-", " ").strip().capitalize())
+    questions = doc.section("questions", "Questions")
+    category: str | None = None
+    position = 0
+    for element in children(root, "question"):
+        kind = element.get("type", "")
+        if kind == "category":
+            category = _text(child(element, "category"))
+            continue
+        position += 1
+        name = _text(child(element, "name"))
+        label = repr(name) if name else f"question {position}"
+        line = element.sourceline
+        if kind in _SKIPPED:
+            doc.skip(line, label, _SKIPPED[kind])
+            continue
+        if kind not in ("multichoice", "truefalse", "shortanswer", "numerical"):
+            doc.skip(line, label, f"question type {kind!r} cannot be scored by examsync")
+            continue
+        stem, _ = _markup(child(element, "questiontext"))
+        if not stem:
+            raise fail(path, line, label, "<questiontext> is empty")
+        question: dict[str, Any] = {"key": doc.keys.take(name, f"q{position}"), "stem": stem,
+                                    "sub_skill": doc.sub_skill(category),
+                                    "points": points_value(_text(child(element, "defaultgrade")))}
+        general, _ = _markup(child(element, "generalfeedback"))
+        answers = children(element, "answer")
+        if not answers:
+            raise fail(path, line, label, "the question has no <answer>")
+        feedback = _kind(path, line, label, kind, element, answers, question)
+        question["explanation"] = explanation(general, feedback)
+        doc.bank.lines[question["key"]] = line
+        questions.append(question)
+    return doc.finish(Path(str(path)).stem)
+
+
+def _kind(path: Path | str, line: int, label: str, kind: str, element: etree._Element,
+          answers: list[etree._Element], question: dict[str, Any]) -> list[tuple[str, str]]:
+    fractions = [percent(a.get("fraction")) for a in answers]
+    feedback = []
+    if kind == "numerical":
+        best = max(range(len(answers)), key=lambda i: fractions[i])
+        value = _text(answers[best]).replace(",", ".")
+        try:
+            number = float(value)
+            tolerance = abs(float(_text(child(answers[best], "tolerance")) or 0))
+        except ValueError:
+            raise fail(path, answers[best].sourceline, label, f"a numerical answer is a number, got {value!r}") from None
+        question.update(kind="numeric", correct=number, tolerance=tolerance)
+        feedback = [("Answer", _markup(child(answers[best], "feedback"))[0])]
+    elif kind == "shortanswer":
+        accepted = [_text(a) for a, f in zip(answers, fractions) if f >= 1 and _text(a)]
+        if not accepted:
+            raise fail(path, line, label, "a short answer needs an answer with fraction 100")
+        case_sensitive = _text(child(element, "usecase")) == "1"
+        question.update(kind="short_answer", correct=accepted, case_sensitive=case_sensitive)
+        feedback = [(_text(a), _markup(child(a, "feedback"))[0]) for a in answers]
+    elif kind == "truefalse":
+        values = [_text(a).lower() for a in answers]
+        right = [v for v, f in zip(values, fractions) if f >= 1]
+        if sorted(values) != ["false", "true"] or len(right) != 1:
+            raise fail(path, line, label, "a true/false question has a 'true' and a 'false' answer, one with fraction 100")
+        question.update(kind="single_choice", correct=right[0],
+                        choices=[{"id": "true", "text": "True"}, {"id": "false", "text": "False"}])
+        feedback = [(v.capitalize(), _markup(child(a, "feedback"))[0]) for v, a in zip(values, answers)]
+    else:
+        choices = [{"id": chr(ord("a") + i) if i < 26 else f"c{i}", "text": _markup(a)[0]} for i, a in enumerate(answers)]
+        single = _text(child(element, "single")).lower() in ("true", "1", "")
+        if single:
+            right = [c["id"] for c, f in zip(choices, fractions) if f >= 1]
+            if len(right) != 1:
+                raise fail(path, line, label, "a single-answer multichoice has exactly one answer with fraction 100")
+            question.update(kind="single_choice", choices=choices, correct=right[0])
+        else:
+            if not any(f > 0 for f in fractions):
+                raise fail(path, line, label, "no answer has a positive fraction")
+            for c, f in zip(choices, fractions):
+                c["weight"] = f
+            question.update(kind="multiple_choice", choices=choices,
+                            correct=[c["id"] for c, f in zip(choices, fractions) if f > 0])
+        feedback = [(chr(ord("A") + i), _markup(child(a, "feedback"))[0]) for i, a in enumerate(answers)]
+    return [(label_, text) for label_, text in feedback if text]

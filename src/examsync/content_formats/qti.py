@@ -1,0 +1,409 @@
+"""IMS/1EdTech QTI: 1.2 `questestinterop` (as Canvas exports it) and 2.x/3.0 `assessmentItem`/`assessmentTest` with
+their `qti-` forms (docs/content-format.md#qti).
+
+QTI 3.0 names (`qti-choice-interaction`, `response-identifier`) are read as their 2.x equivalents
+(`choiceInteraction`, `responseIdentifier`), so one reader serves both.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+from lxml import etree
+
+from examsync.content_formats.common import (
+    Bank, Document, ImportOptions, child, children, descendants, fail, inner_xml, local, parse_xml, points_value,
+)
+from examsync.content_formats.gift import explanation
+
+QTI1_ROOT = "questestinterop"
+QTI2_ROOTS = ("assessmentItem", "assessmentTest")
+
+_UNSCORABLE = {
+    "extendedTextInteraction": "an extended-text (essay) item is not scored by examsync yet",
+    "matchInteraction": "a matching item cannot be scored by examsync",
+    "associateInteraction": "an associate (matching) item cannot be scored by examsync",
+    "orderInteraction": "an ordering item cannot be scored by examsync",
+    "graphicOrderInteraction": "an ordering item cannot be scored by examsync",
+    "hotspotInteraction": "a hotspot item cannot be scored by examsync",
+    "selectPointInteraction": "a hotspot (select point) item cannot be scored by examsync",
+    "graphicGapMatchInteraction": "a drag-and-drop item cannot be scored by examsync",
+    "gapMatchInteraction": "a drag-and-drop (gap match) item cannot be scored by examsync",
+    "graphicAssociateInteraction": "a drag-and-drop item cannot be scored by examsync",
+    "inlineChoiceInteraction": "an inline-choice (cloze) item cannot be scored by examsync",
+    "hottextInteraction": "a hot-text item cannot be scored by examsync",
+    "sliderInteraction": "a slider item cannot be scored by examsync",
+    "uploadInteraction": "a file-upload item cannot be scored by examsync",
+    "drawingInteraction": "a drawing item cannot be scored by examsync",
+    "mediaInteraction": "a media item cannot be scored by examsync",
+    "customInteraction": "a custom interaction cannot be scored by examsync",
+    "portableCustomInteraction": "a portable custom interaction cannot be scored by examsync",
+    "positionObjectInteraction": "a drag-and-drop item cannot be scored by examsync",
+    "endAttemptInteraction": "an end-attempt interaction cannot be scored by examsync",
+}
+_CANVAS_SKIPPED = {
+    "essay_question": "an essay question (extended text) is not scored by examsync yet",
+    "matching_question": "a matching question cannot be scored by examsync",
+    "fill_in_multiple_blanks_question": "a cloze question with several gaps cannot be scored by examsync",
+    "multiple_dropdowns_question": "a cloze question with several gaps cannot be scored by examsync",
+    "file_upload_question": "a file-upload question cannot be scored by examsync",
+    "text_only_question": "a text-only item is not a question",
+    "calculated_question": "a calculated question (random values) cannot be scored by examsync",
+}
+
+
+def name(element: etree._Element) -> str:
+    """The 2.x name of a 2.x or 3.0 element: `qti-choice-interaction` -> `choiceInteraction`."""
+    tag = local(element)
+    if tag.startswith("qti-"):
+        first, *rest = tag[4:].split("-")
+        tag = first + "".join(part.capitalize() for part in rest)
+    return tag
+
+
+def attr(element: etree._Element, camel: str, default: str | None = None) -> str | None:
+    kebab = re.sub(r"([A-Z])", lambda m: "-" + m.group(1).lower(), camel)
+    return element.get(camel, element.get(kebab, default))
+
+
+def find(element: etree._Element, wanted: str) -> list[etree._Element]:
+    return [e for e in element.iter() if isinstance(e.tag, str) and name(e) == wanted]
+
+
+def root_kind(root: etree._Element) -> str | None:
+    tag = name(root)
+    if tag == QTI1_ROOT:
+        return "qti1"
+    return tag if tag in QTI2_ROOTS else None
+
+
+# ---------------------------------------------------------------- QTI 2.x and 3.0
+
+ItemLoader = Callable[[str], tuple[str, etree._Element]]
+
+
+def read(path: Path | str, data: bytes, options: ImportOptions, load: ItemLoader | None = None) -> Bank:
+    """A QTI file on its own: an item becomes a one-question test, a test reads its items through `load`."""
+    root = parse_xml(path, data)
+    kind = root_kind(root)
+    if kind == "qti1":
+        return read_qti1(path, root, options)
+    if kind == "assessmentItem":
+        doc = Document(path, options, attr(root, "title") or Path(str(path)).stem)
+        questions = doc.section("questions", "Questions")
+        add_item(doc, questions, str(path), root, None, 1)
+        return doc.finish(attr(root, "identifier") or Path(str(path)).stem)
+    if kind == "assessmentTest":
+        return read_test(path, root, options, load)
+    raise fail(path, root.sourceline, None, f"<{local(root)}> is not a QTI item, test or questestinterop")
+
+
+def read_items(path: Path | str, items: list[tuple[str, etree._Element]], options: ImportOptions) -> Bank:
+    """Loose items of a package (no assessmentTest): one test, items in manifest order."""
+    doc = Document(path, options, Path(str(path)).stem)
+    questions = doc.section("questions", "Questions")
+    for position, (file, item) in enumerate(items, 1):
+        add_item(doc, questions, file, item, None, position)
+    return doc.finish(Path(str(path)).stem)
+
+
+def read_test(path: Path | str, root: etree._Element, options: ImportOptions, load: ItemLoader | None) -> Bank:
+    doc = Document(path, options, attr(root, "title") or Path(str(path)).stem)
+    outer = _max_time(root)
+    parts = find(root, "testPart")
+    top_sections = [s for part in parts for s in part if isinstance(s.tag, str) and name(s) == "assessmentSection"]
+    position = 0
+    for part in parts:
+        part_time = _max_time(part)
+        for section in [s for s in part if isinstance(s.tag, str) and name(s) == "assessmentSection"]:
+            limit = _max_time(section)
+            if limit is None and len(top_sections) == 1:
+                limit = part_time or outer
+            questions = doc.section(attr(section, "identifier") or f"s{len(doc.sections) + 1}",
+                                    attr(section, "title") or "Questions", limit)
+            for ref in find(section, "assessmentItemRef"):
+                position += 1
+                href = attr(ref, "href") or ""
+                identifier = attr(ref, "identifier") or href
+                if load is None:
+                    raise fail(path, ref.sourceline, identifier, "an assessmentTest refers to item files: import the "
+                               "package (zip with imsmanifest.xml) that holds them")
+                file, item = load(href)
+                weight = next((attr(w, "value") for w in find(ref, "weight")), None)
+                category = (attr(ref, "category") or "").split()
+                add_item(doc, questions, file, item, category[0] if category else None, position,
+                         points_value(weight, 0) or None)
+    if len(top_sections) > 1 and outer is not None and not any(_max_time(s) for s in top_sections):
+        doc.skip(root.sourceline, attr(root, "identifier") or "test",
+                 "a time limit for the whole test is not carried over: examsync times sections; "
+                 "use --section-minutes", kept=True)
+    return doc.finish(attr(root, "identifier") or Path(str(path)).stem)
+
+
+def _max_time(element: etree._Element) -> float | None:
+    for limits in element:
+        if isinstance(limits.tag, str) and name(limits) == "timeLimits":
+            value = attr(limits, "maxTime")
+            try:
+                return float(value) if value else None
+            except ValueError:
+                return None
+    return None
+
+
+def add_item(doc: Document, questions: list[dict[str, Any]], file: str, item: etree._Element, category: str | None,
+             position: int, weight: float | None = None) -> None:
+    identifier = attr(item, "identifier") or f"item{position}"
+    label = repr(identifier)
+    line = item.sourceline
+    if name(item) != "assessmentItem":
+        raise fail(file, line, label, f"<{local(item)}> is not an assessmentItem")
+    body = next((e for e in item if isinstance(e.tag, str) and name(e) == "itemBody"), None)
+    if body is None:
+        raise fail(file, line, label, "the item has no itemBody")
+    interactions = [e for e in body.iter() if isinstance(e.tag, str) and name(e).endswith("Interaction")]
+    for interaction in interactions:
+        if name(interaction) in _UNSCORABLE:
+            doc.skip(line, label, _UNSCORABLE[name(interaction)], file=file)
+            return
+    if len(interactions) != 1:
+        reason = "an item without an interaction is not a question" if not interactions else \
+            "an item with several interactions (a cloze with several gaps) cannot be scored by examsync"
+        doc.skip(line, label, reason, file=file)
+        return
+    interaction = interactions[0]
+    response_id = attr(interaction, "responseIdentifier")
+    declaration = next((d for d in find(item, "responseDeclaration") if attr(d, "identifier") == response_id), None)
+    if declaration is None:
+        raise fail(file, line, label, f"no responseDeclaration for {response_id!r}")
+    correct = [v.text.strip() for c in find(declaration, "correctResponse") for v in find(c, "value") if v.text]
+    mapping = {attr(e, "mapKey"): float(attr(e, "mappedValue") or 0) for e in find(declaration, "mapEntry")}
+    max_score = next((v.text for o in find(item, "outcomeDeclaration") if attr(o, "identifier") == "MAXSCORE"
+                      for v in find(o, "value") if v.text), None)
+    feedback: list[tuple[str, str]] = []
+    question: dict[str, Any] = {"key": doc.keys.take(identifier, f"q{position}"),
+                                "sub_skill": doc.sub_skill(category or attr(item, "label"))}
+    kind = name(interaction)
+    if kind == "choiceInteraction":
+        prompt = next((inner_xml(p) for p in find(interaction, "prompt")), "")
+        choices, ids = [], {}
+        for i, choice in enumerate(find(interaction, "simpleChoice")):
+            for inline in find(choice, "feedbackInline"):
+                feedback.append((chr(ord("A") + i), inner_xml(inline)))
+                _remove(inline)
+            choice_id = chr(ord("a") + i) if i < 26 else f"c{i}"
+            ids[attr(choice, "identifier")] = choice_id
+            choices.append({"id": choice_id, "text": inner_xml(choice)})
+        _remove(interaction)
+        question["stem"] = "".join(filter(None, [inner_xml(body), prompt]))
+        single = attr(declaration, "cardinality") == "single" or attr(interaction, "maxChoices") == "1"
+        if not correct and mapping:
+            correct = [k for k, v in mapping.items() if v > 0]
+        unknown = [c for c in correct if c not in ids]
+        if not correct or unknown:
+            raise fail(file, line, label, f"the correct response {correct!r} names no choice of the item")
+        if single:
+            if len(correct) != 1:
+                raise fail(file, line, label, "a single-cardinality choice item has one correct value")
+            question.update(kind="single_choice", choices=choices, correct=ids[correct[0]])
+        else:
+            question.update(kind="multiple_choice", choices=choices, correct=sorted(ids[c] for c in correct))
+            if mapping:
+                top = sum(v for v in mapping.values() if v > 0) or 1.0
+                for original, choice_id in ids.items():
+                    choice = next(c for c in choices if c["id"] == choice_id)
+                    choice["weight"] = max(-1.0, min(1.0, mapping.get(original, 0.0) / top))
+                max_score = max_score or str(top)
+    elif kind == "textEntryInteraction":
+        text = inner_xml(body)
+        stem = re.sub(r"<(?:qti-)?text-?[eE]ntry-?[iI]nteraction\b[^>]*/>|<textEntryInteraction\b[^>]*>.*?</textEntryInteraction>",
+                      "_____", text, flags=re.DOTALL)
+        question["stem"] = stem
+        base = attr(declaration, "baseType")
+        correct = list(dict.fromkeys(correct + [k for k, v in mapping.items() if v > 0 and k]))
+        if not correct:
+            raise fail(file, line, label, "a text-entry item has no correct response")
+        if base in ("float", "integer"):
+            tolerance = 0.0
+            for equal in find(item, "equal"):
+                if attr(equal, "toleranceMode") == "absolute":
+                    tolerance = abs(float((attr(equal, "tolerance") or "0").split()[0]))
+            try:
+                question.update(kind="numeric", correct=float(correct[0]), tolerance=tolerance)
+            except ValueError:
+                raise fail(file, line, label, f"a numeric correct response is a number, got {correct[0]!r}") from None
+        else:
+            caseless = all(attr(m, "caseSensitive") == "false" for m in find(declaration, "mapping")) and bool(mapping)
+            question.update(kind="short_answer", correct=correct, case_sensitive=bool(mapping) and not caseless)
+    else:
+        doc.skip(line, label, f"{kind} cannot be scored by examsync", file=file)
+        return
+    if not question["stem"].strip():
+        question["stem"] = html.escape(attr(item, "title") or identifier)
+    general = "".join(inner_xml(m) for m in find(item, "modalFeedback"))
+    question["explanation"] = explanation(general, [(k, v) for k, v in feedback if v])
+    question["points"] = weight if weight is not None else points_value(max_score)
+    doc.bank.lines[question["key"]] = line
+    questions.append(question)
+
+
+def _remove(element: etree._Element) -> None:
+    parent = element.getparent()
+    if parent is None:
+        return
+    tail = element.tail
+    previous = element.getprevious()
+    if tail:
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(element)
+
+
+# ---------------------------------------------------------------- QTI 1.2
+
+def _mattext(element: etree._Element | None) -> str:
+    """The material of a QTI 1.2 element as HTML."""
+    if element is None:
+        return ""
+    parts = []
+    for text in descendants(element, "mattext"):
+        value = text.text or ""
+        parts.append(value if "html" in (text.get("texttype") or "") else html.escape(value))
+    return "".join(parts).strip()
+
+
+def _metadata(element: etree._Element) -> dict[str, str]:
+    return {(child(f, "fieldlabel").text or "").strip(): (child(f, "fieldentry").text or "").strip()
+            for f in descendants(element, "qtimetadatafield")
+            if child(f, "fieldlabel") is not None and child(f, "fieldentry") is not None}
+
+
+def read_qti1(path: Path | str, root: etree._Element, options: ImportOptions) -> Bank:
+    assessments = children(root, "assessment")
+    if len(assessments) > 1:
+        raise fail(path, assessments[1].sourceline, None, "one <assessment> per file")
+    assessment = assessments[0] if assessments else root
+    meta = {k: v for k, v in _metadata(assessment).items()} if assessments else {}
+    doc = Document(path, options, assessment.get("title") or Path(str(path)).stem)
+    minutes = points_value(meta.get("qmd_timelimit"), 0) or None
+    sections = [s for s in assessment if isinstance(s.tag, str) and local(s) == "section"]
+    position = 0
+    if not sections:
+        sections = [assessment]
+    for section in sections:
+        limit = minutes * 60 if minutes and len(sections) == 1 else None
+        questions = doc.section(section.get("ident") or "questions", section.get("title") or "Questions", limit)
+        for item in descendants(section, "item"):
+            position += 1
+            _qti1_item(doc, questions, item, position)
+    return doc.finish(assessment.get("ident") or Path(str(path)).stem)
+
+
+def _qti1_item(doc: Document, questions: list[dict[str, Any]], item: etree._Element, position: int) -> None:
+    identifier = item.get("ident") or f"item{position}"
+    label = repr(item.get("title") or identifier)
+    line = item.sourceline
+    meta = _metadata(item)
+    canvas_type = meta.get("question_type", "")
+    if canvas_type in _CANVAS_SKIPPED:
+        doc.skip(line, label, _CANVAS_SKIPPED[canvas_type])
+        return
+    presentation = child(item, "presentation")
+    if presentation is None:
+        raise fail(doc.path, line, label, "the item has no <presentation>")
+    lids = descendants(presentation, "response_lid")
+    strs = descendants(presentation, "response_str") + descendants(presentation, "response_num")
+    others = [e for e in presentation.iter() if isinstance(e.tag, str)
+              and local(e) in ("response_xy", "response_grp", "response_extension")]
+    if others or len(lids) + len(strs) != 1:
+        doc.skip(line, label, "an item with several responses (matching, cloze) or a hotspot cannot be scored by examsync"
+                 if lids or strs or others else "an item without a response is not a question")
+        return
+    stem_parts = [_mattext(m) for m in children(presentation, "material")]
+    for flow in children(presentation, "flow"):
+        stem_parts += [_mattext(m) for m in children(flow, "material")]
+    question: dict[str, Any] = {"key": doc.keys.take(identifier, f"q{position}"), "stem": "".join(stem_parts),
+                                "sub_skill": doc.sub_skill(meta.get("sub_skill") or meta.get("category")),
+                                "points": points_value(meta.get("points_possible"))}
+    conditions = []
+    for condition in descendants(item, "respcondition"):
+        setvar = child(condition, "setvar")
+        try:
+            score = float(setvar.text) if setvar is not None and setvar.text else 0.0
+        except ValueError:
+            score = 0.0
+        action = (setvar.get("action") if setvar is not None else "Set") or "Set"
+        conditionvar = child(condition, "conditionvar")
+        conditions.append((conditionvar, score, action))
+    feedback: list[tuple[str, str]] = []
+    fb = {f.get("ident"): _mattext(f) for f in descendants(item, "itemfeedback")}
+    general = fb.get("general_fb", "")
+    if lids:
+        lid = lids[0]
+        choices, ids = [], {}
+        for i, label_el in enumerate(descendants(lid, "response_label")):
+            choice_id = chr(ord("a") + i) if i < 26 else f"c{i}"
+            ids[label_el.get("ident")] = choice_id
+            choices.append({"id": choice_id, "text": _mattext(label_el)})
+            if fb.get(f"{label_el.get('ident')}_fb"):
+                feedback.append((chr(ord("A") + i), fb[f"{label_el.get('ident')}_fb"]))
+        multiple = lid.get("rcardinality") == "Multiple"
+        if not multiple:
+            best = max((c for c in conditions if c[0] is not None), key=lambda c: c[1], default=None)
+            right = [v.text.strip() for v in descendants(best[0], "varequal")] if best and best[1] > 0 else []
+            right = [r for r in right if r in ids]
+            if len(right) != 1:
+                raise fail(doc.path, line, label, "no single correct choice found in <resprocessing>")
+            question.update(kind="single_choice", choices=choices, correct=ids[right[0]])
+        else:
+            adds = {v.text.strip(): score for cond, score, action in conditions if action == "Add" and cond is not None
+                    for v in descendants(cond, "varequal") if v.text}
+            if adds:
+                top = sum(s for s in adds.values() if s > 0) or 1.0
+                right = [k for k, s in adds.items() if s > 0]
+                for original, choice_id in ids.items():
+                    next(c for c in choices if c["id"] == choice_id)["weight"] = max(-1.0, min(1.0, adds.get(original, 0.0) / top))
+            else:
+                best = max((c for c in conditions if c[0] is not None), key=lambda c: c[1], default=None)
+                right = []
+                if best and best[1] > 0:
+                    negated = {v for n in descendants(best[0], "not") for v in descendants(n, "varequal")}
+                    right = [v.text.strip() for v in descendants(best[0], "varequal") if v not in negated and v.text]
+            right = [r for r in right if r in ids]
+            if not right:
+                raise fail(doc.path, line, label, "no correct choice found in <resprocessing>")
+            question.update(kind="multiple_choice", choices=choices, correct=sorted(ids[r] for r in right))
+    else:
+        scored = [c for c in conditions if c[0] is not None and c[1] > 0]
+        numeric = canvas_type == "numerical_question" or local(strs[0]) == "response_num"
+        if numeric:
+            cond = scored[0][0] if scored else None
+            gte = [float(v.text) for v in descendants(cond, "vargte")] if cond is not None else []
+            lte = [float(v.text) for v in descendants(cond, "varlte")] if cond is not None else []
+            equal = [float(v.text) for v in descendants(cond, "varequal")] if cond is not None else []
+            if gte and lte:
+                low, high = gte[0], lte[0]
+                if equal and abs((low + high) / 2 - equal[0]) < 1e-9:
+                    question.update(kind="numeric", correct=equal[0], tolerance=round((high - low) / 2, 12))
+                else:
+                    question.update(kind="numeric", correct={"min": min(low, high), "max": max(low, high)})
+            elif equal:
+                question.update(kind="numeric", correct=equal[0], tolerance=0.0)
+            else:
+                raise fail(doc.path, line, label, "no correct value found in <resprocessing>")
+        else:
+            accepted = [v.text.strip() for cond, _, _ in scored for v in descendants(cond, "varequal") if v.text]
+            if not accepted:
+                raise fail(doc.path, line, label, "no accepted answer found in <resprocessing>")
+            case = any(v.get("case") == "Yes" for cond, _, _ in scored for v in descendants(cond, "varequal"))
+            question.update(kind="short_answer", correct=list(dict.fromkeys(accepted)), case_sensitive=case)
+    if not question["stem"]:
+        question["stem"] = html.escape(item.get("title") or identifier)
+    question["explanation"] = explanation(general, feedback)
+    doc.bank.lines[question["key"]] = line
+    questions.append(question)

@@ -1,0 +1,72 @@
+"""A student answers a numeric question from an imported GIFT bank in Chromium, with the decimal comma of their
+locale, offline first: the answer is queued, sent when back online, and scored as the number it is."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import Student
+from tests.integration.server_process import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+BANK = """$CATEGORY: maths/measurement
+
+::half:: How many litres is half of 5 litres?{#2.5:0.01}
+
+::unit:: Which is a unit of volume?{=litre ~metre}
+"""
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """The server with one test: the bank above, imported as `examsync import` does."""
+    bank = tmp_path / "litres.gift"
+    bank.write_text(BANK)
+    env = {"EXAMSYNC_DATA_DIR": str(tmp_path / "data"), "EXAMSYNC_DATABASE_URL": ""}
+    subprocess.run([sys.executable, "-m", "examsync", "import", str(bank)], env={**os.environ, **env},
+                   check=True, capture_output=True)
+    process = ServerProcess(env, tmp_path / "server.log").start()
+    yield process
+    process.stop(signal.SIGKILL)
+
+
+def test_a_numeric_answer_with_a_decimal_comma_is_queued_offline_and_scored(new_context: Any, server: ServerProcess) -> None:
+    student = Student(new_context(locale="de-DE").new_page(), server)
+    student.sign_up().start("litres")
+    box = student.page.locator("#short-answer")
+    assert box.get_attribute("inputmode") == "decimal"
+    assert "3,5 and 3.5" in student.page.inner_text("#short-answer-hint")  # the student's own form first
+
+    student.page.context.set_offline(True)
+    box.fill("2,5")
+    box.blur()
+    student.wait_queued(1)
+    student.page.context.set_offline(False)
+    student.wait_queued(0)
+    student.wait_status("All changes saved")
+
+    session_id = student.session_id()
+    state = student.api(f"/sessions/{session_id}")
+    half = state["sections"][0]["questions"][0]
+    assert half["kind"] == "numeric" and state["sections"][0]["answers"] == {half["id"]: "2,5"}
+
+    student.page.click("#submit-section-button")
+    student.page.click("#confirm-submit")
+    if student.page.locator("#finish-button").count():
+        student.page.click("#finish-button")
+    student.page.wait_for_selector("#results-page")
+    student.wait_ready()
+    assert "2,5" in student.page.inner_text("#results-page")  # the answer as the student typed it
+    results = student.api(f"/sessions/{session_id}/results")
+    review = {q["id"]: q for s in results["sections"] for q in s["questions"]}
+    assert review[half["id"]]["is_correct"] is True and review[half["id"]]["correct_answer"] == "2.5 ± 0.01"
+    assert student.console_errors == []
