@@ -238,6 +238,7 @@ function joinForm(ctx, reload) {
       if (err.status === 401) return;
       message.textContent = err.network ? "You are offline. Joining a class needs a connection."
         : err.status === 404 ? "No class has this code. Check it with your teacher: a code stops working when they make a new one."
+          : err.status === 429 ? "Too many wrong codes. Wait a minute, then try again."
           : `You could not join: ${err.message}`;
     } finally {
       button.disabled = false;
