@@ -9,6 +9,8 @@ The examples are read from the fenced blocks, so a new one is checked as soon as
   A `json` block without a request (```` ```json file ````) shows a file's format and is only read.
 - A block ```` ```sh ```` is a shell session against `examsync serve`: it is run with bash against a real server
   process, and each comment `# <JSON>` in it shows one of the values it prints.
+- A block ```` ```http multipart ```` sends its body lines as `multipart/form-data` fields, as `curl -F` does:
+  `file=@every-kind.gift` attaches that file of tests/fixtures/banks/, `name=value` is a form field.
 - `{name}` in a path is a value of the scenario below; the request is Ada's, the scenario's student, unless the
   fence's line ends with `as teacher` or `as admin` (```` ```http as teacher ````, ```` ```json GET /path as admin ````).
 
@@ -50,6 +52,7 @@ from tests.conftest import MINI_CONTENT, FakeClock
 from tests.integration.server_process import ServerProcess
 
 API_DOC = Path(__file__).parent.parent / "docs" / "api.md"
+BANKS = Path(__file__).parent / "fixtures" / "banks"
 SHELL_FENCE = re.compile(r"^```sh\n(.*?)^```", re.DOTALL | re.MULTILINE)
 SHOWN_OUTPUT = re.compile(r"^# ([\[{].*)$", re.MULTILINE)
 FENCE = re.compile(r"^```(\S*)[ \t]*(.*?)\n(.*?)^```", re.DOTALL | re.MULTILINE)
@@ -66,6 +69,7 @@ class Example:
     text: str
     line: int
     role: str = "student"
+    multipart: bool = False
 
     def __str__(self) -> str:
         return f"docs/api.md:{self.line} ({self.method} {self.path})" if self.method else f"docs/api.md:{self.line}"
@@ -79,7 +83,8 @@ def examples(markdown: str) -> list[Example]:
         if language == "http":
             request, _, body = text.partition("\n")
             method, path = request.split()
-            found.append(Example("request", method, path, body, line, info.partition("as ")[2].strip() or "student"))
+            found.append(Example("request", method, path, body, line, info.partition("as ")[2].strip() or "student",
+                                 multipart=info.split(" ")[0] == "multipart"))
         elif language == "json":
             method, _, path = info.partition(" ")
             if method == "file":
@@ -197,7 +202,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         accounts = client.app.state.accounts  # type: ignore[attr-defined]
         accounts.add_user("grace@example.org", "teacher password", role="teacher")
         teacher = signed_in(client, "grace@example.org", "teacher password")
-        accounts.add_user("root@example.org", "admin password", role="admin")
+        accounts.add_user("root@example.org", "admin password", role="admin", display_name="Ms Rivera")
         admin = signed_in(client, "root@example.org", "admin password")
         tests = {t["slug"]: t["id"] for t in client.get("/api/v1/tests", headers=headers).json()}
 
@@ -237,9 +242,16 @@ def test_every_example_in_the_api_docs_is_answered_as_shown(scenario: Scenario) 
     assert [e for e in found if e.kind == "response"], "no response examples found in docs/api.md"
     answers: dict[tuple[str, str], Any] = {}
     for request in (e for e in found if e.kind == "request"):
-        body = json.loads(request.text) if request.text.strip() else None
-        response = scenario.client.request(request.method, fill(request.path, scenario.names), json=body,
-                                           headers=scenario.headers[request.role])
+        if request.multipart:
+            fields = [line.partition("=") for line in request.text.splitlines() if line.strip()]
+            files = [(k, (v[1:], (BANKS / v[1:]).read_bytes())) for k, _, v in fields if v.startswith("@")]
+            response = scenario.client.request(request.method, fill(request.path, scenario.names), files=files,
+                                               data={k: v for k, _, v in fields if not v.startswith("@")},
+                                               headers=scenario.headers[request.role])
+        else:
+            body = json.loads(request.text) if request.text.strip() else None
+            response = scenario.client.request(request.method, fill(request.path, scenario.names), json=body,
+                                               headers=scenario.headers[request.role])
         assert response.status_code < 400, f"{request}: {response.status_code} {response.text}"
         answers[request.method, request.path] = response.json()
     problems = []

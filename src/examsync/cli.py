@@ -235,6 +235,30 @@ def users_enable(email: Annotated[str, typer.Argument(help="The account's email.
     _set_disabled(email, False)
 
 
+@app.command("export-content")
+def export_content(
+    tests_: Annotated[list[str], typer.Argument(metavar="TEST...", help="Tests to export, by slug or id.")],
+    format: Annotated[str, typer.Option("--format", help="qti3 (a QTI 3.0 package, zip) or yaml.")] = "qti3",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write; default <slug>-qti3.zip or <slug>.yaml.")] = None,
+) -> None:
+    """Write tests as a QTI 3.0 package or as examsync's YAML (docs/content-format.md#export)."""
+    from examsync.services.content import EXPORT_FORMATS, ContentService
+
+    if format not in EXPORT_FORMATS:
+        raise _fail(f"--format must be one of {', '.join(EXPORT_FORMATS)}, got {format!r}")
+    with _database(Settings.from_env()) as database:
+        try:
+            exported = ContentService(database).export(SYSTEM, tests_, format)
+        except DomainError as error:
+            raise _fail(error.message) from None
+    target = output or Path(exported.filename)
+    try:
+        target.write_bytes(exported.data)
+    except OSError as error:
+        raise _fail(f"cannot write {target}: {error}") from None
+    typer.echo(f"wrote {len(set(tests_))} test(s) as {format} to {target}")
+
+
 @app.command()
 def export(
     session: Annotated[Optional[str], typer.Option(help="A session id.")] = None,

@@ -32,6 +32,7 @@ class Settings:
     expiry_sweep_seconds: float = setting(5.0, "How often the background sweep submits sections whose time ran out (they are also submitted on the next request).")
     max_ops_per_batch: int = setting(500, "Most ops in one batch request (error code too_many_ops).")
     max_body_bytes: int = setting(1_048_576, "Largest request body in bytes (error code body_too_large).")
+    max_upload_bytes: int = setting(20_971_520, "Largest request body of a content upload (POST /api/v1/content/imports), all its files together, in bytes (error code body_too_large).")
     max_answer_length: int = setting(1_000, "Longest short answer in characters (error code answer_too_long).")
     max_note_length: int = setting(2_000, "Longest note in characters (error code note_too_long).")
     ops_per_second: int = setting(50, "Ops one user may send per second, sustained, over HTTP and the live socket together (per process). More is refused with rate_limited (429, Retry-After). 0: no limit.")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
-from examsync.domain.chain import first_break
+from examsync.domain.chain import find_break, first_break
 from examsync.store import sessions as store
 from examsync.store.database import SYSTEM, Database
 from examsync.store.tables import user_test_sessions
@@ -17,6 +18,13 @@ from examsync.store.tables import user_test_sessions
 class Finding:
     session_id: str
     problem: str
+
+
+def chain_status(session_id: str, user_id: str, entries: list[dict[str, Any]], last_hash: str) -> dict[str, Any]:
+    """Whether one session's log verifies, as the replay shows it: {verified, entries, first_bad_seq, problem}."""
+    found = find_break(session_id, user_id, entries, last_hash)
+    return {"verified": found is None, "entries": len(entries), "first_bad_seq": None if found is None else found[0],
+            "problem": None if found is None else found[1]}
 
 
 def verify_history(database: Database, *, session_id: str | None = None,

@@ -189,3 +189,40 @@ test("a live state message re-anchors the section clock", async () => {
   assert.equal(h.anchors.at(-1).remainingMs, 120_000);
   h.controller.dispose();
 });
+
+test("staff pause the test: the model says who, the clock stops where it stood, and resume runs it again", async () => {
+  const paused = resumeState({ last_seq: 4, paused: true, paused_by: "Ms Rivera", paused_at: 1 });
+  paused.sections[0].time_remaining_ms = 250_000;
+  const h = harness({ states: [resumeState(), paused] });
+  await h.controller.load();
+  const socket = goLive(h);
+  socket.receive(event(4, { kind: "staff_pause", device_id: null, payload: { type: "pause", by: "t1", by_name: "Ms Rivera" } }));
+  await wait(40);
+  assert.equal(h.controller.model.paused, true);
+  assert.equal(h.controller.model.paused_by, "Ms Rivera");
+  assert.equal(h.anchors.at(-1).running, false);
+  for (let i = 0; i < 20 && h.server.resumes < 2; i++) await wait(10);
+  await settle();
+  assert.equal(h.server.resumes, 2);
+  assert.deepEqual([h.anchors.at(-1).remainingMs, h.anchors.at(-1).running], [250_000, false]);
+
+  h.server.states = [resumeState({ last_seq: 5, paused: false, paused_by: null, paused_at: null })];
+  socket.receive(event(5, { kind: "staff_resume", device_id: null, payload: { type: "resume", by: "t1" } }));
+  for (let i = 0; i < 20 && h.server.resumes < 3; i++) await wait(10);
+  await settle();
+  assert.equal(h.controller.model.paused, false);
+  assert.equal(h.anchors.at(-1).running, true);
+  h.controller.dispose();
+});
+
+test("a staff note changes nothing on the page and asks for nothing", async () => {
+  const h = harness();
+  await h.controller.load();
+  const socket = goLive(h);
+  socket.receive(event(4, { kind: "staff_note", device_id: null, payload: { type: "note", redacted: true } }));
+  await wait(40);
+  await settle();
+  assert.equal(h.server.resumes, 1);
+  assert.equal(h.controller.log.lastSeq, 4);
+  h.controller.dispose();
+});

@@ -89,3 +89,11 @@ test("reopened later, the next screen names the section whose time ran out", () 
   const byStudent = model([], { sections: submitted("student") });
   assert.equal(flow.expiredBefore(byStudent, byStudent.sections[1]), null);
 });
+
+test("a section staff reopened is announced once", () => {
+  const before = model([], { sections: submitted("expired") });
+  const after = model([], { sections: resumeState().sections.map((s, i) => (i === 0 ? { ...s, reopened: true } : s)) });
+  const out = flow.interpretChange({ ...base, previous: before, model: after, shownId: "B", screen: "section-start" });
+  assert.match(out.notice, /teacher reopened the section/);
+  assert.equal(flow.interpretChange({ ...base, previous: after, model: after }).notice, null);
+});

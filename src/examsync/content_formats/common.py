@@ -46,6 +46,9 @@ class Bank:
     document: dict[str, Any]
     skips: list[Skip] = field(default_factory=list)
     lines: dict[str, int] = field(default_factory=dict)  # question key -> line in the file
+    # Names made from category paths (a bank's `reading/inference`): a skill area or sub-skill that already exists
+    # keeps its name, so importing a bank (or a QTI export) never renames it.
+    names_from_slugs: bool = False
 
 
 def fail(path: Path | str, line: int | None, item: str | None, rule: str) -> ContentError:
@@ -233,6 +236,7 @@ class Document:
         if mode == "drill":
             subs = {q["sub_skill"] for s in sections for q in s["questions"]}
             test["sub_skill"] = sorted(subs)[0]
+        self.bank.names_from_slugs = True
         self.bank.document = {
             "skill_areas": [{"slug": a["slug"], "name": a["name"],
                              "sub_skills": [{"slug": k, "name": v} for k, v in a["sub_skills"].items()]}

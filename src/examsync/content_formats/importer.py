@@ -16,7 +16,7 @@ from examsync.content_formats.common import MAX_FILE_BYTES, Bank, ImportOptions,
 from examsync.content_formats.detect import detect
 from examsync.content_import import ContentError
 from examsync.store.database import Database
-from examsync.store.tables import sub_skills
+from examsync.store.tables import skill_areas, sub_skills
 
 _QUESTION_KEY = re.compile(r"\(([A-Za-z0-9][A-Za-z0-9_.-]*)\) field")
 
@@ -99,6 +99,8 @@ def import_banks(db: Database, paths: list[Path], options: ImportOptions | None 
                         raise ContentError(f"{path}: test {test['slug']!r} is also in {seen[test['slug']]}; "
                                            "a test comes from one file (give one of them another name)")
                     seen[test["slug"]] = path
+                if bank.names_from_slugs:
+                    areas = _new_names_only(connection, areas)
                 parsed.append((areas, tests))
                 if str(path) not in report.files:
                     report.files.append(str(path))
@@ -118,3 +120,15 @@ def import_banks(db: Database, paths: list[Path], options: ImportOptions | None 
     except _DryRun:
         pass
     return report
+
+
+def _new_names_only(connection: Any, areas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The areas and sub-skills not yet in the database: those that are keep their names."""
+    known_areas = dict(connection.execute(select(skill_areas.c.slug, skill_areas.c.name)).all())
+    known_subs = set(connection.execute(select(sub_skills.c.slug)).scalars())
+    kept = []
+    for area in areas:
+        subs = [s for s in area["sub_skills"] if s["slug"] not in known_subs]
+        if area["slug"] not in known_areas or subs:
+            kept.append({**area, "name": known_areas.get(area["slug"], area["name"]), "sub_skills": subs})
+    return kept

@@ -213,6 +213,9 @@ def add_item(doc: Document, questions: list[dict[str, Any]], file: str, item: et
             question.update(kind="multiple_choice", choices=choices, correct=sorted(ids[c] for c in correct))
             if mapping:
                 top = sum(v for v in mapping.values() if v > 0) or 1.0
+                upper = next((attr(m, "upperBound") for m in find(declaration, "mapping")), None)
+                if upper and points_value(upper, 0) > 0:
+                    top = min(top, points_value(upper))  # mapResponse never gives more than the upper bound
                 for original, choice_id in ids.items():
                     choice = next(c for c in choices if c["id"] == choice_id)
                     choice["weight"] = max(-1.0, min(1.0, mapping.get(original, 0.0) / top))
@@ -221,6 +224,8 @@ def add_item(doc: Document, questions: list[dict[str, Any]], file: str, item: et
         text = inner_xml(body)
         stem = re.sub(r"<(?:qti-)?text-?[eE]ntry-?[iI]nteraction\b[^>]*/>|<textEntryInteraction\b[^>]*>.*?</textEntryInteraction>",
                       "_____", text, flags=re.DOTALL)
+        # A text entry alone in the body's last paragraph is the answer box examsync shows anyway.
+        stem = re.sub(r"<p(?:\s[^>]*)?>\s*_____\s*</p>\s*$", "", stem)
         question["stem"] = stem
         base = attr(declaration, "baseType")
         correct = list(dict.fromkeys(correct + [k for k, v in mapping.items() if v > 0 and k]))
@@ -231,12 +236,20 @@ def add_item(doc: Document, questions: list[dict[str, Any]], file: str, item: et
             for equal in find(item, "equal"):
                 if attr(equal, "toleranceMode") == "absolute":
                     tolerance = abs(float((attr(equal, "tolerance") or "0").split()[0]))
-            try:
-                question.update(kind="numeric", correct=float(correct[0]), tolerance=tolerance)
-            except ValueError:
-                raise fail(file, line, label, f"a numeric correct response is a number, got {correct[0]!r}") from None
+            low = [v for e in find(item, "gte") for v in _bound(e)]
+            high = [v for e in find(item, "lte") for v in _bound(e)]
+            if low and high:
+                question.update(kind="numeric", correct={"min": min(low[0], high[0]), "max": max(low[0], high[0])})
+            else:
+                try:
+                    question.update(kind="numeric", correct=float(correct[0]), tolerance=tolerance)
+                except ValueError:
+                    raise fail(file, line, label, f"a numeric correct response is a number, got {correct[0]!r}") from None
         else:
-            caseless = all(attr(m, "caseSensitive") == "false" for m in find(declaration, "mapping")) and bool(mapping)
+            # caseSensitive belongs to each mapEntry (QTI 2.1, 3.0); some tools put it on the mapping
+            caseless = bool(mapping) and all(
+                (attr(e, "caseSensitive") or attr(e.getparent(), "caseSensitive")) == "false"
+                for e in find(declaration, "mapEntry"))
             question.update(kind="short_answer", correct=correct, case_sensitive=bool(mapping) and not caseless)
     else:
         doc.skip(line, label, f"{kind} cannot be scored by examsync", file=file)
@@ -248,6 +261,15 @@ def add_item(doc: Document, questions: list[dict[str, Any]], file: str, item: et
     question["points"] = weight if weight is not None else points_value(max_score)
     doc.bank.lines[question["key"]] = line
     questions.append(question)
+
+
+def _bound(compare: etree._Element) -> list[float]:
+    """The number a `gte`/`lte` compares the response with (a range of a numeric item), if it is a base value."""
+    values = [e for e in compare if isinstance(e.tag, str) and name(e) == "baseValue"]
+    try:
+        return [float(values[0].text or "")] if values else []
+    except ValueError:
+        return []
 
 
 def _remove(element: etree._Element) -> None:

@@ -27,15 +27,23 @@ def entry_hash(previous: str, session_id: str, user_id: str, entry: dict[str, An
 
 def first_break(session_id: str, user_id: str, entries: list[dict[str, Any]], last_hash: str) -> str | None:
     """Describe the first row where the chain does not hold, or None when the whole log is intact."""
+    found = find_break(session_id, user_id, entries, last_hash)
+    return None if found is None else found[1]
+
+
+def find_break(session_id: str, user_id: str, entries: list[dict[str, Any]],
+               last_hash: str) -> tuple[int, str] | None:
+    """The seq of the first row where the chain does not hold and what is wrong there, or None when intact."""
     previous = GENESIS
     for expected_seq, entry in enumerate(entries, start=1):
         if entry["seq"] != expected_seq:
             if entry["seq"] > expected_seq:
-                return f"row seq {expected_seq} is missing (deleted), found seq {entry['seq']} in its place"
-            return f"row seq {entry['seq']} is out of order at position {expected_seq}"
+                return expected_seq, f"row seq {expected_seq} is missing (deleted), found seq {entry['seq']} in its place"
+            return expected_seq, f"row seq {entry['seq']} is out of order at position {expected_seq}"
         if entry_hash(previous, session_id, user_id, entry) != entry.get("hash"):
-            return f"row seq {entry['seq']} was edited (its hash does not match its content and the row before it)"
+            return entry["seq"], (f"row seq {entry['seq']} was edited (its hash does not match its content and the "
+                                  "row before it)")
         previous = entry["hash"]
     if previous != last_hash:
-        return f"rows after seq {len(entries)} were deleted (the session records a later entry)"
+        return len(entries) + 1, f"rows after seq {len(entries)} were deleted (the session records a later entry)"
     return None

@@ -64,7 +64,40 @@ class InvalidTimeOptionError(DomainError):
     code = "invalid_time_option"
 
 
+# Staff ops (domain/staff_ops.py) and what they do to the student's ops.
+
+
+class SessionPausedError(DomainError):
+    code = "session_paused"
+
+
+class AlreadyPausedError(DomainError):
+    code = "already_paused"
+
+
+class NotPausedError(DomainError):
+    code = "not_paused"
+
+
+class SectionNotSubmittedError(DomainError):
+    code = "section_not_submitted"
+
+
+class AlreadyReopenedError(DomainError):
+    code = "already_reopened"
+
+
+class SectionInProgressError(DomainError):
+    code = "section_in_progress"
+
+
 # Errors of access and of the request as a whole (raised by the service layer).
+
+
+class InvalidContentError(DomainError):
+    """A content file or question bank that cannot be imported; the message names the file, the line, the item and
+    the rule broken (docs/content-format.md)."""
+    code = "invalid_content"
 
 
 class NotFoundError(DomainError):

@@ -12,6 +12,11 @@ which one device made its ops (its client time, then the op's place in its
 batch), and only then fall to `op_id`. The order is a function of the op
 alone, so the final state does not depend on the order in which ops arrive,
 and a stale device can never overwrite a newer change.
+
+Why this module is still over 300 lines: the aggregate's rules about ops,
+clocks and server changes share one state and one log, and are read together.
+Its records live in `domain/records.py`, the staff's ops in
+`domain/staff_ops.py`.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from examsync.domain.content import Test, Section, validate_answer
 from examsync.domain.errors import (
     DomainError,
     InvalidTimeOptionError,
+    SessionPausedError,
     SectionNotOpenError,
     SectionSubmittedError,
     SessionCompletedError,
@@ -34,176 +40,13 @@ from examsync.domain.errors import (
 )
 from examsync.domain.ops import UNLOGGED_OPS, Op
 from examsync.domain.scoring import combine_scores, score_section
-from examsync.domain.timing import (
-    SectionClock, TimeAllowance, TimeChange, deadline_ms, effective_limit_ms, remaining_ms, split_evenly,
+from examsync.domain.records import (  # noqa: F401  (re-exported: the session's records, by their old home)
+    APPLIED, DUPLICATE, REJECTED, SUPERSEDED, BatchOutcome, LogEntry, OpResult, QuestionState, Register, Rules,
+    SectionState, SentOp, intent_order, receipt_status,
 )
-
-APPLIED, DUPLICATE, SUPERSEDED, REJECTED = "applied", "duplicate", "superseded", "rejected"
-
-
-@dataclass(frozen=True)
-class Rules:
-    """Deployment settings the domain obeys."""
-
-    heartbeat_credit_ms: int = 15_000
-    offline_grace_ms: int = 0
-    max_answer_length: int = 1_000
-
-
-def intent_order(effective_time: int, client_time: int, batch_index: int, op_id: str) -> tuple[int, int, int, str]:
-    """Which of two ops the student made last: the later effective time, then one device's own order.
-
-    Two ops of one device can share an effective time when both were clamped to
-    the server's now, or made in one millisecond; the device's strictly
-    increasing client times, then the places in one batch, keep its order.
-    """
-    return (effective_time, client_time, batch_index, op_id)
-
-
-@dataclass
-class Register:
-    """A last-writer-wins value stamped with the intent order of the op that set it.
-
-    Persisted as [value, at, op_id, client_time, batch_index]; registers kept
-    before the last two were recorded load with both as 0.
-    """
-
-    value: Any = None
-    at: int | None = None
-    op_id: str | None = None
-    client_time: int = 0
-    batch_index: int = 0
-
-    def offer(self, value: Any, op: Op, effective: int) -> bool:
-        order = intent_order(effective, op.client_time, op.batch_index, op.op_id)
-        if self.at is not None and order < intent_order(self.at, self.client_time, self.batch_index, self.op_id or ""):
-            return False
-        self.value, self.at, self.op_id = value, effective, op.op_id
-        self.client_time, self.batch_index = op.client_time, op.batch_index
-        return True
-
-    def dump(self) -> list[Any] | None:
-        return None if self.at is None else [self.value, self.at, self.op_id, self.client_time, self.batch_index]
-
-    @classmethod
-    def load(cls, raw: list[Any] | None) -> "Register":
-        return cls() if raw is None else cls(*raw)
-
-
-@dataclass
-class QuestionState:
-    answer: Register = field(default_factory=Register)
-    flagged: Register = field(default_factory=Register)
-    note: Register = field(default_factory=Register)
-    eliminated: dict[str, Register] = field(default_factory=dict)
-    visited: bool = False
-
-    def dump(self) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        for name in ("answer", "flagged", "note"):
-            raw = getattr(self, name).dump()
-            if raw is not None:
-                data[name] = raw
-        if self.eliminated:
-            data["eliminated"] = {cid: reg.dump() for cid, reg in self.eliminated.items()}
-        if self.visited:
-            data["visited"] = True
-        return data
-
-    @classmethod
-    def load(cls, raw: dict[str, Any]) -> "QuestionState":
-        return cls(
-            answer=Register.load(raw.get("answer")),
-            flagged=Register.load(raw.get("flagged")),
-            note=Register.load(raw.get("note")),
-            eliminated={cid: Register.load(reg) for cid, reg in raw.get("eliminated", {}).items()},
-            visited=bool(raw.get("visited")),
-        )
-
-
-@dataclass
-class SectionState:
-    section_id: str
-    status: str = "not_started"  # not_started | in_progress | submitted
-    clock: SectionClock = field(default_factory=SectionClock)
-    submitted_at: int | None = None
-    submit_reason: str | None = None  # student | expired | completed | ended
-    questions: dict[str, QuestionState] = field(default_factory=dict)
-    score: dict[str, Any] | None = None
-    extra_ms: int = 0  # extra time staff gave this section of this session
-
-    def question(self, question_id: str) -> QuestionState:
-        return self.questions.setdefault(question_id, QuestionState())
-
-    def answers(self) -> dict[str, Any]:
-        return {qid: q.answer.value for qid, q in self.questions.items() if q.answer.value is not None}
-
-    def flagged(self) -> list[str]:
-        return [qid for qid, q in self.questions.items() if q.flagged.value]
-
-
-@dataclass
-class LogEntry:
-    """One row of the session's ordered log (the audit trail and resume cursor)."""
-
-    seq: int
-    kind: str  # an op type, or a server change: section_expired, section_started, session_ended, time_adjusted
-    status: str
-    server_time: int
-    op_id: str | None = None
-    code: str | None = None
-    message: str | None = None
-    question_id: str | None = None
-    section_id: str | None = None
-    payload: dict[str, Any] = field(default_factory=dict)
-    client_time: int | None = None
-    effective_time: int | None = None
-    device_id: str | None = None
-    hash: str | None = None  # chained to the previous entry: domain/chain.py
-
-    def as_dict(self) -> dict[str, Any]:
-        # Shallow: dataclasses.asdict deep-copies, and this runs for every op.
-        return dict(self.__dict__)
-
-
-@dataclass
-class OpResult:
-    op_id: str
-    status: str
-    code: str | None = None
-    message: str | None = None
-    seq: int | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"op_id": self.op_id, "status": self.status}
-        for name in ("code", "message", "seq"):
-            value = getattr(self, name)
-            if value is not None:
-                data[name] = value
-        return data
-
-
-@dataclass(frozen=True)
-class SentOp:
-    """One op of a batch as read: parsed (`op`), or not (`error`); `op_id` is None when even it was unusable."""
-
-    op_id: str | None
-    fingerprint: str = ""
-    op: Op | None = None
-    error: DomainError | None = None
-
-    @classmethod
-    def parsed(cls, op: Op) -> "SentOp":
-        return cls(op.op_id, op.fingerprint, op=op)
-
-
-@dataclass
-class BatchOutcome:
-    """What a batch did: each op's result, the receipts to record (op_id -> fingerprint), the sections to save."""
-
-    results: list[OpResult]
-    new_receipts: dict[str, str]
-    changed_section_ids: list[str]
+from examsync.domain.timing import (
+    TimeAllowance, TimeChange, deadline_ms, effective_limit_ms, remaining_ms, split_evenly,
+)
 
 
 @dataclass
@@ -234,6 +77,16 @@ class TestSession:
     completed_since_load: bool = False
     # The sections whose state may have changed since load: the ones a save must write.
     touched_sections: set[str] = field(default_factory=set)
+    # Set while staff have paused the session (domain/staff_ops.py): when, by whom (id, and name to show).
+    paused_at: int | None = None
+    paused_by: str | None = None
+    paused_by_name: str | None = None
+    # The score a reopened session had when it completed before; whoever recorded it takes it back.
+    retracted_score: dict[str, Any] | None = None
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at is not None
 
     def __post_init__(self) -> None:
         for section in self.test.sections:
@@ -289,7 +142,7 @@ class TestSession:
         changes = []
         if self.closes_at is not None:
             changes.append((self.closes_at, "close_time"))
-        if self.is_timed:
+        if self.is_timed and not self.paused:  # paused: no break ends and no idle time counts
             if self.test.idle_limit_seconds is not None:
                 changes.append((self.last_activity_at + self.test.idle_limit_seconds * 1000, "idle_limit"))
             break_end = self._break_end_ms()
@@ -375,6 +228,10 @@ class TestSession:
     def adjust_time(self, change: TimeChange, now_ms: int, *, by: str) -> LogEntry:
         """A teacher's accommodation for this session; applies at once, also mid-section."""
         self._open_for_staff(now_ms)
+        return self._record("time_adjusted", APPLIED, now_ms, payload={**self.change_time(change), "by": by})
+
+    def change_time(self, change: TimeChange) -> dict[str, Any]:
+        """Apply a time change to an active session; returns what it did, as logged."""
         allowance = TimeAllowance(
             multiplier=self.allowance.multiplier if change.multiplier is None else change.multiplier,
             untimed=self.allowance.untimed if change.untimed is None else change.untimed,
@@ -385,10 +242,10 @@ class TestSession:
             self.sections[section_id].extra_ms = extra_ms
             self.touched_sections.add(section_id)
         self.version += 1
-        payload: dict[str, Any] = {"multiplier": allowance.multiplier, "untimed": allowance.untimed, "by": by}
+        payload: dict[str, Any] = {"multiplier": allowance.multiplier, "untimed": allowance.untimed}
         if change.extra_ms is not None:
             payload.update(scope=change.scope, extra_ms=change.extra_ms, section_extra_ms=grants)
-        return self._record("time_adjusted", APPLIED, now_ms, payload=payload)
+        return payload
 
     def _extra_time_grants(self, change: TimeChange, allowance: TimeAllowance) -> dict[str, int]:
         """Each section's extra time after the change: one section's, or the session's split evenly."""
@@ -405,7 +262,8 @@ class TestSession:
         timed = [s for s in targets if self._limit_ms(s, allowance) is not None]
         if not timed:
             raise InvalidTimeOptionError("no timed section is left open to give this time to")
-        return {s.id: share for s, share in zip(timed, split_evenly(change.extra_ms, len(timed)))}
+        return {s.id: share + (self.sections[s.id].extra_ms if change.added else 0)
+                for s, share in zip(timed, split_evenly(change.extra_ms, len(timed)))}
 
     def note_user_allowance_changed(self, allowance: TimeAllowance, now_ms: int, *, by: str) -> LogEntry:
         self._open_for_staff(now_ms)
@@ -514,6 +372,9 @@ class TestSession:
             raise SessionCompletedError("this session is completed; start a new one to try again")
         if op.type == "heartbeat":
             return self._heartbeat(now_ms)
+        if self.paused_at is not None and effective >= self.paused_at:
+            # What the student did before the pause (sent late, from offline) still counts.
+            raise SessionPausedError("your teacher has paused this test; wait until it is resumed")
         if op.type == "complete":
             return self._complete(now_ms)
         if op.type == "submit_section":
@@ -562,6 +423,8 @@ class TestSession:
         if state.status == "not_started":
             state.status = "in_progress"
             state.clock.start(now_ms)
+            if self.paused:
+                state.clock.stop(self.test.timer_policy, now_ms, self.rules.heartbeat_credit_ms)
             self.touched_sections.add(section.id)
             return
         deadline = self.deadline_ms(section.id)
@@ -614,10 +477,3 @@ class TestSession:
         entry.hash = self.last_hash = entry_hash(self.last_hash, self.id, self.user_id, entry.as_dict())
         self.log.append(entry)
         return entry
-
-
-def receipt_status(fingerprint: str, known_fingerprint: str | None) -> str | None:
-    """How a receipt answers an op: None (a new op), duplicate, or op_id_reused."""
-    if known_fingerprint is None:
-        return None
-    return DUPLICATE if known_fingerprint == fingerprint else "op_id_reused"

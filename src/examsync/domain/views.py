@@ -27,6 +27,7 @@ def resume_view(session: TestSession, now_ms: int) -> dict[str, Any]:
             "time_remaining_ms": session.remaining_ms(section.id, now_ms),
             "deadline": session.deadline_ms(section.id) if state.status == "in_progress" else None,
             "submit_reason": state.submit_reason,
+            "reopened": state.reopened,
             "question_count": len(section.questions),
             # Set while the section waits to begin: a navigate op to it starts its clock.
             "first_question_id": section.questions[0].id if state.status == "not_started" else None,
@@ -58,8 +59,15 @@ def resume_view(session: TestSession, now_ms: int) -> dict[str, Any]:
         "time_multiplier": session.allowance.multiplier * session.user_allowance.multiplier,
         "current_section_id": current.id if current else None,
         "current_question_id": session.current_question_id,
+        **pause_view(session),
         "sections": sections,
     }
+
+
+def pause_view(session: TestSession) -> dict[str, Any]:
+    """Whether staff paused the session, when, and who (their name where known, else their id)."""
+    return {"paused": session.paused, "paused_at": session.paused_at,
+            "paused_by": session.paused_by_name or session.paused_by}
 
 
 def live_state(session: TestSession, now_ms: int) -> dict[str, Any]:
@@ -74,10 +82,12 @@ def live_state(session: TestSession, now_ms: int) -> dict[str, Any]:
         "answered": session.answered_count,
         "flagged": session.flagged_count,
         "total": session.test.question_count,
+        **pause_view(session),
         "sections": [
             {
                 "section_id": section.id,
                 "status": session.sections[section.id].status,
+                "reopened": session.sections[section.id].reopened,
                 "time_limit_ms": session.limit_ms(section),
                 "time_remaining_ms": session.remaining_ms(section.id, now_ms),
                 "deadline": session.deadline_ms(section.id)

@@ -36,6 +36,7 @@ from examsync.domain.errors import (
 from examsync.domain.events import ChangeListener, SessionChange
 from examsync.domain.ops import parse_op, canonical_op_id, unparsed_fingerprint
 from examsync.domain.session import REJECTED, LogEntry, Rules, SentOp, TestSession
+from examsync.domain.staff_ops import student_entry
 from examsync.domain.timing import TimeAllowance, TimeChange
 from examsync.domain.views import live_state, progress_view, results_view, resume_view
 from examsync.metrics import AppMetrics, observe_commit, observe_offline_replays, observe_op_results
@@ -313,7 +314,8 @@ class SessionService:
         with self.db.transaction(actor, write=False) as connection:
             self._row(connection, actor, session_id)
             entries = store.history(connection, session_id, None if actor.is_staff else actor.user_id, after_seq, limit)
-        return [e.as_dict() for e in entries]
+        # A student's view of their log has staff notes redacted (domain/staff_ops.py).
+        return [e.as_dict() if actor.is_staff else student_entry(e.as_dict()) for e in entries]
 
     def owner_and_test(self, actor: Actor, session_id: str) -> tuple[str, str]:
         with self.db.transaction(actor, write=False) as connection:

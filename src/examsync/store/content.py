@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, or_, select
 
 from examsync.domain.content import Choice, Question, Section, Test
 from examsync.store.tables import questions, sub_skills, skill_areas, test_sections, tests
@@ -133,3 +133,14 @@ def drills_by_sub_skill(connection: Connection) -> dict[str, list[str]]:
         if slug:
             drills.setdefault(slug, []).append(test_id)
     return drills
+
+
+def tests_by_reference(connection: Connection, references: list[str]) -> list[Test | None]:
+    """Each test named by its id or slug, with its sections and questions (None for one that does not exist)."""
+    found: list[Test | None] = []
+    for reference in references:
+        row = connection.execute(
+            select(tests).where(or_(tests.c.id == reference, tests.c.slug == reference))
+        ).mappings().first()
+        found.append(None if row is None else _load_test(connection, row))
+    return found

@@ -89,12 +89,13 @@ def load(connection: Connection, row: Any, test: Test, rules: Rules) -> TestSess
         sections[s["section_id"]] = SectionState(
             section_id=s["section_id"],
             status=s["status"],
-            clock=SectionClock(s["started_at"], s["used_ms"], s["last_seen_ms"]),
+            clock=SectionClock(s["started_at"], s["used_ms"], s["last_seen_ms"], s["stopped_ms"], s["stopped_since"]),
             submitted_at=s["submitted_at"],
             submit_reason=s["submit_reason"],
             questions={qid: QuestionState.load(q) for qid, q in s["questions"].items()},
             score=s["score"],
             extra_ms=s["extra_ms"],
+            reopened=bool(s["reopened"]),
         )
     return TestSession(
         id=row["id"],
@@ -115,6 +116,9 @@ def load(connection: Connection, row: Any, test: Test, rules: Rules) -> TestSess
         score=row["score"],
         last_hash=row["last_hash"],
         device_offsets=dict(row["devices"] or {}),
+        paused_at=row["paused_at"],
+        paused_by=row["paused_by"],
+        paused_by_name=row["paused_by_name"],
     )
 
 
@@ -140,6 +144,9 @@ def _session_values(session: TestSession) -> dict[str, Any]:
         "last_hash": session.last_hash,
         "devices": session.device_offsets,
         "closes_at": session.closes_at,
+        "paused_at": session.paused_at,
+        "paused_by": session.paused_by,
+        "paused_by_name": session.paused_by_name,
         "due_at": NEVER_DUE if rule_change is None else rule_change[0],
     }
 
@@ -155,6 +162,9 @@ def section_values(state: SectionState) -> dict[str, Any]:
         "questions": {qid: q.dump() for qid, q in state.questions.items()},
         "score": state.score,
         "extra_ms": state.extra_ms,
+        "stopped_ms": state.clock.stopped_ms,
+        "stopped_since": state.clock.stopped_since,
+        "reopened": state.reopened,
     }
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -89,6 +90,42 @@ tests = Table(
     Column("content_version", Integer, nullable=False, server_default="1"),
     # Open to any student without an assignment (the shipped samples are); otherwise only through an assignment.
     Column("self_study", Boolean, nullable=False, server_default=text("true")),
+    # Who made the test in the web app or imported it over the API (NULL: imported by an operator); only tests in the
+    # school's catalogue are seen by every teacher, the others by their owner and those it is shared with.
+    Column("owner_id", Id),
+    Column("in_catalogue", Boolean, nullable=False, server_default=text("true")),
+)
+
+test_shares = Table(
+    "test_shares",
+    metadata,
+    Column("test_id", Id, ForeignKey("tests.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# A test as a teacher is writing it in the editor, saved as they type; publishing turns it into a content version.
+test_drafts = Table(
+    "test_drafts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("owner_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("test_id", Id),  # the published test this draft edits, if any
+    Column("document", Json, nullable=False),
+    Column("version", Integer, nullable=False),  # bumped by every save: a stale save is refused, never merged blind
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# Images that came inside an imported package, served with their test.
+content_assets = Table(
+    "content_assets",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("test_id", Id, ForeignKey("tests.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    UniqueConstraint("test_id", "name"),
 )
 
 test_sections = Table(
@@ -148,6 +185,11 @@ user_test_sessions = Table(
     # The assignment this session is an attempt of; NULL for self-study. Not a foreign key: SQLite can add one
     # only by rebuilding this table, which would risk its partial unique index. Deleting an assignment clears it.
     Column("assignment_id", Id, index=True),
+    # Set while staff have paused the session: when, who (no foreign key: an account deleted later leaves the
+    # log as it was) and the name the student is shown.
+    Column("paused_at", BigInteger),
+    Column("paused_by", Id),
+    Column("paused_by_name", String(200)),
     Index("ix_user_test_sessions_user_id_last_activity_at", "user_id", "last_activity_at"),
     Index("ix_user_test_sessions_status_due_at", "status", "due_at"),
     Index(
@@ -177,6 +219,11 @@ test_section_states = Table(
     Column("score", Json),
     # Extra time staff gave this section of this session (added after the multipliers).
     Column("extra_ms", BigInteger, nullable=False, server_default="0"),
+    # The time the section's clock stood still (staff paused it, or it was submitted before staff reopened it),
+    # and since when it stands still now; whether staff reopened the section (once only).
+    Column("stopped_ms", BigInteger, nullable=False, server_default="0"),
+    Column("stopped_since", BigInteger),
+    Column("reopened", Boolean, nullable=False, server_default=text("false")),
     # The server time at which the section runs out if nothing more happens (NEVER_DUE when it cannot):
     # the expiry sweep reads only the in_progress sections whose time has come.
     Column("due_at", BigInteger, nullable=False, server_default="0"),

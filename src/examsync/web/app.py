@@ -37,6 +37,7 @@ from examsync.domain.errors import (
 from examsync.services import SessionService, wall_clock_ms
 from examsync.services.users import UserService
 from examsync.services.reports import ReportService
+from examsync.services.staff import StaffService
 from examsync.settings import Settings
 from examsync.store.database import SYSTEM, Actor, Database
 from examsync.store.tables import users
@@ -45,6 +46,9 @@ from examsync.web.limits import Limits, address_key, retry_after_seconds
 from examsync.web.live import live_routes
 from examsync.web.users_routes import users_routes
 from examsync.web.reports_routes import reports_routes, staff_dependency
+from examsync.web.content_routes import content_routes
+from examsync.services.content import ContentService
+from examsync.web.staff_ops_routes import staff_ops_routes
 from examsync.web.observability import RequestIds, RequestMetrics
 from examsync.web.protocol import CLOSE_NOT_FOUND
 from examsync.web.render import safe_markup
@@ -67,18 +71,23 @@ class BodyLimit:
 
     DRAIN_FACTOR = 64
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: Any, max_bytes: int, larger: dict[str, int] | None = None) -> None:
+        self.app, self.default_max_bytes = app, max_bytes
+        self.larger = larger or {}  # path -> its own limit (uploads)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        max_bytes = self.larger.get(scope.get("path", ""), self.default_max_bytes)
+        return await self._limited(scope, receive, send, max_bytes)
+
+    async def _limited(self, scope: Any, receive: Any, send: Any, max_bytes: int) -> None:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
             waiting = headers.get(b"expect", b"").lower() == b"100-continue"
-            drained = not waiting and await self._drain(receive, 0)
-            return await self._refuse(scope, receive, send, keep_alive=drained)
+            drained = not waiting and await self._drain(receive, 0, max_bytes)
+            return await self._refuse(scope, receive, send, max_bytes, keep_alive=drained)
         messages: list[Any] = []
         seen = 0
         while True:
@@ -87,9 +96,9 @@ class BodyLimit:
             if message["type"] != "http.request":
                 break  # the client went away; let the app see it
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                drained = not message.get("more_body", False) or await self._drain(receive, seen)
-                return await self._refuse(scope, receive, send, keep_alive=drained)
+            if seen > max_bytes:
+                drained = not message.get("more_body", False) or await self._drain(receive, seen, max_bytes)
+                return await self._refuse(scope, receive, send, max_bytes, keep_alive=drained)
             if not message.get("more_body", False):
                 break
 
@@ -98,18 +107,18 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _drain(self, receive: Any, seen: int) -> bool:
+    async def _drain(self, receive: Any, seen: int, max_bytes: int) -> bool:
         """Read and drop the rest of the body, as much as `DRAIN_FACTOR` times the limit in all: is it all read?"""
-        while seen <= self.max_bytes * self.DRAIN_FACTOR:
+        while seen <= max_bytes * self.DRAIN_FACTOR:
             message = await receive()
             if message["type"] != "http.request" or not message.get("more_body", False):
                 return message["type"] == "http.request"
             seen += len(message.get("body", b""))
         return False
 
-    async def _refuse(self, scope: Any, receive: Any, send: Any, *, keep_alive: bool) -> None:
+    async def _refuse(self, scope: Any, receive: Any, send: Any, max_bytes: int, *, keep_alive: bool) -> None:
         response = errors.error_response(
-            "body_too_large", f"the request body is larger than {self.max_bytes} bytes", limit=self.max_bytes
+            "body_too_large", f"the request body is larger than {max_bytes} bytes", limit=max_bytes
         )
         if not keep_alive:  # the rest of the body is not read: the connection cannot carry another request
             response.headers["Connection"] = "close"
@@ -199,7 +208,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     app.state.settings, app.state.service, app.state.accounts, app.state.database = settings, service, accounts, database
     app.state.live, app.state.limits, app.state.metrics = live, limits, metrics
     errors.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       larger={f"{API}/content/imports": max(settings.max_upload_bytes, settings.max_body_bytes)})
     app.add_middleware(NulInUrl)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestMetrics, metrics=metrics)
@@ -210,6 +220,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     app.include_router(_routes(service, accounts, database, RescueKey(settings.rescue_key_path), limits, metrics))
     app.include_router(live_routes(service, accounts, live, limits, max_message_bytes=settings.max_body_bytes))
     app.include_router(reports_routes(ReportService(database, service.content), staff_dependency(accounts), clock))
+    app.include_router(content_routes(ContentService(database), staff_dependency(accounts)))
+    app.include_router(staff_ops_routes(StaffService(service), staff_dependency(accounts)))
     _mount_front_end(app)
 
     @app.get("/metrics", include_in_schema=False)

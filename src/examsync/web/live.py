@@ -42,6 +42,7 @@ from examsync.accounts import Accounts
 from examsync.domain.errors import DomainError, NotFoundError
 from examsync.live.hub import Device, Live, Mailbox, Watcher
 from examsync.domain.events import SessionChange
+from examsync.domain.staff_ops import student_entry
 from examsync.services import SessionService
 from examsync.store.database import Actor
 from examsync.settings import Settings
@@ -327,6 +328,8 @@ class _DeviceConnection(_Connection):
     async def send_event(self, entry: dict[str, Any]) -> None:
         if entry["seq"] != self.delivered + 1:
             return
+        if not self.actor.is_staff:
+            entry = student_entry(entry)  # a staff note is pushed to the student's devices without its text
         # Flow control: at most `window` events in flight beyond the client's last ack.
         # Transports buffer writes without limit, so this is what bounds a stalled client.
         while self.delivered - self.acked >= self.live.window:

@@ -138,7 +138,8 @@ class SectionState(BaseModel):
     time_limit_ms: int | None
     time_remaining_ms: int | None
     deadline: int | None = Field(description="Server time (ms) at which the section runs out if nothing more happens")
-    submit_reason: Literal["student", "expired", "completed", "ended"] | None
+    submit_reason: Literal["student", "expired", "completed", "ended", "forced"] | None
+    reopened: bool = Field(default=False, description="Staff reopened this section after it was submitted (once only)")
     question_count: int
     first_question_id: str | None = Field(
         description="While the section has not started: send a navigate op to this question to begin it"
@@ -166,6 +167,9 @@ class ResumeState(BaseModel):
     time_multiplier: float
     current_section_id: str | None
     current_question_id: str | None
+    paused: bool = Field(default=False, description="Staff paused the session: no time runs, new ops are refused")
+    paused_at: int | None = None
+    paused_by: str | None = Field(default=None, description="Who paused it: their display name, else their id")
     sections: list[SectionState]
     rescue_secret: str | None = Field(default=None, description=(
         "Start and resume only: the key this device signs a downloaded answers file with (`mac`), "

@@ -155,6 +155,7 @@ export class SessionLog {
     const answered = this.server.sections.reduce((n, x) => n + Object.keys(x.answers).length, 0);
     const flagged = this.server.sections.reduce((n, x) => n + x.flagged.length, 0);
     if ((state.answered != null && state.answered !== answered) || (state.flagged != null && state.flagged !== flagged)) needsResume = true;
+    if (state.paused != null) Object.assign(this.server, { paused: state.paused, paused_by: state.paused_by ?? null, paused_at: state.paused_at ?? null });
     if (state.version != null) this.server.version = state.version;
     if (state.server_time != null) this.server.server_time = state.server_time;
     return { taken: true, needsResume };

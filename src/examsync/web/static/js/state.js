@@ -216,8 +216,14 @@ export function applyEntry(state, entry, { moveCurrent = false } = {}) {
       }
       needsResume = true;
     }
-  } else if (entry.kind !== "heartbeat" && entry.kind !== "invalid") {
-    needsResume = true; // time_adjusted, or something newer than this page
+  } else if (entry.kind === "staff_pause" || entry.kind === "staff_resume") {
+    // Shown at once; the resume state that follows has the clock as the server stopped or restarted it.
+    const payload = entry.payload || {};
+    state.paused = entry.kind === "staff_pause";
+    state.paused_by = state.paused ? payload.by_name || payload.by || null : null;
+    needsResume = true;
+  } else if (entry.kind !== "heartbeat" && entry.kind !== "invalid" && entry.kind !== "staff_note") {
+    needsResume = true; // time_adjusted, a staff op, or something newer than this page
   }
   refreshDerived(state);
   return { needsResume };

@@ -9,6 +9,11 @@
 // screens.js, submit-dialog.js, timer-box.js, keyboard.js, actions.js; the
 // decisions themselves are pure functions in flow.js.
 //
+// Staff can pause the test (every device shows "Paused by your teacher", the
+// clock stands still and answering waits, with anything typed kept), extend
+// its time, reopen a section or submit it for the student: each arrives as an
+// entry of the session's log, like a change from another device.
+//
 // A section's questions come only once its clock runs: Begin sends a navigate
 // op to its first question, and the questions arrive with the next resume
 // state. The first section begins by itself when the page opens online.
@@ -48,7 +53,12 @@ export function mount(root, ctx, route) {
   const title = h("h1", { class: "test-title", text: "Loading your test…", attrs: { tabindex: "-1" } });
   const sectionLine = h("p", { class: "section-line" });
   const content = h("div", { class: "test-content" });
-  const page = h("div", { id: "test-page", class: "test-page" }, h("div", { class: "test-header" }, title, sectionLine), content);
+  const pausedText = h("span", { class: "paused-text" });
+  const pausedBanner = h("p", { id: "paused-banner", class: "callout paused-banner", hidden: true, attrs: { role: "status" } },
+    h("strong", { text: "Paused by your teacher." }), " ", pausedText);
+  const page = h("div", { id: "test-page", class: "test-page" },
+    h("div", { class: "test-header" }, title, sectionLine), pausedBanner, content);
+  let paused = false;
   root.append(page);
   const timerBox = createTimerBox(ctx.topbarTest);
   const dialog = createSubmitDialog({
@@ -86,6 +96,7 @@ export function mount(root, ctx, route) {
       return;
     }
     if (outcome.notice) ctx.status.notice(outcome.notice, { timeoutMs: 10_000 });
+    showPause(Boolean(model.paused), model.paused_by);
     maybeAutoBegin(model);
     render();
     if (reason !== "snapshot") markReady();
@@ -115,6 +126,22 @@ export function mount(root, ctx, route) {
     updateQuestion();
     controller.watchExpiry(true); // the server submits the section if its time is really up
   });
+
+  /** Staff paused or resumed the test: say so, and hold or release answering (drafts are saved on resume). */
+  function showPause(now, by) {
+    pausedText.textContent = now
+      ? `The clock is stopped and answering waits until the test is resumed; nothing you have done is lost.${by ? ` (${by})` : ""}`
+      : "";
+    pausedBanner.hidden = !now;
+    timerBox.paused(now);
+    if (now === paused) return;
+    paused = now;
+    if (now && dialog.open) dialog.close();
+    if (!now) {
+      ctx.status.notice("Your teacher resumed the test. The clock is running again.", { timeoutMs: 8_000 });
+      flushDrafts();
+    }
+  }
 
   function markReady() {
     if (screen && screen !== "loading") document.body.dataset.ready = "1";
@@ -200,13 +227,15 @@ export function mount(root, ctx, route) {
   function updateQuestion() {
     if (screen !== "question" || !view || !controller.model) return;
     const section = sectionOf(controller.model, view.section.section_id) || view.section;
-    view.update({ section, locked, online: navigator.onLine, typing: actions.typing() });
+    view.update({ section, locked, paused, online: navigator.onLine, typing: actions.typing() });
   }
 
   // ----- the student's actions ---------------------------------------------------------------
   const current = () => (screen === "question" && view ? { section: view.section, question: view.question } : null);
 
-  const actions = createActions({ controller, current, locked: () => locked, updated: () => updateQuestion() });
+  const actions = createActions({
+    controller, current, locked: () => locked || paused, held: () => paused, updated: () => updateQuestion(),
+  });
   const { flushDrafts } = actions;
 
   function showQuestion(questionId) {
@@ -231,7 +260,7 @@ export function mount(root, ctx, route) {
 
   function openSubmit() {
     const q = current();
-    if (!q) return;
+    if (!q || paused) return;
     flushDrafts();
     const sections = controller.model.sections;
     const last = sections.findIndex((s) => s.section_id === q.section.section_id) === sections.length - 1;

@@ -10,9 +10,10 @@ const same = (a, b) => JSON.stringify(canonicalAnswer(a)) === JSON.stringify(can
 
 /**
  * controller: makes the ops; current(): {section, question} on screen or null;
- * locked(): the section's time is up here; updated(): show the new state.
+ * locked(): the section's time is up here, or staff paused the test; held(): staff paused the test (text
+ * being typed is kept as a draft, and saved once the test is resumed); updated(): show the new state.
  */
-export function createActions({ controller, current, locked, updated }) {
+export function createActions({ controller, current, locked, held = () => false, updated }) {
   const drafts = { answer: null, note: null }; // {questionId, value, timer}
 
   function choose(choiceId, checked) {
@@ -59,6 +60,7 @@ export function createActions({ controller, current, locked, updated }) {
     const d = drafts[kind];
     if (!d) return;
     clearTimeout(d.timer);
+    if (held()) return; // kept, and still shown as typed: saved by the flush that follows the resume
     drafts[kind] = null;
     const found = controller.model && findQuestion(controller.model, d.questionId);
     if (!found || locked()) return;

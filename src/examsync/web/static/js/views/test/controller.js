@@ -172,11 +172,16 @@ export class SessionController extends EventTarget {
   _refreshAnchor({ fresh = null, estimate = null } = {}) {
     const section = this.model && this.model.status === "active" ? currentSection(this.model) : null;
     const server = section && this.log.server ? sectionById(this.log.server, section.section_id) : null;
-    const running = Boolean(server && server.status === "in_progress");
+    // Staff paused the session: the clock stands still on every device until they resume it.
+    const running = Boolean(server && server.status === "in_progress" && !this.log.server.paused);
     const sectionId = section ? section.section_id : null;
     const a = this.anchor;
     if (!fresh && !estimate && a && a.sectionId === sectionId && a.running === running) return;
     let remainingMs = !section || section.time_limit_ms == null ? null : server ? server.time_remaining_ms : section.time_limit_ms;
+    if (!fresh && !estimate && a && a.sectionId === sectionId && a.running && !running && a.remainingMs != null && remainingMs != null) {
+      // Paused by a live event: stop where the countdown stands (the next resume state says exactly where).
+      remainingMs = Math.max(0, a.remainingMs - Math.max(0, this.perfNow() - a.at));
+    }
     if (estimate && running && remainingMs != null && estimate.section_id === sectionId && this.log.server.timer_policy === "wall_clock") {
       remainingMs = Math.max(0, estimate.remaining_ms - Math.max(0, this.wallNow() - estimate.at_wall));
     }

@@ -40,7 +40,7 @@ export function startMode(section, { online, pendingOps = [], autoBegin = false 
  *   timeUp  the section on screen ran out of time: the server submitted it with
  *           submit_reason "expired" (say so on the next screen)
  *   leave   the test was completed before this page opened, or on another device
- *   notice  what to tell the student, or null
+ *   notice  what to tell the student (a section staff reopened, a change made elsewhere), or null
  */
 export function interpretChange({ previous, model, first, foreign = new Set(), serverCompleted, shownId, submittedHere,
   screen, timeUpPending = false }) {
@@ -56,6 +56,9 @@ export function interpretChange({ previous, model, first, foreign = new Set(), s
   } else if (justSubmitted && !timeUp) {
     notice = `The section “${shown.title}” was submitted on another device.`;
   }
+  const reopened = previous && model.sections.find((s) => s.reopened && s.status !== "submitted"
+    && !(sectionOf(previous, s.section_id) || {}).reopened);
+  if (reopened) notice = `Your teacher reopened the section “${reopened.title}”. You can answer it again.`;
   if (!notice && shownId && screen === "question" && foreign.has(shownId)) notice = "Updated from another device";
   return { timeUp, leave: false, notice };
 }

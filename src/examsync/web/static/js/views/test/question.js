@@ -119,15 +119,18 @@ export function renderQuestion(content, { section, questionId, isLastSection, on
     focus() {
       focusElement(heading);
     },
-    /** view: {section (the model's), locked, online, typing: {answer, note}} */
-    update({ section: current, locked, online, typing }) {
+    /** view: {section (the model's), locked, paused, online, typing: {answer, note}} */
+    update({ section: current, locked, paused = false, online, typing }) {
       screen.section = current;
       const st = questionStatus(current, question.id);
-      const disabled = locked || current.status === "submitted";
+      const closed = locked || current.status === "submitted";
+      const disabled = closed || paused;
       if (shortAnswer) {
         const shown = st.answer == null ? "" : String(st.answer);
         if (!typing.answer && shortAnswer.value !== shown) shortAnswer.value = shown;
-        shortAnswer.disabled = disabled;
+        // Paused: read-only, not disabled, so what is being typed keeps its focus and its text.
+        shortAnswer.disabled = closed;
+        shortAnswer.readOnly = paused;
       }
       if (fieldset) fieldset.disabled = disabled;
       for (const [choiceId, el] of choiceEls) {
@@ -145,10 +148,11 @@ export function renderQuestion(content, { section, questionId, isLastSection, on
       flagButton.disabled = disabled;
       flagBadge.hidden = !st.flagged;
       if (!typing.note && note.value !== st.note) note.value = st.note;
-      note.disabled = disabled;
+      note.disabled = closed;
+      note.readOnly = paused;
       prev.disabled = index === 0;
       next.disabled = index === current.questions.length - 1;
-      submit.disabled = current.status === "submitted";
+      submit.disabled = paused || current.status === "submitted";
       waiting.hidden = !locked;
       waiting.textContent = !locked ? ""
         : online ? "Time is up. Checking with the server…"

@@ -1,6 +1,7 @@
 // The section timer in the sticky bar: the countdown, a button to hide it
-// (it comes back for the last five minutes), and spoken warnings at 10, 5 and
-// 1 minute left, each said once per section (also across reloads).
+// (it comes back for the last five minutes), spoken warnings at 10, 5 and
+// 1 minute left, each said once per section (also across reloads), and a
+// "Paused" mark while staff have paused the test.
 
 import { h } from "../../dom.js";
 import { icon } from "../../icons.js";
@@ -18,8 +19,9 @@ export function createTimerBox(parent) {
   const label = h("span", { id: "timer-label", class: "visually-hidden", text: "Time remaining in this section" });
   const toggle = h("button", { type: "button", id: "toggle-timer", class: "button button-small button-quiet", attrs: { "aria-controls": "timer" } });
   const announcer = h("div", { id: "timer-announcer", class: "visually-hidden", attrs: { "aria-live": "polite", "aria-atomic": "true" } });
+  const pausedMark = h("span", { id: "timer-paused", class: "timer-paused", hidden: true, text: "Paused" });
   const box = h("div", { class: "timer-box", hidden: true },
-    icon("clock"), label, text, h("span", { class: "timer-hidden-text", text: "Timer hidden" }), toggle, announcer);
+    icon("clock"), label, text, pausedMark, h("span", { class: "timer-hidden-text", text: "Timer hidden" }), toggle, announcer);
   parent.append(box);
 
   const renderVisibility = () => {
@@ -63,6 +65,11 @@ export function createTimerBox(parent) {
     countdown,
     show(visible) {
       box.hidden = !visible;
+    },
+    /** Staff paused the test: the countdown stands still (the server's anchor says so) and says why. */
+    paused(on) {
+      pausedMark.hidden = !on;
+      box.classList.toggle("is-paused", on);
     },
     /** The server's word on a section's clock; `key` names the section (its warnings are its own). */
     sync(key, { remainingMs, running, sentAt = null, at }) {

@@ -1,0 +1,327 @@
+"""Staff ops: what a teacher or an admin does to a student's session, as entries of the session's own log.
+
+Each staff op has an `op_id` and is applied exactly once, like a student's op: a retry with the same content
+answers `duplicate`, the same op_id with other content `op_id_reused` (the fingerprint is `ops.fingerprint`).
+Each is logged, applied or rejected, as kind `staff_<type>` with the staff member's id in its payload (`by`),
+so it is part of the hash chain and pushed to the student's devices like any other change.
+
+- `pause` stops the clock of the running section: no time is used and nothing runs out until `resume`; the
+  student's ops made after the pause are refused (`session_paused`), the ones made before it still count.
+- `resume` restarts the clock; the time paused is not counted.
+- `extend_time` {extra_seconds, scope: section|session} adds time (to the current or a named section, or split
+  evenly over the timed sections not yet submitted).
+- `force_submit` submits every section with what it holds and completes the session.
+- `reopen_section` {section_id, extra_seconds, reason?} reopens a submitted or expired section, once, with the
+  time it had left plus `extra_seconds`; a completed session becomes active again and is scored again when it
+  completes (its earlier score is handed back in `retracted_score`).
+- `note` {text}: a remark for staff. The student never sees its text: `student_entry` redacts it in every
+  student-facing view of the log (the stored entry, and so the chain, is untouched).
+
+On a completed session every staff op but `reopen_section` is refused with `SessionCompletedError`, raised for
+the whole batch (nothing of the batch is written). The module does no I/O and reads no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from examsync.domain.errors import (
+    AlreadyPausedError,
+    AlreadyReopenedError,
+    DomainError,
+    InvalidOpError,
+    NotPausedError,
+    SectionInProgressError,
+    SectionNotSubmittedError,
+    SessionCompletedError,
+    UnknownSectionError,
+)
+from examsync.domain.ops import canonical_op_id, fingerprint, unparsed_fingerprint
+from examsync.domain.records import APPLIED, DUPLICATE, REJECTED, BatchOutcome, OpResult, receipt_status
+from examsync.domain.session import TestSession
+from examsync.domain.timing import TimeChange
+
+STAFF_OP_TYPES: tuple[str, ...] = ("pause", "resume", "extend_time", "force_submit", "reopen_section", "note")
+KIND_PREFIX = "staff_"
+STAFF_NOTE_KIND = "staff_note"
+MAX_EXTRA_SECONDS = 86_400
+MAX_STAFF_TEXT = 2_000
+SCOPES = ("section", "session")
+
+
+@dataclass(frozen=True)
+class Staff:
+    """Who acts: the staff member's id (logged as `by`) and the name the student is shown, if any."""
+
+    user_id: str
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class StaffOp:
+    op_id: str
+    type: str
+    extra_seconds: int | None = None
+    scope: str | None = None
+    section_id: str | None = None
+    reason: str | None = None
+    text: str | None = None
+
+    def content(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {"type": self.type}
+        for name in ("extra_seconds", "scope", "section_id", "reason", "text"):
+            value = getattr(self, name)
+            if value is not None:
+                fields[name] = value
+        return fields
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.content())
+
+
+@dataclass(frozen=True)
+class SentStaffOp:
+    """One staff op of a batch as read: parsed (`op`), or not (`error`); `op_id` None when even it was unusable."""
+
+    op_id: str | None
+    fingerprint: str = ""
+    op: StaffOp | None = None
+    error: DomainError | None = None
+
+
+def read_staff_op(raw: Any) -> SentStaffOp:
+    if not isinstance(raw, dict):
+        return SentStaffOp(None, error=InvalidOpError("each op is a JSON object"))
+    try:
+        op_id = canonical_op_id(raw.get("op_id"))
+    except InvalidOpError as error:
+        error.data["op_id"] = raw.get("op_id")
+        return SentStaffOp(None, error=error)
+    try:
+        op = parse_staff_op(raw)
+    except DomainError as error:
+        error.data["type"] = raw.get("type")
+        return SentStaffOp(op_id, unparsed_fingerprint(raw), error=error)
+    return SentStaffOp(op.op_id, op.fingerprint, op=op)
+
+
+def parse_staff_op(raw: Mapping[str, Any]) -> StaffOp:
+    """One staff op as sent, or InvalidOpError. Fields an op type does not take are refused."""
+    op_id = canonical_op_id(raw.get("op_id"))
+    op_type = raw.get("type")
+    if op_type not in STAFF_OP_TYPES:
+        raise InvalidOpError(f"unknown staff op type {str(op_type)[:40]!r}; expected one of {', '.join(STAFF_OP_TYPES)}")
+    allowed = {"op_id", "type", *_FIELDS[op_type]}
+    unexpected = sorted(str(name)[:40] for name in raw if name not in allowed)
+    if unexpected:
+        raise InvalidOpError(f"a {op_type} op does not take {', '.join(unexpected)}")
+    extra = raw.get("extra_seconds")
+    if op_type in ("extend_time", "reopen_section"):
+        least = 1 if op_type == "extend_time" else 0
+        if isinstance(extra, bool) or not isinstance(extra, int) or not least <= extra <= MAX_EXTRA_SECONDS:
+            raise InvalidOpError(f"a {op_type} op needs extra_seconds, a whole number from {least} to "
+                                 f"{MAX_EXTRA_SECONDS}")
+    scope = raw.get("scope")
+    if op_type == "extend_time":
+        scope = "section" if scope is None else scope
+        if scope not in SCOPES:
+            raise InvalidOpError("scope is section or session")
+    section_id = _text(raw, "section_id", 64)
+    if op_type == "reopen_section" and not section_id:
+        raise InvalidOpError("a reopen_section op needs section_id")
+    if op_type == "extend_time" and scope == "session" and section_id is not None:
+        raise InvalidOpError("section_id goes with scope section")
+    text = _text(raw, "text", MAX_STAFF_TEXT)
+    if op_type == "note" and not (text or "").strip():
+        raise InvalidOpError("a note op needs text")
+    return StaffOp(op_id=op_id, type=op_type, extra_seconds=extra, scope=scope, section_id=section_id,
+                   reason=_text(raw, "reason", MAX_STAFF_TEXT), text=text)
+
+
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "pause": (), "resume": (), "force_submit": (), "note": ("text",),
+    "extend_time": ("extra_seconds", "scope", "section_id"),
+    "reopen_section": ("section_id", "extra_seconds", "reason"),
+}
+
+
+def _text(raw: Mapping[str, Any], name: str, limit: int) -> str | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or "\x00" in value:
+        raise InvalidOpError(f"{name} must be a string")
+    if len(value) > limit:
+        raise InvalidOpError(f"{name} is at most {limit} characters")
+    return value
+
+
+def apply_staff_batch(session: TestSession, batch: list[SentStaffOp], receipts: dict[str, tuple[str, int]],
+                      now_ms: int, staff: Staff) -> BatchOutcome:
+    """Apply staff ops in order, after what has come due by now: exactly once per op_id (see `apply_batch`)."""
+    session.expire_due(now_ms)
+    known = dict(receipts)
+    results: list[OpResult] = []
+    new_receipts: dict[str, str] = {}
+    for sent in batch:
+        if sent.op_id is None:
+            assert sent.error is not None
+            echoed = sent.error.data.get("op_id")
+            results.append(OpResult(echoed if isinstance(echoed, str) else "", REJECTED, sent.error.code,
+                                    sent.error.message))
+            continue
+        receipt = known.get(sent.op_id)
+        status = receipt_status(sent.fingerprint, receipt[0] if receipt else None)
+        if status == DUPLICATE:
+            results.append(OpResult(sent.op_id, DUPLICATE, seq=receipt[1] if receipt else None))
+            continue
+        if status is not None:
+            results.append(OpResult(sent.op_id, REJECTED, "op_id_reused",
+                                    "this op_id was already used for a different op; give each op a new op_id"))
+            continue
+        result = apply_staff_op(session, sent, now_ms, staff)
+        results.append(result)
+        new_receipts[sent.op_id] = sent.fingerprint
+        known[sent.op_id] = (sent.fingerprint, result.seq or 0)
+    changed = [section_id for section_id in session.sections if section_id in session.touched_sections]
+    return BatchOutcome(results, new_receipts, changed)
+
+
+def apply_staff_op(session: TestSession, sent: SentStaffOp, now_ms: int, staff: Staff) -> OpResult:
+    """Apply (or reject) one new staff op and log it; raises SessionCompletedError as described above."""
+    assert sent.op_id is not None
+    op = sent.op
+    if op is None:
+        assert sent.error is not None
+        kind = sent.error.data.get("type")
+        entry = session._record(f"{KIND_PREFIX}invalid", REJECTED, now_ms, op_id=sent.op_id, code=sent.error.code,
+                                message=sent.error.message, payload={
+                                    "type": kind[:40] if isinstance(kind, str) else None, "by": staff.user_id})
+        return OpResult(sent.op_id, REJECTED, sent.error.code, sent.error.message, entry.seq)
+    if session.status != "active" and op.type != "reopen_section":
+        raise SessionCompletedError("this session is completed; staff can only reopen one of its sections")
+    code = message = None
+    try:
+        detail = _RULES[op.type](session, op, now_ms, staff)
+        status = APPLIED
+    except DomainError as error:
+        detail, status, code, message = {}, REJECTED, error.code, error.message
+    section_id = detail.pop("section_id", op.section_id)
+    entry = session._record(KIND_PREFIX + op.type, status, now_ms, op_id=op.op_id, code=code, message=message,
+                            section_id=section_id, payload={**op.content(), "by": staff.user_id, **detail})
+    return OpResult(op.op_id, status, code, message, entry.seq)
+
+
+def _pause(session: TestSession, _op: StaffOp, now_ms: int, staff: Staff) -> dict[str, Any]:
+    if session.paused:
+        raise AlreadyPausedError("this session is already paused")
+    for section_id, state in session.sections.items():
+        if state.status == "in_progress":
+            state.clock.stop(session.test.timer_policy, now_ms, session.rules.heartbeat_credit_ms)
+            session.touched_sections.add(section_id)
+    session.paused_at, session.paused_by, session.paused_by_name = now_ms, staff.user_id, staff.display_name
+    session.version += 1
+    return {"by_name": staff.display_name} if staff.display_name else {}
+
+
+def _restart_clocks(session: TestSession, now_ms: int) -> int:
+    """Run the stopped clocks again from now; returns how long the session was paused."""
+    assert session.paused_at is not None
+    for section_id, state in session.sections.items():
+        if state.status == "in_progress":
+            state.clock.restart(now_ms)
+            session.touched_sections.add(section_id)
+    paused_ms = max(0, now_ms - session.paused_at)
+    session.paused_at = session.paused_by = session.paused_by_name = None
+    return paused_ms
+
+
+def _resume(session: TestSession, _op: StaffOp, now_ms: int, _staff: Staff) -> dict[str, Any]:
+    if not session.paused:
+        raise NotPausedError("this session is not paused")
+    paused_ms = _restart_clocks(session, now_ms)
+    # The time paused is not idle time of the student's.
+    session.last_activity_at = max(session.last_activity_at, now_ms)
+    session.version += 1
+    return {"paused_ms": paused_ms}
+
+
+def _extend_time(session: TestSession, op: StaffOp, _now_ms: int, _staff: Staff) -> dict[str, Any]:
+    assert op.extra_seconds is not None and op.scope is not None
+    done = session.change_time(TimeChange(extra_ms=op.extra_seconds * 1000, scope=op.scope,
+                                          section_id=op.section_id, added=True))
+    grants = done["section_extra_ms"]
+    return {"section_extra_ms": grants, "section_id": next(iter(grants)) if op.scope == "section" else None}
+
+
+def _force_submit(session: TestSession, _op: StaffOp, now_ms: int, _staff: Staff) -> dict[str, Any]:
+    if session.paused:
+        _restart_clocks(session, now_ms)  # the time paused stays unused, should a section be reopened
+    submitted = [s.id for s in session.test.sections if session.sections[s.id].status != "submitted"]
+    for section in session.test.sections:
+        if section.id in submitted:
+            session._submit(section, "forced", now_ms)
+    session._complete_if_done(now_ms)
+    session.version += 1
+    return {"sections": submitted}
+
+
+def _reopen_section(session: TestSession, op: StaffOp, now_ms: int, _staff: Staff) -> dict[str, Any]:
+    section = session.test.section(op.section_id or "")
+    if section is None:
+        raise UnknownSectionError(f"section {op.section_id!r} is not part of this test")
+    state = session.sections[section.id]
+    if state.status != "submitted":
+        raise SectionNotSubmittedError("this section is still open; only a submitted or expired section can be "
+                                       "reopened")
+    if state.reopened:
+        raise AlreadyReopenedError("this section was reopened once already; a section can be reopened once")
+    running = next((s for s in session.test.sections if session.sections[s.id].status == "in_progress"), None)
+    if running is not None:
+        raise SectionInProgressError(f"section {running.title!r} is in progress; reopen this one when it is "
+                                     "submitted")
+    previous_reason = state.submit_reason
+    # The clock stood still from the submission to now: the section gets back the time it had left.
+    state.clock.stopped_since = now_ms if state.submitted_at is None else min(state.submitted_at, now_ms)
+    if not session.paused:
+        state.clock.restart(now_ms)
+    state.status, state.submitted_at, state.submit_reason, state.score = "in_progress", None, None, None
+    state.reopened = True
+    state.extra_ms += (op.extra_seconds or 0) * 1000
+    session.touched_sections.add(section.id)
+    if session.status == "completed":
+        session.retracted_score = session.score
+        session.status, session.completed_at, session.score = "active", None, None
+    session.last_activity_at = max(session.last_activity_at, now_ms)
+    session.version += 1
+    return {"previous_submit_reason": previous_reason}
+
+
+def _note(_session: TestSession, _op: StaffOp, _now_ms: int, _staff: Staff) -> dict[str, Any]:
+    return {}  # only logged
+
+
+_RULES: dict[str, Callable[[TestSession, StaffOp, int, Staff], dict[str, Any]]] = {
+    "pause": _pause, "resume": _resume, "extend_time": _extend_time, "force_submit": _force_submit,
+    "reopen_section": _reopen_section, "note": _note,
+}
+
+
+def is_staff_entry(entry: Mapping[str, Any]) -> bool:
+    return str(entry.get("kind", "")).startswith(KIND_PREFIX)
+
+
+def entry_by(entry: Mapping[str, Any]) -> str | None:
+    """The staff member who made a logged change (staff ops and time changes), else None."""
+    payload = entry.get("payload") or {}
+    by = payload.get("by") if isinstance(payload, dict) else None
+    return by if isinstance(by, str) else None
+
+
+def student_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """A log entry as its student may see it: a staff note keeps its place (seq, time), not its content."""
+    if entry.get("kind") != STAFF_NOTE_KIND:
+        return entry
+    return {**entry, "payload": {"type": "note", "redacted": True}}

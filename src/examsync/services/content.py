@@ -1,0 +1,118 @@
+"""Content in and out for staff: importing question banks sent over the API, and exporting tests as a QTI 3.0
+package or examsync's own YAML (docs/api.md "Content", docs/content-format.md#export).
+
+An upload is written to a private temporary folder (one subfolder per file, so two files may share a name), imported
+by the same all-or-nothing path as `examsync import`, and the folder is removed whatever happens. Messages name each
+file by the name it was sent under, never by where it was kept.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from examsync.content_formats import qti_export, yaml_export
+from examsync.content_formats.common import ImportOptions, Skip
+from examsync.content_formats.importer import import_banks
+from examsync.content_import import ContentError
+from examsync.domain.errors import ForbiddenError, InvalidContentError, NotFoundError
+from examsync.store.content import sub_skill_names, tests_by_reference
+from examsync.store.database import Actor, Database
+
+EXPORT_FORMATS = ("qti3", "yaml")
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9 ._()+-]+")
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str  # as the client named the file
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    filename: str
+    media_type: str
+    data: bytes
+
+
+def upload_name(name: str | None, position: int) -> str:
+    """A file name safe to create: the last part of what the client sent, without path or control characters."""
+    base = re.split(r"[/\\]", name or "")[-1]
+    base = _UNSAFE_NAME.sub("_", base).strip(" .")[:120]
+    return base or f"upload-{position}"
+
+
+class ContentService:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    @staticmethod
+    def _staff(actor: Actor) -> None:
+        if not actor.is_staff:
+            raise ForbiddenError("only teachers and admins can do this")
+
+    def import_uploads(self, actor: Actor, uploads: list[Upload], options: ImportOptions, *,
+                       dry_run: bool) -> dict[str, Any]:
+        """Import every file at once, or nothing: {created, updated, unchanged, skipped, notices, tests, dry_run}."""
+        self._staff(actor)
+        if not uploads:
+            raise InvalidContentError("send at least one file (multipart field `file`)")
+        folder = Path(tempfile.mkdtemp(prefix="examsync-import-"))
+        try:
+            paths, shown = [], {}
+            for position, upload in enumerate(uploads, 1):
+                place = folder / str(position)
+                place.mkdir(mode=0o700)
+                path = place / upload_name(upload.name, position)
+                path.write_bytes(upload.data)
+                paths.append(path)
+                shown[f"{place}{'/'}"] = ""
+            try:
+                report = import_banks(self.database, paths, options, dry_run=dry_run)
+            except ContentError as error:
+                raise InvalidContentError(_unplaced(str(error), shown)) from None
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+        def skip(s: Skip) -> dict[str, Any]:
+            return {"file": _unplaced(s.file, shown), "line": s.line, "item": s.item, "reason": s.reason}
+
+        return {
+            "dry_run": dry_run,
+            "created": len(report.tests_created),
+            "updated": len(report.tests_updated),
+            "unchanged": len(report.tests_unchanged),
+            "skipped": [skip(s) for s in report.skipped],
+            "notices": [skip(s) for s in report.notices],
+            "tests": [{"id": t["id"], "slug": t["slug"], "title": t["title"], "questions": t["questions"],
+                       "outcome": t["outcome"]} for t in report.tests],
+        }
+
+    def export(self, actor: Actor, references: list[str], format: str) -> ExportFile:
+        """The tests (ids or slugs) as one file: a QTI 3.0 package (zip) or YAML."""
+        self._staff(actor)
+        if format not in EXPORT_FORMATS:
+            raise InvalidContentError(f"the export format is qti3 or yaml, got {format!r}")
+        with self.database.transaction(actor, write=False) as connection:
+            found = tests_by_reference(connection, references)
+            names = sub_skill_names(connection)
+        missing = [r for r, t in zip(references, found) if t is None]
+        if missing:
+            raise NotFoundError(f"no test {missing[0]!r}")
+        tests = list({t.id: t for t in found if t is not None}.values())  # a test named twice is written once
+        stem = tests[0].slug if len(tests) == 1 else "examsync-tests"
+        if format == "yaml":
+            return ExportFile(f"{stem}.yaml", "application/yaml", yaml_export.dump(tests, names))
+        areas = {slug: info["skill_area"] for slug, info in names.items()}
+        return ExportFile(f"{stem}-qti3.zip", "application/zip", qti_export.package(tests, areas, stem))
+
+
+def _unplaced(text: str, shown: dict[str, str]) -> str:
+    for place, instead in shown.items():
+        text = text.replace(place, instead)
+    return text
