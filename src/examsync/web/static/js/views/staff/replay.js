@@ -99,7 +99,7 @@ function render(view, replay, session, me) {
     });
     const entry = entries[step];
     stepLabel.textContent = `Step ${step + 1} of ${entries.length}: #${entry.seq} at ${formatDateTime(entry.server_time)}`;
-    renderScreen(screen, stateAt(entries, step), questions);
+    renderScreen(screen, stateAt(entries, step), questions, sections);
     prev.disabled = step === 0;
     first.disabled = step === 0;
     next.disabled = step === entries.length - 1;
@@ -136,21 +136,25 @@ function render(view, replay, session, me) {
   return () => document.removeEventListener("keydown", onKey);
 }
 
-function renderScreen(screen, state, questions) {
+function renderScreen(screen, state, questions, sections) {
   const rows = questions.map((q) => {
     const value = state.answers.get(q.id);
     return h("tr", { class: q.id === state.question ? "is-current" : null, dataset: { questionId: q.id } },
       h("th", { scope: "row", text: `${q.number}${q.id === state.question ? " (on screen)" : ""}` }),
       h("td", { class: "replay-stem", text: q.stem_preview || "" }),
       h("td", { class: "replay-answer", text: value == null ? "—" : answerText(value, q) }),
-      h("td", { text: state.flags.has(q.id) ? "Flagged" : "" }),
-      h("td", { text: state.submitted.has(q.section_id) ? "Submitted" : "" }));
+      h("td", { text: state.flags.has(q.id) ? "Flagged" : "" }));
   });
-  screen.replaceChildren(
+  const submitted = [...state.submitted].map((id) => sections.get(id) || "a section");
+  const notes = [
     state.paused ? h("p", { class: "callout", text: "Paused by staff at this step." }) : null,
+    submitted.length ? h("p", { class: "muted", text: `Submitted by this step: ${submitted.join(", ")}.` }) : null,
+  ].filter(Boolean);
+  screen.replaceChildren(
+    ...notes,
     h("div", { class: "table-scroll", attrs: { role: "region", "aria-label": "Answers at this step", tabindex: "0" } },
       h("table", { class: "data-table replay-table" },
         h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "Question" }), h("th", { scope: "col", text: "Question text" }),
-          h("th", { scope: "col", text: "Selected" }), h("th", { scope: "col", text: "Flag" }), h("th", { scope: "col", text: "Section" }))),
+          h("th", { scope: "col", text: "Selected" }), h("th", { scope: "col", text: "Flag" }))),
         h("tbody", {}, rows))));
 }
