@@ -124,6 +124,8 @@ def test_a_teacher_runs_an_exam_day_with_a_student_side_by_side(teacher: Staff, 
     session_id = student.session_id()
 
     # The proctor page shows the student's row, and changes it live as they answer.
+    teacher.go("#/staff", "home")
+    teacher.go(f"#/staff/proctor/{assignment_id}", "assignments")
     teacher.wait_row(student.email, ".cell-answered", "0 of 30")
     student.choose(READING_KEY[0])
     student.wait_status("All changes saved")
