@@ -106,9 +106,11 @@ export function mount(root, ctx, route) {
       const paused = row.status === "paused";
       const toggle = h("button", { type: "button", class: "button button-small button-secondary", dataset: { action: paused ? "resume" : "pause" },
         text: paused ? "Resume" : "Pause", attrs: { "aria-label": `${paused ? "Resume" : "Pause"} ${name}` } });
+      // Busy, not disabled, while the op is on its way: a disabled button would drop the keyboard focus.
       toggle.addEventListener("click", () => {
-        toggle.disabled = true;
-        act(row, paused ? "resume" : "pause", {}, `${name} ${paused ? "resumed" : "paused"}.`).finally(() => (toggle.disabled = false));
+        if (toggle.getAttribute("aria-busy") === "true") return;
+        toggle.setAttribute("aria-busy", "true");
+        act(row, paused ? "resume" : "pause", {}, `${name} ${paused ? "resumed" : "paused"}.`).finally(() => toggle.removeAttribute("aria-busy"));
       });
       controls.append(toggle);
     }
@@ -155,7 +157,10 @@ export function mount(root, ctx, route) {
     if (!same) tbody.replaceChildren(...trs);
     if (focused && !tbody.contains(document.activeElement)) {
       const tr = tbody.querySelector(`tr[data-user-id="${CSS.escape(focused.user)}"]`);
-      const target = tr && (focused.action ? tr.querySelector(`[data-action="${focused.action}"]`) : tr.querySelector("a, button"));
+      // Pause turns into Resume (and back) when the row comes back: keep the focus on that control.
+      const same = focused.action === "pause" || focused.action === "resume" ? '[data-action="pause"], [data-action="resume"]'
+        : focused.action ? `[data-action="${focused.action}"]` : null;
+      const target = tr && ((same && tr.querySelector(same)) || tr.querySelector("a, button"));
       if (target) target.focus();
     }
     empty.hidden = shown.length > 0 || all.length === 0;
