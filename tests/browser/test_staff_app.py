@@ -340,8 +340,25 @@ def test_screenshots_of_the_staff_pages_for_the_docs(
         teacher.go(hash_, marker)
         if name == "proctor":
             teacher.wait_row(student.email, ".cell-answered", "4 of 30")
+        if name == "replay":
+            teacher.page.click("#replay-first")
+            for _ in range(8):  # to the pause
+                teacher.page.keyboard.press("ArrowRight")
         teacher.page.evaluate("window.scrollTo(0, 0)")
         teacher.page.screenshot(path=DOCS_IMAGES / f"staff-{name}-{width}.png", full_page=True)
+        if name == "proctor":
+            # Something for the replay to show: a pause, a note, and an answer changed after it.
+            teacher.row(student.email).locator('[data-action="pause"]').click()
+            teacher.wait_row(student.email, ".badge", "Paused")
+            teacher.row(student.email).locator('[data-action="resume"]').click()
+            teacher.wait_row(student.email, ".badge", "Working")
+            teacher.row(student.email).locator('[data-action="more"]').click()
+            teacher.page.fill("#staff-note", "Asked for a tissue; back within a minute.")
+            teacher.page.click("#save-note")
+            student.page.wait_for_selector("#paused-banner", state="hidden")
+            student.go_to(0)
+            student.choose("c")
+            student.wait_status("All changes saved")
     teacher.go(f"#/staff/report/{assignment_id}", "assignments")
     teacher.page.screenshot(path=DOCS_IMAGES / f"staff-report-{width}.png", full_page=True)
     assert no_sideways_scroll(teacher.page)
