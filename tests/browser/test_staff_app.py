@@ -173,6 +173,13 @@ def test_a_teacher_runs_an_exam_day_with_a_student_side_by_side(teacher: Staff, 
     teacher.go(f"#/staff/gradebook/{class_id}", "classes")
     cell = teacher.page.locator(f'#gradebook tr:has-text("{student.email}") td[data-assignment-id="{assignment_id}"]')
     assert cell.locator(".grade-link").inner_text() == "6%"
+    cell.locator(".grade-link").click()  # the student's printable report
+    teacher.page.wait_for_selector('#print-report')
+    teacher.wait_ready()
+    assert teacher.page.inner_text(".score-number") == "2 of 31"
+    teacher.page.emulate_media(media="print")
+    assert not teacher.page.is_visible(".staff-nav") and not teacher.page.is_visible("#print-report")
+    teacher.page.emulate_media(media="screen")
     teacher.go(f"#/staff/report/{assignment_id}", "assignments")
     items = teacher.page.locator("#items-table tbody tr")
     assert items.count() == 30
