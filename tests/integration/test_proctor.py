@@ -220,10 +220,9 @@ def test_an_admin_watches_any_assignment(exam: Exam, api: Api) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgresql"])  # two instances share a PostgreSQL database and its broker
 def test_a_device_on_one_instance_shows_on_a_proctor_of_the_other(settings: Settings, backend: str,
                                                                     clock: FakeClock) -> None:
-    if backend != "postgresql":
-        pytest.skip("two instances share a PostgreSQL database and its broker")
     one = TestClient(create_app(settings, clock=clock, run_sweep=False, broker=PostgresBroker(settings.database_url)))
     two = TestClient(create_app(settings, clock=clock, run_sweep=False, broker=PostgresBroker(settings.database_url)))
     with one, two:

@@ -8,6 +8,7 @@ import pytest
 
 from examsync.domain.chain import first_break
 from examsync.domain.errors import InvalidOpError, SessionCompletedError
+from examsync.domain.session import Rules
 from examsync.domain.staff_ops import (
     Staff, apply_staff_batch, entry_by, parse_staff_op, read_staff_op, student_entry,
 )
@@ -78,6 +79,15 @@ def test_while_paused_a_students_new_op_is_refused_but_one_made_before_the_pause
                            clock_offset_ms=0)
     assert queued.status == "applied"
     assert session.sections[DIAG_S1].answers() == {Q_MULTI: ["a"]}
+
+
+def test_a_pause_in_a_sections_offline_grace_gives_it_no_time_back():
+    session = make_session(diagnostic_test(), rules=Rules(offline_grace_ms=MINUTE))
+    session.apply(op("navigate", T0, question_id=Q_SINGLE), T0)
+    run(session, T0 + S1_LIMIT + 10 * SECOND, staff_op("pause"))
+    assert session.sections[DIAG_S1].status == "in_progress"  # within the grace: not yet expired
+    session.expire_due(T0 + S1_LIMIT + MINUTE)
+    assert session.sections[DIAG_S1].submit_reason == "expired"
 
 
 def test_pausing_twice_or_resuming_a_running_session_is_a_clear_op_result():

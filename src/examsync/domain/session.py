@@ -63,6 +63,11 @@ class TestSession:
     last_activity_at: int = 0
     # A hard end, whatever the session's state (an assignment's close); None: none.
     closes_at: int | None = None
+    # An assignment's 'grace' on close: for this long after closes_at the session still takes work done (by its
+    # effective time) before closes_at, then it ends. 0: it ends at closes_at.
+    close_grace_ms: int = 0
+    # The assignment this session is an attempt of (None: self-study).
+    assignment_id: str | None = None
     # The session's multiplier and untimed; its extra time is per section (SectionState.extra_ms).
     allowance: TimeAllowance = field(default_factory=TimeAllowance)
     # Set by a teacher for all of the student's sessions; loaded, not owned.
@@ -141,7 +146,7 @@ class TestSession:
         """
         changes = []
         if self.closes_at is not None:
-            changes.append((self.closes_at, "close_time"))
+            changes.append((self.closes_at + self.close_grace_ms, "close_time"))
         if self.is_timed and not self.paused:  # paused: no break ends and no idle time counts
             if self.test.idle_limit_seconds is not None:
                 changes.append((self.last_activity_at + self.test.idle_limit_seconds * 1000, "idle_limit"))
@@ -420,6 +425,8 @@ class TestSession:
             raise SectionSubmittedError("this section has been submitted and can no longer change")
         if section is not self.current_section:
             raise SectionNotOpenError("finish the current section before moving on to this one")
+        if self.closes_at is not None and now_ms >= self.closes_at and effective >= self.closes_at:
+            raise TimeExpiredError("the assignment closed; only work done before its close is accepted")
         if state.status == "not_started":
             state.status = "in_progress"
             state.clock.start(now_ms)

@@ -218,7 +218,9 @@ def _pause(session: TestSession, _op: StaffOp, now_ms: int, staff: Staff) -> dic
     if session.paused:
         raise AlreadyPausedError("this session is already paused")
     for section_id, state in session.sections.items():
-        if state.status == "in_progress":
+        deadline = session.deadline_ms(section_id) if state.status == "in_progress" else None
+        if state.status == "in_progress" and (deadline is None or now_ms < deadline):
+            # A section already past its deadline (in its offline grace) is not given time back by a pause.
             state.clock.stop(session.test.timer_policy, now_ms, session.rules.heartbeat_credit_ms)
             session.touched_sections.add(section_id)
     session.paused_at, session.paused_by, session.paused_by_name = now_ms, staff.user_id, staff.display_name

@@ -110,6 +110,7 @@ def list_tests(connection: Connection) -> list[dict[str, Any]]:
             "mode": t["mode"],
             "timer_policy": t["timer_policy"],
             "allow_untimed": t["allow_untimed"],
+            "self_study": t["self_study"],
             "time_multipliers": list(t["time_multipliers"]),
             "sub_skill": t["sub_skill_slug"],
             "sections": sections_of.get(t["id"], []),
