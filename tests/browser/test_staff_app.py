@@ -277,9 +277,11 @@ def api_student(server: ServerProcess, join_code: str, assignment_id: str, name:
         test_id = http.get(f"/assignments/{assignment_id}").json()["test_id"]
         state = http.post("/sessions", json={"test_id": test_id, "assignment_id": assignment_id}).json()
         now = int(time.time() * 1000)
-        ops: list[dict[str, Any]] = [{"op_id": str(uuid.uuid4()), "type": "navigate", "client_time": now,
-                                      "question_id": state["sections"][0]["first_question_id"]}]
-        http.post(f"/sessions/{state['id']}/ops", json={"ops": ops}).raise_for_status()
+        first = state["sections"][0]["first_question_id"]
+        if first is not None:  # the section waits to begin: going to its first question begins it
+            ops: list[dict[str, Any]] = [{"op_id": str(uuid.uuid4()), "type": "navigate", "client_time": now,
+                                          "question_id": first}]
+            http.post(f"/sessions/{state['id']}/ops", json={"ops": ops}).raise_for_status()
         questions = http.get(f"/sessions/{state['id']}").json()["sections"][0]["questions"]
         ops = [{"op_id": str(uuid.uuid4()), "type": "answer", "client_time": now, "question_id": q["id"], "answer": a}
                for q, a in zip(questions, answers)]
