@@ -47,7 +47,8 @@ class Staff(Student):
         return self
 
     def go(self, hash_: str, marker: str) -> None:
-        self.page.evaluate("h => { if (location.hash !== h) { document.body.dataset.ready = '0'; location.hash = h; } }", hash_)
+        self.page.evaluate(
+            "h => { if (location.hash !== h) { document.body.dataset.ready = '0'; location.hash = h; } }", hash_)
         self.page.wait_for_selector(f'[data-staff-page="{marker}"]')
         self.wait_ready()
 
@@ -146,8 +147,9 @@ def test_a_teacher_runs_an_exam_day_with_a_student_side_by_side(teacher: Staff, 
     before = timer_seconds(student)
     teacher.row(student.email).locator('[data-action="more"]').click()
     teacher.page.click('#row-actions [data-extend="5"]')
-    student.page.wait_for_function("s => { const p = document.querySelector('#timer').textContent.trim().split(':').map(Number);"
-                                   " return p.reduce((a, b) => a * 60 + b, 0) > s + 200; }", arg=before)
+    student.page.wait_for_function(
+        "s => document.querySelector('#timer').textContent.trim().split(':').map(Number)"
+        ".reduce((a, b) => a * 60 + b, 0) > s + 200", arg=before)
 
     # Offline, the student keeps answering: the row says offline; back online, it catches up.
     student.page.context.set_offline(True)
@@ -311,7 +313,8 @@ def test_every_staff_page_is_axe_clean_and_fits_a_phone(new_context: Any, server
     pages = [
         ("#/staff", "home"), ("#/staff/classes", "classes"), (f"#/staff/classes/{class_id}", "classes"),
         ("#/staff/assignments", "assignments"), (f"#/staff/assignments/new/{class_id}", "assignments"),
-        (f"#/staff/assignments/{assignment_id}/edit", "assignments"), (f"#/staff/proctor/{assignment_id}", "assignments"),
+        (f"#/staff/assignments/{assignment_id}/edit", "assignments"),
+        (f"#/staff/proctor/{assignment_id}", "assignments"),
         (f"#/staff/replay/{session_id}", "assignments"), (f"#/staff/gradebook/{class_id}", "classes"),
         (f"#/staff/report/{assignment_id}", "assignments"),
     ]
