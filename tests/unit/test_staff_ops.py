@@ -109,6 +109,30 @@ def test_a_paused_session_is_not_ended_by_its_idle_limit_and_resuming_restarts_t
     assert session.next_rule_change() == (T0 + 3 * HOUR + 600 * SECOND, "idle_limit")
 
 
+def test_a_break_that_ends_while_paused_starts_the_next_section_at_the_resume_not_in_the_past():
+    session = make_session(diagnostic_test(break_seconds=10 * MINUTE // SECOND))
+    session.begin(T0)
+    session.apply(op("submit_section", T0 + MINUTE, section_id=DIAG_S1), T0 + MINUTE)
+    run(session, T0 + 2 * MINUTE, staff_op("pause"))
+    assert session.expire_due(T0 + HOUR) == []  # the break's end passes while paused: nothing starts
+    outcome = run(session, T0 + HOUR, staff_op("resume"))
+    assert result(outcome)["status"] == "applied"
+    assert session.sections[DIAG_S2].status == "in_progress"
+    assert session.remaining_ms(DIAG_S2, T0 + HOUR) == session.limit_ms(session.test.sections[1])
+    started_entry = next(e for e in session.log if e.kind == "section_started")
+    assert started_entry.payload["started_at"] == T0 + HOUR
+
+
+def test_a_break_still_running_at_the_resume_goes_on_to_its_end():
+    session = make_session(diagnostic_test(break_seconds=10 * MINUTE // SECOND))
+    session.begin(T0)
+    session.apply(op("submit_section", T0 + MINUTE, section_id=DIAG_S1), T0 + MINUTE)
+    run(session, T0 + 2 * MINUTE, staff_op("pause"))
+    run(session, T0 + 3 * MINUTE, staff_op("resume"))
+    assert session.sections[DIAG_S2].status == "not_started"
+    assert [e.kind for e in session.expire_due(T0 + 11 * MINUTE)] == ["section_started"]
+
+
 def test_the_views_carry_the_pause_and_who_paused():
     session = started()
     run(session, T0 + MINUTE, staff_op("pause"))

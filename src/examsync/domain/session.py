@@ -150,12 +150,12 @@ class TestSession:
         if self.is_timed and not self.paused:  # paused: no break ends and no idle time counts
             if self.test.idle_limit_seconds is not None:
                 changes.append((self.last_activity_at + self.test.idle_limit_seconds * 1000, "idle_limit"))
-            break_end = self._break_end_ms()
+            break_end = self.break_end_ms()
             if break_end is not None:
                 changes.append((break_end, "break"))
         return min(changes, default=None)
 
-    def _break_end_ms(self) -> int | None:
+    def break_end_ms(self) -> int | None:
         section = self.current_section
         if section is None or self.test.break_seconds is None or self.sections[section.id].status != "not_started":
             return None
@@ -203,13 +203,13 @@ class TestSession:
                 self._complete_if_done(now_ms)
             elif rule is not None and rule[0] <= now_ms:
                 at, name = rule
-                entries.append(self._start_after_break(section, at, now_ms) if name == "break"
-                               else self._end(name, at, now_ms))
+                entries.append(self.start_after_break(section, at, now_ms) if name == "break"
+                               else self.end(name, at, now_ms))
             else:
                 break
         return entries
 
-    def _start_after_break(self, section: Section, at_ms: int, now_ms: int) -> LogEntry:
+    def start_after_break(self, section: Section, at_ms: int, now_ms: int) -> LogEntry:
         """The break is over: the section's clock starts by itself, at the break's end."""
         state = self.sections[section.id]
         state.status = "in_progress"
@@ -219,7 +219,7 @@ class TestSession:
         return self._record("section_started", APPLIED, now_ms, section_id=section.id, payload={
             "rule": "break", "break_ms": (self.test.break_seconds or 0) * 1000, "started_at": at_ms})
 
-    def _end(self, rule: str, at_ms: int, now_ms: int) -> LogEntry:
+    def end(self, rule: str, at_ms: int, now_ms: int) -> LogEntry:
         """Complete the session with what it holds: every section not yet submitted is submitted and scored."""
         for section in self.test.sections:
             if self.sections[section.id].status != "submitted":

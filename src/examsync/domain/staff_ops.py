@@ -246,6 +246,10 @@ def _resume(session: TestSession, _op: StaffOp, now_ms: int, _staff: Staff) -> d
     paused_ms = _restart_clocks(session, now_ms)
     # The time paused is not idle time of the student's.
     session.last_activity_at = max(session.last_activity_at, now_ms)
+    # A break that ended while paused ends now: the next section's clock never starts in the past.
+    break_end = session.break_end_ms()
+    if break_end is not None and break_end < now_ms and (section := session.current_section) is not None:
+        session.start_after_break(section, now_ms, now_ms)
     session.version += 1
     return {"paused_ms": paused_ms}
 

@@ -98,7 +98,7 @@ class AssignmentService:
                 session = self.sessions._load(connection, SYSTEM, row["id"], for_update=True)
                 session.expire_due(writer.now)
                 if session.status == "active":
-                    session._end("assignment_deleted", writer.now, writer.now)
+                    session.end("assignment_deleted", writer.now, writer.now)
                     submitted += 1
                 writer.save(session)
             store.delete_assignment(connection, assignment_id)

@@ -195,7 +195,7 @@ class SessionService:
                 if session.status == "active" and terms is not None and session.assignment_id is None:
                     # A self-study session of the test gives way to the assignment's attempt: it is submitted with
                     # everything acknowledged, rather than letting practice stand in for the assigned attempt.
-                    session._end("assignment_started", now, now)
+                    session.end("assignment_started", now, now)
                     writer.save(session)
                 if session.status == "active":
                     return resume_view(session, now), False
