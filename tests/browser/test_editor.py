@@ -39,7 +39,7 @@ class Teacher:
         self.page.fill("#auth-email", self.email)
         self.page.fill("#auth-password", self.password)
         self.page.click("#login-button")
-        self.page.wait_for_selector("#dashboard")
+        self.page.wait_for_selector('[data-staff-page="home"]')
         return self
 
     def open(self, hash_: str) -> None:
@@ -51,20 +51,13 @@ class Teacher:
         self.page.wait_for_function("() => document.querySelector('#save-state').dataset.state === 'saved'",
                                     timeout=30_000)
 
-    def api(self, method: str, path: str) -> Any:
+    def api(self, method: str, path: str, body: Any = None) -> Any:
         token = httpx.post(f"{self.server.url}/api/v1/auth/token",
                            json={"email": self.email, "password": self.password}).json()["access_token"]
-        response = httpx.request(method, f"{self.server.url}/api/v1{path}", headers={"Authorization": f"Bearer {token}"})
+        response = httpx.request(method, f"{self.server.url}/api/v1{path}", json=body,
+                                 headers={"Authorization": f"Bearer {token}"})
         response.raise_for_status()
         return response.json()
-
-
-def staff_token(server: ServerProcess, role: str) -> str:
-    email, password = f"{role}-{uuid.uuid4().hex[:8]}@example.org", f"{role} password"
-    subprocess.run([sys.executable, "-m", "examsync", "users", "add", email, "--password", password, "--role", role],
-                   env={**os.environ, **server.env}, check=True, capture_output=True)
-    return httpx.post(f"{server.url}/api/v1/auth/token", json={"email": email, "password": password}).json()[
-        "access_token"]
 
 
 def serious_axe_violations(page: Any) -> list[dict[str, Any]]:
@@ -141,15 +134,20 @@ def test_a_teacher_writes_a_test_offline_and_online_publishes_it_and_a_student_i
     page.wait_for_function("() => document.querySelector('#publish-result').textContent.startsWith('Published')")
     assert page.inner_text("#publish-result") == "Published: content version 1 of this test."
 
-    # A teacher's new test is taken as an assignment of a class; the student app on this branch starts only
-    # self-study tests, so an admin makes it one (PATCH /api/v1/tests/{id}), as they would for the catalogue.
+    # A teacher's new test is taken as an assignment of their class: the teacher sets one up, the student joins.
     test_id = teacher.api("GET", f"/drafts/{draft_id}")["test_id"]
-    admin = staff_token(server, "admin")
-    made = httpx.patch(f"{server.url}/api/v1/tests/{test_id}", json={"self_study": True},
-                       headers={"Authorization": f"Bearer {admin}"})
-    assert made.status_code == 200, made.text
+    made = teacher.api("POST", "/classes", {"name": "Year 8"})
+    assert teacher.api("POST", f"/classes/{made['id']}/assignments", {"test_id": test_id, "opens_at": 0})["id"]
     student = Student(new_context().new_page(), server).sign_up()
-    student.start(slug)
+    student.page.fill("#join-code", made["join_code"])
+    student.page.click("#join-button")
+    card = student.page.locator(".assignment-card").filter(has_text="Browser quiz")
+    card.locator(".start-button").click()
+    student.page.wait_for_selector("#test-page")
+    if student.page.locator("#begin-section").is_visible():
+        student.page.click("#begin-section")
+    student.page.wait_for_selector("#question-stem")
+    student.wait_ready()
     student.page.fill("#short-answer", "3,14")
     student.next()
     student.choose("a")
