@@ -21,6 +21,7 @@ Its records live in `domain/records.py`, the staff's ops in
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -298,12 +299,23 @@ class TestSession:
 
     def apply_batch(self, batch: list[SentOp], receipts: dict[str, tuple[str, int]], now_ms: int, *,
                     clock_offset_ms: int = 0, device_id: str | None = None) -> BatchOutcome:
-        """Apply one batch, in order, after what has come due by now: exactly once per op_id.
+        """Apply one batch, in order, after what has come due by now: exactly once per op_id (`apply_each`)."""
+        def apply_new(sent: Any) -> OpResult:
+            if sent.op is None:
+                assert sent.error is not None
+                return self.reject(sent.op_id, sent.error, now_ms, device_id=device_id)
+            return self.apply(sent.op, now_ms, clock_offset_ms=clock_offset_ms, device_id=device_id)
+
+        return self.apply_each(batch, receipts, now_ms, apply_new)
+
+    def apply_each(self, batch: Sequence[Any], receipts: dict[str, tuple[str, int]], now_ms: int,
+                   apply_new: Callable[[Any], OpResult]) -> BatchOutcome:
+        """Apply a batch of sent ops (a student's or staff's), in order, after what has come due by now.
 
         `receipts` holds the (fingerprint, seq) already recorded for the batch's op_ids. An op_id
         with a receipt is answered from it and changes nothing: `duplicate` when it is the same op,
-        `op_id_reused` when it is another. Every other op is applied or rejected, and logged, and
-        gets a receipt to be written with its log entry.
+        `op_id_reused` when it is another. Every other op goes to `apply_new`, which applies or rejects
+        and logs it; a logged op gets a receipt to be written with its log entry.
         """
         self.expire_due(now_ms)
         known = dict(receipts)
@@ -325,11 +337,7 @@ class TestSession:
                 results.append(OpResult(sent.op_id, REJECTED, "op_id_reused",
                                         "this op_id was already used for a different op; give each op a new op_id"))
                 continue
-            if sent.op is None:
-                assert sent.error is not None
-                result = self.reject(sent.op_id, sent.error, now_ms, device_id=device_id)
-            else:
-                result = self.apply(sent.op, now_ms, clock_offset_ms=clock_offset_ms, device_id=device_id)
+            result = apply_new(sent)
             results.append(result)
             if result.seq is not None:
                 new_receipts[sent.op_id] = sent.fingerprint

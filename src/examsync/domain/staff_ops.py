@@ -38,7 +38,7 @@ from examsync.domain.errors import (
     UnknownSectionError,
 )
 from examsync.domain.ops import canonical_op_id, fingerprint, unparsed_fingerprint
-from examsync.domain.records import APPLIED, DUPLICATE, REJECTED, BatchOutcome, OpResult, receipt_status
+from examsync.domain.records import APPLIED, REJECTED, BatchOutcome, OpResult
 from examsync.domain.session import TestSession
 from examsync.domain.timing import TimeChange
 
@@ -160,33 +160,8 @@ def _text(raw: Mapping[str, Any], name: str, limit: int) -> str | None:
 
 def apply_staff_batch(session: TestSession, batch: list[SentStaffOp], receipts: dict[str, tuple[str, int]],
                       now_ms: int, staff: Staff) -> BatchOutcome:
-    """Apply staff ops in order, after what has come due by now: exactly once per op_id (see `apply_batch`)."""
-    session.expire_due(now_ms)
-    known = dict(receipts)
-    results: list[OpResult] = []
-    new_receipts: dict[str, str] = {}
-    for sent in batch:
-        if sent.op_id is None:
-            assert sent.error is not None
-            echoed = sent.error.data.get("op_id")
-            results.append(OpResult(echoed if isinstance(echoed, str) else "", REJECTED, sent.error.code,
-                                    sent.error.message))
-            continue
-        receipt = known.get(sent.op_id)
-        status = receipt_status(sent.fingerprint, receipt[0] if receipt else None)
-        if status == DUPLICATE:
-            results.append(OpResult(sent.op_id, DUPLICATE, seq=receipt[1] if receipt else None))
-            continue
-        if status is not None:
-            results.append(OpResult(sent.op_id, REJECTED, "op_id_reused",
-                                    "this op_id was already used for a different op; give each op a new op_id"))
-            continue
-        result = apply_staff_op(session, sent, now_ms, staff)
-        results.append(result)
-        new_receipts[sent.op_id] = sent.fingerprint
-        known[sent.op_id] = (sent.fingerprint, result.seq or 0)
-    changed = [section_id for section_id in session.sections if section_id in session.touched_sections]
-    return BatchOutcome(results, new_receipts, changed)
+    """Apply staff ops in order, after what has come due by now: exactly once per op_id (see `apply_each`)."""
+    return session.apply_each(batch, receipts, now_ms, lambda sent: apply_staff_op(session, sent, now_ms, staff))
 
 
 def apply_staff_op(session: TestSession, sent: SentStaffOp, now_ms: int, staff: Staff) -> OpResult:
