@@ -128,12 +128,18 @@ def student_counts(connection: Connection, class_ids: list[str]) -> dict[str, in
 def visible_classes(connection: Connection, actor: Actor) -> list[Any]:
     """A teacher's own classes, every class for an admin, a student's classes: by name."""
     query = select(classes).order_by(classes.c.name, classes.c.created_at, classes.c.id)
+    return list(connection.execute(_in_visible_classes(query, actor)).mappings().all())
+
+
+def _in_visible_classes(query: Any, actor: Actor) -> Any:
+    """The query (which selects from `classes`) kept to the actor's classes: owned (a teacher), all (admin), or
+    joined (a student)."""
     if actor.role == "teacher":
-        query = query.where(classes.c.owner_id == actor.user_id)
-    elif actor.role not in SEES_ALL:
-        query = query.join(class_students, class_students.c.class_id == classes.c.id).where(
+        return query.where(classes.c.owner_id == actor.user_id)
+    if actor.role not in SEES_ALL:
+        return query.join(class_students, class_students.c.class_id == classes.c.id).where(
             class_students.c.user_id == actor.user_id)
-    return list(connection.execute(query).mappings().all())
+    return query
 
 
 def class_by_code(connection: Connection, join_code: str) -> Any:
@@ -225,12 +231,7 @@ def visible_assignments(connection: Connection, actor: Actor, class_id: str | No
              .order_by(assignments.c.opens_at, assignments.c.created_at, assignments.c.id))
     if class_id is not None:
         query = query.where(assignments.c.class_id == class_id)
-    if actor.role == "teacher":
-        query = query.where(classes.c.owner_id == actor.user_id)
-    elif actor.role not in SEES_ALL:
-        query = query.join(class_students, class_students.c.class_id == classes.c.id).where(
-            class_students.c.user_id == actor.user_id)
-    return list(connection.execute(query).mappings().all())
+    return list(connection.execute(_in_visible_classes(query, actor)).mappings().all())
 
 
 def assignment_with_names(connection: Connection, assignment_id: str) -> Any:
