@@ -142,6 +142,7 @@ class SessionService:
                 heartbeat_credit_ms=settings.heartbeat_interval_seconds * 1000,
                 offline_grace_ms=settings.offline_grace_seconds * 1000,
                 max_answer_length=settings.max_answer_length,
+                max_extended_answer_length=settings.max_extended_answer_length,
             ),
             max_ops_per_batch=settings.max_ops_per_batch,
             max_note_length=settings.max_note_length,

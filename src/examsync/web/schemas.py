@@ -270,6 +270,8 @@ class ResultsOut(BaseModel):
     status: str
     score: float | None
     max_score: float | None
+    pending_points: float = Field(default=0.0, description="Points of extended-text answers awaiting marking by "
+                                  "staff: part of max_score, not yet of score")
     sections: list[dict[str, Any]]
     by_sub_skill: list[SubSkillResult]
 
