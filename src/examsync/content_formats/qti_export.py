@@ -117,6 +117,8 @@ def item_xml(question: Question, areas: dict[str, str]) -> etree._Element:
     accepted, case_sensitive = _accepted(question)
     numeric = kind == "numeric" or (kind == "short_answer" and question.numeric)
 
+    if kind == "extended_text":
+        return _extended_text_item(item, question)
     if kind in ("single_choice", "multiple_choice"):
         declaration = element(item, "qti-response-declaration", identifier="RESPONSE",
                               cardinality="single" if kind == "single_choice" else "multiple", base_type="identifier")
@@ -188,6 +190,32 @@ def item_xml(question: Question, areas: dict[str, str]) -> etree._Element:
     if question.explanation:
         element(element(processing, "qti-set-outcome-value", identifier="FEEDBACK"), "qti-base-value", "general",
                 base_type="identifier")
+        feedback = element(item, "qti-modal-feedback", outcome_identifier="FEEDBACK", identifier="general",
+                           show_hide="show")
+        append_html(element(feedback, "qti-content-body"), question.explanation)
+    return item
+
+
+def _extended_text_item(item: etree._Element, question: Question) -> etree._Element:
+    """An essay: a string response scored by a person (SCORE `external-scored="human"`, no response processing);
+    the marker's guidance as a rubric block only the scorer sees."""
+    element(item, "qti-response-declaration", identifier="RESPONSE", cardinality="single", base_type="string")
+    score = element(item, "qti-outcome-declaration", identifier="SCORE", cardinality="single", base_type="float",
+                    external_scored="human")
+    element(element(score, "qti-default-value"), "qti-value", "0")
+    max_score = element(item, "qti-outcome-declaration", identifier="MAXSCORE", cardinality="single", base_type="float")
+    element(element(max_score, "qti-default-value"), "qti-value", number(question.points))
+    if question.explanation:
+        element(item, "qti-outcome-declaration", identifier="FEEDBACK", cardinality="single", base_type="identifier")
+    body = element(item, "qti-item-body")
+    grader_info = (question.correct or {}).get("grader_info") if isinstance(question.correct, dict) else ""
+    if grader_info:
+        append_html(element(element(body, "qti-rubric-block", use="scoring", view="scorer"), "qti-content-body"),
+                    grader_info)
+    interaction = element(body, "qti-extended-text-interaction", response_identifier="RESPONSE")
+    append_html(element(interaction, "qti-prompt"), question.stem)
+    element(item, "qti-response-processing")  # no rules: a person sets SCORE
+    if question.explanation:
         feedback = element(item, "qti-modal-feedback", outcome_identifier="FEEDBACK", identifier="general",
                            show_hide="show")
         append_html(element(feedback, "qti-content-body"), question.explanation)
