@@ -50,6 +50,7 @@ from examsync.store.database import Database
 from examsync.web.app import create_app
 from tests.conftest import MINI_CONTENT, FakeClock
 from tests.integration.server_process import ServerProcess
+from tests.proctoring import attempt_of, teach
 
 API_DOC = Path(__file__).parent.parent / "docs" / "api.md"
 BANKS = Path(__file__).parent / "fixtures" / "banks"
@@ -227,9 +228,15 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         send(diagnostic["id"], {"type": "navigate", "question_id": section_two["first_question_id"]})
         clock.advance(30)
         active = start("drill-main-idea")
+        # Grace teaches Ada: her class is assigned the mini diagnostic (Ada's attempt is the one above), and another
+        # class of Grace's the main-idea drill.
+        grace_id = client.get("/api/v1/me", headers=teacher).json()["user_id"]
+        assignment_id = teach(client, grace_id, [signup.json()["user_id"]], tests["mini-diagnostic"], now=clock())
+        attempt_of(client, diagnostic["id"], assignment_id)
+        teach(client, grace_id, [signup.json()["user_id"]], tests["drill-main-idea"], now=clock())  # her drills too
         yield Scenario(client, {"student": headers, "teacher": teacher, "admin": admin}, {
             "session_id": active["id"], "diagnostic_session_id": diagnostic["id"], "test_id": tests["drill-main-idea"],
-            "user_id": signup.json()["user_id"],
+            "user_id": signup.json()["user_id"], "assignment_id": assignment_id,
         })
 
 

@@ -340,7 +340,7 @@ def _test_id(database: Database, id_or_slug: str) -> str:
 
 @app.command()
 def bench(
-    scenario: Annotated[str, typer.Option(help="quick, peak, steady, start, resume, propagation, sockets, physical or peer.")] = "quick",
+    scenario: Annotated[str, typer.Option(help="quick, peak, steady, start, resume, propagation, sockets, physical, proctor or peer.")] = "quick",
     database: Annotated[str, typer.Option(help="postgresql or sqlite: what the server under test runs on.")] = "postgresql",
     pg_url: Annotated[str, typer.Option(help="PostgreSQL to create the bench's own database on (and drop it after); its role also creates the "
                                                        "servers' login role, so it needs CREATEDB and CREATEROLE.")] = "postgresql://postgres@127.0.0.1:5432/postgres",

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { FakeClock, FakeSocket, event, load, settle } from "./helpers.mjs";
 
 const live = await load("live.js");
-const { LiveClient, createTransport, liveUrl, reconnectDelay, ACK_EVERY, ACK_IDLE_MS, ACK_MAX_DELAY_MS } = live;
+const { LiveClient, createTransport, liveUrl, reconnectDelay, ACK_EVERY, ACK_IDLE_MS, ACK_MAX_DELAY_MS, QUEUE_REPORT_MS } = live;
 
 beforeEach(() => FakeSocket.reset());
 
@@ -290,6 +290,7 @@ test("the queue over the socket: settled by the ack; an error reply rejects the 
   assert.equal(store.ops.size, 1);
   h.clock.advance(60_000); // the socket comes back
   const again = FakeSocket.last;
+  assert.notEqual(again, first);
   again.open();
   again.receive({ type: "ready", last_seq: 1 });
   qclock.advance(0);
@@ -301,4 +302,38 @@ test("the queue over the socket: settled by the ack; an error reply rejects the 
   await settle();
   assert.equal([...store.ops.values()][0].state, "rejected");
   assert.equal(queue.count, 0);
+});
+
+test("the queued count is reported when the socket is ready, then on a change at most every QUEUE_REPORT_MS", () => {
+  const transport = createTransport(async () => ({ results: [], version: 1, last_seq: 0 }));
+  const h = client();
+  transport.attach("s1", h.c);
+  transport.queueChanged({ bySession: { s1: 4, s2: 9 } }); // not connected yet: nothing to say it on
+  const socket = connect(h);
+  assert.deepEqual(socket.messages("queue").map((m) => m.count), [4]);
+  transport.queueChanged({ bySession: { s1: 5 } });
+  transport.queueChanged({ bySession: { s1: 0 } });
+  assert.equal(socket.messages("queue").length, 1, "not yet");
+  h.clock.advance(QUEUE_REPORT_MS);
+  assert.deepEqual(socket.messages("queue").map((m) => m.count), [4, 0]);
+  transport.queueChanged({ bySession: { s1: 1 } });
+  transport.queueChanged({ bySession: {} }); // queued and answered within the interval: no change to report
+  h.clock.advance(QUEUE_REPORT_MS);
+  assert.deepEqual(socket.messages("queue").map((m) => m.count), [4, 0]);
+});
+
+test("after reconnecting, the count is reported again", () => {
+  const transport = createTransport(async () => ({ results: [], version: 1, last_seq: 0 }));
+  const h = client();
+  transport.attach("s1", h.c);
+  transport.queueChanged({ bySession: { s1: 2 } });
+  const first = connect(h);
+  first.drop(1006);
+  h.clock.advance(60_000);
+  const again = FakeSocket.last;
+  assert.notEqual(again, first);
+  again.open();
+  again.receive({ type: "state", last_seq: 0, sections: [] });
+  again.receive({ type: "ready", last_seq: 0 });
+  assert.deepEqual(again.messages("queue").map((m) => m.count), [2]);
 });

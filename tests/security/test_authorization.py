@@ -67,6 +67,8 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/assignments/{assignment_id}/items"): CLASS_STAFF,
     ("GET", "/api/v1/assignments/{assignment_id}/export"): CLASS_STAFF,
     ("GET", "/api/v1/classes/{class_id}/gradebook"): CLASS_STAFF,
+    # The class's teacher and admins (tests/security/test_authorization_proctor.py); here no assignment exists.
+    ("GET", "/api/v1/assignments/{assignment_id}/roster"): CLASS_STAFF,
 }
 
 B_NOTE = "b-private-note-8c1f"
@@ -193,7 +195,8 @@ def test_the_table_names_every_operation_the_app_serves(client: TestClient) -> N
     # And nothing else answers but the documented extras (docs, static assets, live sockets, metrics).
     extras = set(route_paths(client.app.routes)) - {p for _, p in RULES} - {"/api/v1/openapi.json"}  # type: ignore[attr-defined]
     assert extras == {"/api/v1/docs", "/api/v1/docs/init.js", "/api/v1/docs/assets", "/static", "/", "/sw.js",
-                      "/api/v1/sessions/{session_id}/live", "/api/v1/tests/{test_id}/live", "/metrics"}
+                      "/api/v1/sessions/{session_id}/live", "/api/v1/tests/{test_id}/live", "/metrics",
+                      "/api/v1/assignments/{assignment_id}/live"}
 
 
 def test_every_endpoint_answers_every_caller_as_documented(world: World) -> None:

@@ -319,7 +319,15 @@ def physical(system: System, options: BenchOptions) -> Findings:
     return findings
 
 
+def proctor(system: System, options: BenchOptions) -> Findings:
+    """300 students of one assignment answering every 2 s, its roster watched live (bench/proctor.py)."""
+    from examsync.bench.proctor import proctor as run_proctor  # it builds on this module's Findings
+
+    result: Findings = run_proctor(system, options)
+    return result
+
+
 SCENARIOS: dict[str, Callable[[System, BenchOptions], Findings]] = {
     "quick": quick, "peak": peak, "steady": steady, "start": start, "resume": resume,
-    "propagation": propagation, "sockets": sockets, "physical": physical,
+    "propagation": propagation, "sockets": sockets, "physical": physical, "proctor": proctor,
 }

@@ -40,12 +40,13 @@ RECONNECT_PAUSE_S = 0.5
 @dataclass(frozen=True)
 class Notice:
     instance: str
-    kind: str  # "change" | "presence" | "account" (an account was disabled or its role changed: user_id)
+    kind: str  # "change" | "presence" | "queue" | "account" (an account was disabled or its role changed: user_id)
     session_id: str
     test_id: str
     user_id: str
     last_seq: int = 0
     connected: int = 0
+    queued: int = 0  # "queue": how many ops a device of the session reported it holds unsent
     # When it was published (seconds since the epoch): the receiver measures the broker's lag from it.
     sent_at: float = field(default_factory=time.time)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import uuid
 from collections import deque
@@ -23,7 +24,28 @@ from examsync.live.brokers import Broker, Notice
 from examsync.metrics import AppMetrics
 from examsync.domain.events import ChangeListener, SessionChange
 
+log = logging.getLogger("examsync.live")
+
 PRESENCE_REFRESH_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Signal:
+    """Something happened to a session, here or on another instance: told to observers (the proctor roster).
+
+    kind: "change" (committed), "presence" (its connected devices changed, or were counted again) or "queue"
+    (a device reported how many ops it holds unsent: `queued`).
+    """
+
+    kind: str
+    session_id: str
+    test_id: str
+    user_id: str
+    queued: int = 0
+    at: float = 0.0  # when it happened, seconds since the epoch
+
+
+Observer = Callable[[Signal], None]
 
 
 @dataclass
@@ -88,6 +110,8 @@ class Live:
         self.accounts: dict[str, set[Callable[[], None]]] = {}
         # session_id -> instance -> (connected devices, when last heard), for the staff feed.
         self.presence: dict[str, dict[str, tuple[int, float]]] = {}
+        # Told of every signal, on the event loop (the proctor roster watches through this).
+        self.observers: list[Observer] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._refresher: asyncio.Task[None] | None = None
         # Read when /metrics is scraped, on the event loop like every change to these registries.
@@ -169,6 +193,21 @@ class Live:
         if self.broker is not None:
             self.broker.publish(Notice(self.instance, "presence", device.session_id, device.test_id,
                                        device.user_id, connected=count))
+        self._observe(Signal("presence", device.session_id, device.test_id, device.user_id, at=time.time()))
+
+    def report_queue(self, device: Device, queued: int) -> None:
+        """A device says how many ops it holds unsent."""
+        if self.broker is not None:
+            self.broker.publish(Notice(self.instance, "queue", device.session_id, device.test_id, device.user_id,
+                                       queued=queued))
+        self._observe(Signal("queue", device.session_id, device.test_id, device.user_id, queued, time.time()))
+
+    def _observe(self, signal: Signal) -> None:
+        for observer in self.observers:
+            try:
+                observer(signal)
+            except Exception:  # an observer's failure never breaks the feed of the others
+                log.exception("a live observer failed on a %s signal", signal.kind)
 
     def _set_presence(self, session_id: str, instance: str, count: int) -> None:
         instances = self.presence.setdefault(session_id, {})
@@ -194,6 +233,7 @@ class Live:
         if self.broker is not None:
             self.broker.publish(Notice(self.instance, "change", change.session_id, change.test_id,
                                        change.user_id, last_seq=change.state["last_seq"]))
+        self._observe(Signal("change", change.session_id, change.test_id, change.user_id, at=time.time()))
 
     def on_notice(self, notice: Notice) -> None:
         """A notice through the broker: timed, then, if another instance sent it, acted on (what changed is read
@@ -205,8 +245,14 @@ class Live:
         if notice.kind == "account":
             self._account_changed(notice.user_id)
             return
+        if notice.kind == "queue":
+            self._observe(Signal("queue", notice.session_id, notice.test_id, notice.user_id, notice.queued,
+                                 notice.sent_at))
+            return
         if notice.kind == "presence":
             self._set_presence(notice.session_id, notice.instance, notice.connected)
+        self._observe(Signal(notice.kind, notice.session_id, notice.test_id, notice.user_id, at=notice.sent_at))
+        if notice.kind == "presence":
             for watcher in self.watchers.get(notice.test_id, ()):
                 watcher.mailbox.offer("presence", notice.session_id)
             return

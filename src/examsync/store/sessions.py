@@ -83,7 +83,20 @@ _SECTIONS = select(test_section_states).where(test_section_states.c.session_id =
 
 
 def load(connection: Connection, row: Any, test: Test, rules: Rules) -> TestSession:
-    section_rows = connection.execute(_SECTIONS, {"session_id": row["id"]}).mappings().all()
+    return from_rows(row, connection.execute(_SECTIONS, {"session_id": row["id"]}).mappings().all(), test, rules)
+
+
+# Columns that only the session's answers and score need: a reader of its clocks and counts alone leaves them out.
+ANSWER_COLUMNS = frozenset({"current_question", "score", "devices"})
+SECTION_ANSWER_COLUMNS = frozenset({"questions", "score"})
+
+
+def from_rows(row: Any, section_rows: Iterable[Any], test: Test, rules: Rules) -> TestSession:
+    """The session from its row (as `session_row` reads it) and its sections' rows, read already.
+
+    Rows read without the answer columns (ANSWER_COLUMNS, SECTION_ANSWER_COLUMNS) give a session for reading
+    its status and clocks only, never for saving: it holds no answers.
+    """
     sections = {}
     for s in section_rows:
         sections[s["section_id"]] = SectionState(
@@ -92,8 +105,8 @@ def load(connection: Connection, row: Any, test: Test, rules: Rules) -> TestSess
             clock=SectionClock(s["started_at"], s["used_ms"], s["last_seen_ms"], s["stopped_ms"], s["stopped_since"]),
             submitted_at=s["submitted_at"],
             submit_reason=s["submit_reason"],
-            questions={qid: QuestionState.load(q) for qid, q in s["questions"].items()},
-            score=s["score"],
+            questions={qid: QuestionState.load(q) for qid, q in (s.get("questions") or {}).items()},
+            score=s.get("score"),
             extra_ms=s["extra_ms"],
             reopened=bool(s["reopened"]),
         )
@@ -111,11 +124,11 @@ def load(connection: Connection, row: Any, test: Test, rules: Rules) -> TestSess
         closes_at=row["closes_at"],
         allowance=TimeAllowance(multiplier=row["time_multiplier"], untimed=row["untimed"]),
         user_allowance=TimeAllowance(row["user_time_multiplier"], row["user_extra_seconds"] * 1000),
-        current_question=Register.load(row["current_question"]),
+        current_question=Register.load(row.get("current_question")),
         sections=sections,
-        score=row["score"],
+        score=row.get("score"),
         last_hash=row["last_hash"],
-        device_offsets=dict(row["devices"] or {}),
+        device_offsets=dict(row.get("devices") or {}),
         paused_at=row["paused_at"],
         paused_by=row["paused_by"],
         paused_by_name=row["paused_by_name"],

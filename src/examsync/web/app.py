@@ -24,6 +24,7 @@ from examsync.accounts import Accounts
 from examsync.export import attempts_csv
 from examsync.live.brokers import Broker, broker_for
 from examsync.live.hub import Live
+from examsync.live.roster import RosterFeed
 from examsync.logs import redact_tokens_in_server_logs
 from examsync.metrics import AppMetrics, expiring_by, observe_change, observe_sweep
 from examsync.rescue import RescueKey, session_secret
@@ -35,6 +36,7 @@ from examsync.domain.errors import (
     TooManyLoginAttemptsError,
 )
 from examsync.services import SessionService, wall_clock_ms
+from examsync.services.roster import RosterService
 from examsync.services.users import UserService
 from examsync.services.reports import ReportService
 from examsync.services.staff import StaffService
@@ -44,6 +46,7 @@ from examsync.store.tables import users
 from examsync.web import errors, schemas
 from examsync.web.limits import Limits, address_key, retry_after_seconds
 from examsync.web.live import live_routes
+from examsync.web.proctor_live import proctor_routes
 from examsync.web.users_routes import users_routes
 from examsync.web.reports_routes import reports_routes, staff_dependency
 from examsync.web.content_routes import content_routes
@@ -175,6 +178,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     live = Live(service.listeners, broker or broker_for(settings.broker_url), metrics=metrics,
                 mailbox_limit=settings.live_mailbox_limit, window=settings.live_window)
     limits = Limits.from_settings(settings, clock)
+    roster = RosterService(database, service)
+    roster_feed = RosterFeed(live, roster.rows, roster.watched, clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -189,6 +194,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+            await roster_feed.stop()
             await live.stop()
             service.close()
             database.dispose()
@@ -219,6 +225,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     app.include_router(_routes(service, accounts, database, RescueKey(settings.rescue_key_path), limits, metrics))
     app.include_router(live_routes(service, accounts, live, limits, max_message_bytes=settings.max_body_bytes))
+    app.include_router(proctor_routes(roster, roster_feed, service, accounts, live, limits,
+                                      max_message_bytes=settings.max_body_bytes))
     app.include_router(reports_routes(ReportService(database, service.content), staff_dependency(accounts), clock))
     app.include_router(content_routes(ContentService(database), staff_dependency(accounts)))
     app.include_router(staff_ops_routes(StaffService(service), staff_dependency(accounts)))

@@ -62,6 +62,7 @@ from examsync.web.protocol import (
 )
 
 ACCOUNT_CHECK_MS = 30_000
+MAX_QUEUE_REPORT = 1_000_000
 
 log = logging.getLogger("examsync.live")
 API = "/api/v1"
@@ -288,6 +289,7 @@ class _DeviceConnection(_Connection):
         self.acked = after_seq
         self.ack_received = asyncio.Event()
         self.initial_state: dict[str, Any] = {}
+        self.device: Device | None = None
         self.started = started  # when the device's request arrived: its resume is timed from here
         # The reply to the latest ops message: each reply waits for the one before it, so a device's
         # batches are committed and answered in the order it sent them while several are in flight.
@@ -296,7 +298,7 @@ class _DeviceConnection(_Connection):
     async def run(self, state: dict[str, Any], owner: tuple[str, str]) -> None:
         user_id, test_id = owner
         self.owner_id = user_id
-        device = Device(self.session_id, test_id, user_id, self.mailbox)
+        device = self.device = Device(self.session_id, test_id, user_id, self.mailbox)
         # Listen before reading the backlog, so nothing committed in between is missed;
         # anything seen twice is dropped by its seq.
         self.live.attach(device)
@@ -370,6 +372,14 @@ class _DeviceConnection(_Connection):
             if isinstance(seq, int) and self.acked < seq <= self.delivered:
                 self.acked = seq
                 self.ack_received.set()
+            return
+        if kind == "queue":  # how many ops the device holds unsent, for the proctor roster
+            count = request.get("count")
+            if type(count) is not int or not 0 <= count <= MAX_QUEUE_REPORT:
+                await self.send(error_frame("invalid_request", f"count must be an integer from 0 to {MAX_QUEUE_REPORT}",
+                                            request_id=request.get("id")))
+            elif self.device is not None:
+                self.live.report_queue(self.device, count)
             return
         if kind not in ("ops", "heartbeat"):
             return await super().handle(request)

@@ -25,8 +25,8 @@ class Close(NamedTuple):
 # (tests/test_js_close_codes.py keeps the copy equal).
 CLOSE_CODES: dict[str, Close] = {
     "unauthorized": Close(4401, "no token, or not a valid one; later: the account was deleted"),
-    "forbidden": Close(4403, "a student opened the staff feed; later: the account is no longer staff"),
-    "not_found": Close(4404, "no such session or test, or not one the account may watch"),
+    "forbidden": Close(4403, "a student opened a staff feed; later: the account is no longer staff"),
+    "not_found": Close(4404, "no such session, test or assignment, or not one the account may watch"),
     "too_many_connections": Close(4409, "the user has as many live sockets open as allowed"),
     "too_many_messages": Close(4429, "the client sent more messages per second than allowed"),
     "too_slow": Close(4008, "the client fell too far behind; reconnect with after_seq"),

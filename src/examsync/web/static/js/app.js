@@ -226,6 +226,7 @@ async function start() {
       ? (fn) => navigator.locks.request("examsync-queue-flush", fn)
       : null,
   });
+  queue.addEventListener("change", (e) => transport.queueChanged(e.detail)); // reported to the proctor's roster
   status = createStatus({ queue, onDownload: rescue });
   setUnauthorizedHandler(unauthorized);
   queue.addEventListener("unauthorized", unauthorized);

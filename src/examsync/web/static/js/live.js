@@ -11,6 +11,9 @@
 //     never later than ACK_MAX_DELAY_MS;
 //   - carries op batches (`sendOps`, answered by `ack` or `error`) and
 //     heartbeats while it is ready;
+//   - tells the server how many ops the device holds queued for the session
+//     (`queue`, for the proctor's roster): when it becomes ready, and on each
+//     change (`reportQueue`; the count comes from `queuedCount`);
 //   - reconnects after a drop with exponential backoff and jitter, from the
 //     last seq processed (or the page's cursor, if that is further on).
 //
@@ -35,6 +38,7 @@ export const PING_EVERY_MS = 25_000;
 export const PONG_TIMEOUT_MS = 10_000;
 export const RECONNECT_BASE_MS = 1000;
 export const RECONNECT_CAP_MS = 15_000;
+export const QUEUE_REPORT_MS = 1000;
 
 // The HTTP status the same error would have had (src/examsync/web/errors.py), for an error frame
 // without its `status`, so that the op queue settles a batch refused over the socket exactly as over HTTP.
@@ -96,7 +100,9 @@ export class LiveClient extends EventTarget {
     this.attempt = 0;
     this.pending = new Map(); // request id -> {resolve, reject, timer}
     this._nextId = 0;
-    this._timers = { reconnect: null, ackIdle: null, ackMax: null, ping: null, pong: null };
+    this._timers = { reconnect: null, ackIdle: null, ackMax: null, ping: null, pong: null, queue: null };
+    this.queuedCount = () => 0; // set by the transport: the op queue's count for this session
+    this.reportedQueue = null; // the count last told to the server on this connection
   }
 
   get ready() {
@@ -189,7 +195,7 @@ export class LiveClient extends EventTarget {
 
   _closed(socket, code, reason) {
     this.socket = null;
-    for (const name of ["ping", "pong", "ackIdle", "ackMax"]) this._clear(name);
+    for (const name of ["ping", "pong", "ackIdle", "ackMax", "queue"]) this._clear(name);
     this._failPending();
     this.dispatchEvent(new CustomEvent("closed", { detail: { code, reason, opened: socket.opened } }));
     if (this.state === "stopped" || this.state === "paused") return;
@@ -259,6 +265,8 @@ export class LiveClient extends EventTarget {
         this.attempt = 0;
         this._ackNow();
         this._setState("live");
+        this.reportedQueue = null; // a new connection: the server hears the count again
+        this.reportQueue(true);
         this.dispatchEvent(new CustomEvent("ready", { detail: { last_seq: message.last_seq } }));
         break;
       case "ack":
@@ -389,6 +397,28 @@ export class LiveClient extends EventTarget {
   heartbeat(clientTime) {
     return this._request({ type: "heartbeat", client_time: clientTime });
   }
+
+  /**
+   * Tell the server how many ops this device holds queued for the session: at once when `now`, else at most
+   * every QUEUE_REPORT_MS and only if the count changed (an answer queued and acknowledged within that time
+   * costs no report).
+   */
+  reportQueue(now = false) {
+    if (!this.ready) return;
+    if (!now) {
+      if (this._timers.queue == null) {
+        this._timers.queue = this.schedule(() => {
+          this._timers.queue = null;
+          this.reportQueue(true);
+        }, QUEUE_REPORT_MS);
+      }
+      return;
+    }
+    this._clear("queue");
+    const count = Math.max(0, Math.floor(Number(this.queuedCount()) || 0));
+    if (count === this.reportedQueue) return;
+    if (this._write({ type: "queue", count })) this.reportedQueue = count;
+  }
 }
 
 /**
@@ -398,9 +428,16 @@ export class LiveClient extends EventTarget {
  */
 export function createTransport(http) {
   const clients = new Map();
+  let queued = {}; // session id -> the student's changes queued for it (the op queue's snapshot.bySession)
   return {
     attach(sessionId, client) {
       clients.set(sessionId, client);
+      client.queuedCount = () => queued[sessionId] || 0;
+    },
+    /** The op queue changed ({bySession} of its snapshot): each ready socket reports its session's count. */
+    queueChanged({ bySession = {} } = {}) {
+      queued = bySession;
+      for (const client of clients.values()) client.reportQueue();
     },
     detach(sessionId, client) {
       if (clients.get(sessionId) === client) clients.delete(sessionId);
