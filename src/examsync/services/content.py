@@ -15,12 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from examsync.content_formats import qti_export, yaml_export
 from examsync.content_formats.common import ImportOptions, Skip
 from examsync.content_formats.importer import import_banks
 from examsync.content_import import ContentError
-from examsync.domain.errors import ForbiddenError, InvalidContentError, NotFoundError
+from examsync.domain.errors import ForbiddenError, InvalidContentError, NotFoundError, ShareTargetNotStaffError
+from examsync.store import content as store
 from examsync.store.content import sub_skill_names, tests_by_reference
+from examsync.store.tables import users
 from examsync.store.database import Actor, Database
 
 EXPORT_FORMATS = ("qti3", "yaml")
@@ -73,7 +77,7 @@ class ContentService:
                 paths.append(path)
                 shown[f"{place}{'/'}"] = ""
             try:
-                report = import_banks(self.database, paths, options, dry_run=dry_run)
+                report = import_banks(self.database, paths, options, dry_run=dry_run, owner=actor)
             except ContentError as error:
                 raise InvalidContentError(_unplaced(str(error), shown)) from None
         finally:
@@ -99,7 +103,7 @@ class ContentService:
         if format not in EXPORT_FORMATS:
             raise InvalidContentError(f"the export format is qti3 or yaml, got {format!r}")
         with self.database.transaction(actor, write=False) as connection:
-            found = tests_by_reference(connection, references)
+            found = tests_by_reference(connection, references, actor)
             names = sub_skill_names(connection)
         missing = [r for r, t in zip(references, found) if t is None]
         if missing:
@@ -110,6 +114,39 @@ class ContentService:
             return ExportFile(f"{stem}.yaml", "application/yaml", yaml_export.dump(tests, names))
         areas = {slug: info["skill_area"] for slug, info in names.items()}
         return ExportFile(f"{stem}-qti3.zip", "application/zip", qti_export.package(tests, areas, stem))
+
+
+    # ----- owners, shares and the catalogue --------------------------------------------------------------------
+
+    def share(self, actor: Actor, test_id: str, user_id: str, *, shared: bool) -> dict[str, Any]:
+        """Share the test with a teacher or admin (or stop sharing it): its owner or an admin only."""
+        self._staff(actor)
+        with self.database.transaction(actor, write=True) as connection:
+            row = store.test_row(connection, actor, test_id)
+            if not store.may_manage(actor, row):
+                raise ForbiddenError("only the test's owner or an admin can share it")
+            if shared:
+                role = connection.execute(select(users.c.role).where(users.c.id == user_id)).scalar()
+                if role is None:
+                    raise NotFoundError(f"no user with id {user_id!r}")
+                if role not in ("teacher", "admin"):
+                    raise ShareTargetNotStaffError("a test is shared with teachers and admins only; students "
+                                                   "get a test through an assignment", user_id=user_id)
+                store.add_share(connection, test_id, user_id)
+            else:
+                store.remove_share(connection, test_id, user_id)
+            return {"test_id": test_id, "owner_id": row["owner_id"], "shares": store.shares(connection, test_id)}
+
+    def update_test(self, actor: Actor, test_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """An admin publishes a test to the school's catalogue (or takes it out), or opens it for self-study."""
+        if actor.role not in ("admin", "system"):
+            raise ForbiddenError("only admins can change a test's catalogue and self-study settings")
+        with self.database.transaction(actor, write=True) as connection:
+            store.test_row(connection, actor, test_id)
+            store.set_test_flags(connection, test_id, changes)
+            row = store.test_row(connection, actor, test_id)
+            return {"id": row["id"], "slug": row["slug"], "title": row["title"], "owner_id": row["owner_id"],
+                    "in_catalogue": row["in_catalogue"], "self_study": row["self_study"]}
 
 
 def _unplaced(text: str, shown: dict[str, str]) -> str:

@@ -154,7 +154,7 @@ class SessionService:
 
     def tests(self, actor: Actor) -> list[dict[str, Any]]:
         with self.db.transaction(actor, write=False) as connection:
-            return list_tests(connection)
+            return list_tests(connection, actor)
 
     # ----- sessions ------------------------------------------------------
 

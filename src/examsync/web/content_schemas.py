@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from examsync.web.schemas import STRICT
+
 ExportFormat = Literal["qti3", "yaml"]
 ImportFormat = Literal["gift", "moodle", "qti", "yaml", "json"]
 Mode = Literal["diagnostic", "practice", "drill"]
@@ -34,3 +36,35 @@ class ImportOut(BaseModel):
     skipped: list[SkippedOut] = Field(description="Items left out, each with its place and reason")
     notices: list[SkippedOut] = Field(description="Items imported without something (an image, a test-wide limit)")
     tests: list[ImportedTestOut]
+
+
+class ShareOut(BaseModel):
+    user_id: str
+    display_name: str | None
+    email: str
+
+
+class SharesOut(BaseModel):
+    test_id: str
+    owner_id: str | None = Field(description="null: an operator's test (imported by the command line or shipped)")
+    shares: list[ShareOut] = Field(description="The teachers and admins the test is shared with")
+
+
+class TestPatchIn(BaseModel):
+    """Admin only; a field left out keeps its value."""
+
+    model_config = STRICT
+    in_catalogue: bool | None = Field(default=None, description="true: every teacher sees the test")
+    self_study: bool | None = Field(default=None, description="true: any student may take it without an assignment")
+
+    def changes(self) -> dict[str, bool]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class TestFlagsOut(BaseModel):
+    id: str
+    slug: str
+    title: str
+    owner_id: str | None
+    in_catalogue: bool
+    self_study: bool

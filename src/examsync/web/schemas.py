@@ -108,6 +108,9 @@ class TestOut(BaseModel):
     allow_untimed: bool
     time_multipliers: list[float]
     sub_skill: str | None
+    owner_id: str | None = Field(description="The teacher who imported or made it over the API; null: an operator's")
+    in_catalogue: bool = Field(description="In the school's catalogue, seen by every teacher; else by its owner, "
+                               "those it is shared with and admins")
     sections: list[SectionSummary]
 
 
