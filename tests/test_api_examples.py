@@ -43,6 +43,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from examsync.content_formats.importer import import_banks
 from examsync.content_import import SAMPLE_CONTENT, import_files
 from examsync.settings import Settings
 from examsync.store import migrate
@@ -193,6 +194,9 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     database = Database(url)
     migrate.upgrade(database)
     import_files(database, [*sorted(SAMPLE_CONTENT.glob("*.yaml")), MINI_CONTENT])
+    essay_bank = data / "essay-example.gift"  # an essay for the marking examples, as `examsync import` brings it in
+    essay_bank.write_text("$CATEGORY: reading/main-idea\n\n::essay:: Explain the main idea in a paragraph.{}\n")
+    import_banks(database, [essay_bank])
     database.dispose()
     clock = FakeClock()
     settings = Settings(data_dir=str(data), database_url=url, secret_key="api-examples-secret-0123456789abcdef")
@@ -227,6 +231,9 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         section_two = client.get(f"/api/v1/sessions/{diagnostic['id']}", headers=headers).json()["sections"][1]
         send(diagnostic["id"], {"type": "navigate", "question_id": section_two["first_question_id"]})
         clock.advance(30)
+        essay = start("essay-example")  # Ada's essay, submitted and awaiting marking
+        send(essay["id"], {"type": "answer", "question_id": essay["sections"][0]["questions"][0]["id"],
+                           "answer": "The text argues that cities should plant more trees."}, {"type": "complete"})
         active = start("drill-main-idea")
         # Grace teaches Ada: her class is assigned the mini diagnostic (Ada's attempt is the one above), and another
         # class of Grace's the main-idea drill.
@@ -236,7 +243,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         teach(client, grace_id, [signup.json()["user_id"]], tests["drill-main-idea"], now=clock())  # her drills too
         yield Scenario(client, {"student": headers, "teacher": teacher, "admin": admin}, {
             "session_id": active["id"], "diagnostic_session_id": diagnostic["id"], "test_id": tests["drill-main-idea"],
-            "user_id": signup.json()["user_id"], "assignment_id": assignment_id,
+            "user_id": signup.json()["user_id"], "assignment_id": assignment_id, "essay_session_id": essay["id"],
+            "teacher_id": grace_id,
         })
 
 

@@ -128,7 +128,7 @@ def shares(connection: Connection, test_id: str) -> list[dict[str, Any]]:
         select(users.c.id, users.c.display_name, users.c.email).join(test_shares, test_shares.c.user_id == users.c.id)
         .where(test_shares.c.test_id == test_id).order_by(users.c.email)
     ).mappings()
-    return [{"user_id": r["id"], "display_name": r["display_name"], "email": r["email"]} for r in rows]
+    return [{"user_id": r["id"], "display_name": r["display_name"] or None, "email": r["email"]} for r in rows]
 
 
 def add_share(connection: Connection, test_id: str, user_id: str) -> None:
