@@ -16,7 +16,7 @@ from examsync.content_formats.common import MAX_FILE_BYTES, Bank, ImportOptions,
 from examsync.content_formats.detect import detect
 from examsync.content_import import ContentError
 from examsync.domain.errors import TestOwnedElsewhereError
-from examsync.store.content import set_test_flags, test_owners
+from examsync.store.content import set_test_flags, store_assets, test_owners
 from examsync.store.database import Actor, Database
 from examsync.store.tables import skill_areas, sub_skills
 
@@ -117,9 +117,10 @@ def import_banks(db: Database, paths: list[Path], options: ImportOptions | None 
                     report.sub_skills += len(area["sub_skills"])
             if owner is not None:
                 _check_owners(connection, owner, [t for _, tests in parsed for t in tests])
-            for _, tests in parsed:
+            for (_, bank), (_, tests) in zip(read, parsed):
                 for test in tests:
                     outcome = core._upsert_test(connection, test)
+                    store_assets(connection, test, bank.assets)
                     if owner is not None and outcome == "created":
                         set_test_flags(connection, test["id"], {"owner_id": owner.user_id, "in_catalogue": False,
                                                                 "self_study": False})

@@ -174,7 +174,7 @@ def add_item(doc: Document, questions: list[dict[str, Any]], file: str, item: et
         return
     interaction = interactions[0]
     if name(interaction) == "extendedTextInteraction":
-        _extended_text(doc, questions, item, body, interaction, category, identifier, position, weight)
+        _extended_text(doc, questions, file, item, body, interaction, category, identifier, position, weight)
         return
     response_id = attr(interaction, "responseIdentifier")
     declaration = next((d for d in find(item, "responseDeclaration") if attr(d, "identifier") == response_id), None)
@@ -261,10 +261,12 @@ def add_item(doc: Document, questions: list[dict[str, Any]], file: str, item: et
     question["explanation"] = explanation(general, [(k, v) for k, v in feedback if v])
     question["points"] = weight if weight is not None else points_value(max_score)
     doc.bank.lines[question["key"]] = line
+    doc.bank.sources[question["key"]] = file
     questions.append(question)
 
 
-def _extended_text(doc: Document, questions: list[dict[str, Any]], item: etree._Element, body: etree._Element,
+def _extended_text(doc: Document, questions: list[dict[str, Any]], file: str, item: etree._Element,
+                   body: etree._Element,
                    interaction: etree._Element, category: str | None, identifier: str, position: int,
                    weight: float | None) -> None:
     """An essay item: marked by staff (extended_text), its points from MAXSCORE (or the test's weight), else 1."""
@@ -284,6 +286,7 @@ def _extended_text(doc: Document, questions: list[dict[str, Any]], item: etree._
                 "sub_skill": doc.sub_skill(category or attr(item, "label")), "explanation": explanation(general, []),
                 "points": weight if weight is not None else points_value(max_score)}
     doc.bank.lines[question["key"]] = item.sourceline
+    doc.bank.sources[question["key"]] = file
     questions.append(question)
 
 

@@ -25,7 +25,8 @@ from examsync.domain.errors import ForbiddenError, InvalidContentError, NotFound
 from examsync.store import content as store
 from examsync.store.content import sub_skill_names, tests_by_reference
 from examsync.store.tables import users
-from examsync.store.database import Actor, Database
+from examsync.store.database import SYSTEM, Actor, Database
+from examsync.content_formats.common import ASSET_NAME
 
 EXPORT_FORMATS = ("qti3", "yaml")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9 ._()+-]+")
@@ -113,8 +114,22 @@ class ContentService:
         if format == "yaml":
             return ExportFile(f"{stem}.yaml", "application/yaml", yaml_export.dump(tests, names))
         areas = {slug: info["skill_area"] for slug, info in names.items()}
-        return ExportFile(f"{stem}-qti3.zip", "application/zip", qti_export.package(tests, areas, stem))
+        with self.database.transaction(actor, write=False) as connection:
+            images = store.assets_of(connection, [t.id for t in tests])
+        return ExportFile(f"{stem}-qti3.zip", "application/zip", qti_export.package(tests, areas, stem, images))
 
+
+    def asset(self, test_id: str, name: str) -> tuple[str, str, bytes]:
+        """An image of a test: (media type, SHA-256, bytes). Its URL is a capability: the name is the first 64 bits
+        of the image's SHA-256, found only in the HTML of the test's questions, so whoever may read the question may
+        read its image (a browser's <img> sends no bearer token). Anything else is NotFoundError."""
+        if not ASSET_NAME.match(name):
+            raise NotFoundError("no such image")
+        with self.database.transaction(SYSTEM, write=False) as connection:
+            row = store.asset(connection, test_id, name)
+        if row is None:
+            raise NotFoundError("no such image")
+        return row[0], row[1], bytes(row[2])
 
     # ----- owners, shares and the catalogue --------------------------------------------------------------------
 

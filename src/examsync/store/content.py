@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import threading
+import uuid
 from typing import Any
 
 from sqlalchemy import Connection, ColumnElement, bindparam, delete, exists, or_, select, true, update
@@ -10,7 +12,9 @@ from sqlalchemy import Connection, ColumnElement, bindparam, delete, exists, or_
 from examsync.domain.content import Choice, Question, Section, Test
 from examsync.domain.errors import NotFoundError
 from examsync.store.database import Actor
-from examsync.store.tables import questions, sub_skills, skill_areas, test_sections, test_shares, tests, users
+from examsync.store.tables import (
+    content_assets, questions, sub_skills, skill_areas, test_sections, test_shares, tests, users,
+)
 
 
 _TEST = select(tests).where(tests.c.id == bindparam("test_id"))
@@ -218,4 +222,54 @@ def tests_by_reference(connection: Connection, references: list[str], actor: Act
             query = query.where(visible_to(actor))
         row = connection.execute(query).mappings().first()
         found.append(None if row is None else _load_test(connection, row))
+    return found
+
+
+# ----- images carried over from packages (content_assets) -----------------------------------------------------------
+
+
+def _referenced_assets(test: dict[str, Any]) -> set[str]:
+    """The asset names the test's HTML refers to (its own asset URLs only)."""
+    pattern = re.compile(rf"/api/v1/tests/{re.escape(test['id'])}/assets/([0-9a-f]{{16}}\.(?:png|jpg|gif|webp))")
+    found: set[str] = set()
+    for section in test["sections"]:
+        for question in section["questions"]:
+            texts = [question.get("stem", ""), question.get("explanation", "")]
+            texts += [c.get("text", "") for c in question.get("choices", [])]
+            for text in texts:
+                found.update(pattern.findall(text or ""))
+    return found
+
+
+def store_assets(connection: Connection, test: dict[str, Any], assets: dict[str, Any]) -> None:
+    """Keep the images the imported test refers to: add the new ones (`assets`: common.Asset by name; the same name is
+    the same bytes), drop those it no longer refers to. Images it refers to but nobody sent stay as they were."""
+    wanted = _referenced_assets(test)
+    known = set(connection.execute(
+        select(content_assets.c.name).where(content_assets.c.test_id == test["id"])).scalars())
+    stale = known - wanted
+    if stale:
+        connection.execute(delete(content_assets).where(content_assets.c.test_id == test["id"],
+                                                        content_assets.c.name.in_(stale)))
+    for name in sorted(wanted - known):
+        asset = assets.get(name)
+        if asset is not None:
+            connection.execute(content_assets.insert().values(
+                id=str(uuid.uuid4()), test_id=test["id"], name=name, media_type=asset.media_type,
+                sha256=asset.sha256, data=asset.data))
+
+
+def asset(connection: Connection, test_id: str, name: str) -> Any:
+    return connection.execute(select(content_assets.c.media_type, content_assets.c.sha256, content_assets.c.data)
+                              .where(content_assets.c.test_id == test_id, content_assets.c.name == name)).first()
+
+
+def assets_of(connection: Connection, test_ids: list[str]) -> dict[str, dict[str, bytes]]:
+    """Every image of these tests: test id -> name -> bytes."""
+    found: dict[str, dict[str, bytes]] = {}
+    if test_ids:
+        rows = connection.execute(select(content_assets.c.test_id, content_assets.c.name, content_assets.c.data)
+                                  .where(content_assets.c.test_id.in_(test_ids)))
+        for test_id, name, data in rows:
+            found.setdefault(test_id, {})[name] = bytes(data)
     return found

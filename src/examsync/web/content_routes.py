@@ -11,7 +11,7 @@ nothing, and a file it refuses answers 422 `invalid_content` with the message na
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from examsync.content_formats.common import ImportOptions
@@ -88,5 +88,19 @@ def content_routes(content: ContentService, staff_actor: Callable[..., Any]) -> 
     def patch_test(test_id: PathId, body: TestPatchIn, actor: StaffDep) -> dict[str, Any]:
         """Admin: publish a test to the school's catalogue (`in_catalogue`) or take it out; open it for self-study."""
         return content.update_test(actor, test_id, body.changes())
+
+    @router.get(f"{API}/tests/{{test_id}}/assets/{{name}}", response_class=Response, responses={
+        **_errors(404),
+        200: {"content": {"image/png": {}, "image/jpeg": {}, "image/gif": {}, "image/webp": {}},
+              "description": "An image that came with the test's package"},
+    })
+    def test_asset(test_id: PathId, name: Annotated[str, Path(max_length=40)]) -> Response:
+        """An image of a test's questions, by the URL its HTML holds. No token: a browser's <img> sends none, and
+        the name (from the image's SHA-256) is known only to whoever may read the question. Immutable: a changed
+        image gets another name."""
+        media_type, digest, data = content.asset(test_id, name)
+        return Response(data, media_type=media_type, headers={
+            "Cache-Control": "private, max-age=31536000, immutable", "ETag": f'"{digest}"',
+            "Content-Security-Policy": "default-src 'none'; sandbox"})
 
     return router
