@@ -4,11 +4,16 @@ by someone else is never updated by a re-import; the command line's tests stay i
 
 from __future__ import annotations
 
+import hashlib
+import re
+from pathlib import Path
 from typing import Any
 
+import yaml
 from fastapi.testclient import TestClient
 
 from tests.conftest import Api
+from tests.content_formats.images import png, science_package
 from tests.integration.test_content_api import upload
 from tests.integration.teaching import user_id_of
 from tests.security.conftest import staff_member
@@ -81,3 +86,29 @@ def test_a_teacher_cannot_overwrite_a_catalogue_test_by_import(teacher: Api) -> 
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "test_owned_by_another", refused.text
     assert "school's catalogue" in refused.json()["error"]["message"]
     assert listed(teacher)["mini-diagnostic"] == mini
+
+
+def test_an_image_of_an_uploaded_package_is_served_where_the_stem_points(teacher: Api, tmp_path: Path) -> None:
+    image = png()
+    package = science_package(tmp_path / "science.zip", {"items/images/cell.png": image}).read_bytes()
+    done = upload(teacher, ("science.zip", package))
+    assert done.status_code == 200, done.text
+    test_id = done.json()["tests"][0]["id"]
+    exported = yaml.safe_load(teacher.get(f"/tests/{test_id}/export", params={"format": "yaml"}).content)
+    stem = next(q["stem"] for s in exported["tests"][0]["sections"] for q in s["questions"] if q["key"] == "cells")
+    url = re.search(r'<img src="([^"]+)"', stem).group(1)  # type: ignore[union-attr]
+    assert url == f"/api/v1/tests/{test_id}/assets/{hashlib.sha256(image).hexdigest()[:16]}.png"
+
+    served = teacher.client.get(url)  # no token: a browser's <img> sends none
+    assert served.status_code == 200 and served.content == image
+    assert served.headers["content-type"] == "image/png"
+    assert served.headers["x-content-type-options"] == "nosniff"
+    assert "immutable" in served.headers["cache-control"]
+    for wrong in (url.replace(".png", ".gif"), f"/api/v1/tests/{test_id}/assets/..%2F..%2Fhealthz",
+                  f"/api/v1/tests/{test_id}/assets/cell.png"):
+        assert teacher.client.get(wrong).status_code == 404, wrong
+
+    hostile = science_package(tmp_path / "hostile.zip", {"items/images/cell.png": image},
+                              src="../../../../etc/passwd").read_bytes()
+    refused = upload(teacher, ("hostile.zip", hostile), title="Other")
+    assert refused.status_code == 422 and "leaving the package" in refused.json()["error"]["message"]

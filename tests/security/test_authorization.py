@@ -38,6 +38,9 @@ CLASS_STAFF = "class staff"
 # A test's owner or an admin (the world's test is the school's, owned by nobody: teachers are refused); sharing with
 # student B is refused as B is not staff (tests/integration/test_test_ownership.py has the owner's side).
 TEST_MANAGER = "test owner or admin"
+# No token is read (a browser's <img> sends none): the URL, holding the image's hash, is the capability. This world's
+# test has no image, so everyone is told it does not exist (tests/integration/test_test_ownership.py serves one).
+CAPABILITY = "capability URL"
 
 # Who may call what (docs/api.md). Keys are exactly the operations of the served OpenAPI document.
 RULES: dict[tuple[str, str], str] = {
@@ -64,6 +67,7 @@ RULES: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/tests/{test_id}/shares/{user_id}"): TEST_MANAGER,
     ("DELETE", "/api/v1/tests/{test_id}/shares/{user_id}"): TEST_MANAGER,
     ("PATCH", "/api/v1/tests/{test_id}"): ADMIN,
+    ("GET", "/api/v1/tests/{test_id}/assets/{name}"): CAPABILITY,
     ("POST", "/api/v1/users"): ADMIN,
     ("GET", "/api/v1/users"): ADMIN,
     ("PATCH", "/api/v1/users/{user_id}"): ADMIN,
@@ -157,6 +161,8 @@ def request_for(world: World, method: str, path: str) -> dict[str, Any]:
 def expected_status(caller: str, rule: str, method: str, path: str) -> int | tuple[int, ...]:
     if rule == PUBLIC:
         return 201 if path.endswith("/signup") else 200
+    if rule == CAPABILITY:
+        return 404
     if caller == "anonymous" or caller.startswith("student A, token in a cookie"):
         return 401
     if caller.startswith("forged"):

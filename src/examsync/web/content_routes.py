@@ -100,7 +100,6 @@ def content_routes(content: ContentService, staff_actor: Callable[..., Any]) -> 
         image gets another name."""
         media_type, digest, data = content.asset(test_id, name)
         return Response(data, media_type=media_type, headers={
-            "Cache-Control": "private, max-age=31536000, immutable", "ETag": f'"{digest}"',
-            "Content-Security-Policy": "default-src 'none'; sandbox"})
+            "Cache-Control": "private, max-age=31536000, immutable", "ETag": f'"{digest}"'})
 
     return router
