@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from examsync.domain.content import Test, is_correct
+from examsync.domain.content import Test, is_correct, is_marked_by_staff
 from examsync.domain.errors import (
     DomainError,
     ForbiddenError,
@@ -470,6 +470,7 @@ class SessionService:
                         "is_correct": (
                             is_correct(question, answer)
                             if question is not None and entry.section_id in submitted and entry.status != REJECTED
+                            and not is_marked_by_staff(question)  # an essay's mark is a staff grade, not an attempt's
                             else None
                         ),
                     })
