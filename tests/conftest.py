@@ -182,6 +182,18 @@ class Api:
     def put(self, path: str, json: Any = None) -> Any:
         return self.client.put(f"/api/v1{path}", json=json, headers=self.headers)
 
+    def patch(self, path: str, json: Any = None) -> Any:
+        return self.client.patch(f"/api/v1{path}", json=json, headers=self.headers)
+
+    def delete(self, path: str) -> Any:
+        return self.client.delete(f"/api/v1{path}", headers=self.headers)
+
+    @property
+    def user_id(self) -> str:
+        response = self.get("/me")
+        assert response.status_code == 200, response.text
+        return response.json()["user_id"]
+
     def test_id(self, slug: str) -> str:
         return next(t["id"] for t in self.get("/tests").json() if t["slug"] == slug)
 
@@ -225,3 +237,23 @@ def teacher(api: Api, client: TestClient) -> Api:
     email = f"teacher-{uuid.uuid4().hex[:8]}@example.org"
     client.app.state.accounts.add_user(email, "teacher password", role="teacher")  # type: ignore[attr-defined]
     return api.login(email, "teacher password")
+
+
+@pytest.fixture
+def admin(api: Api, client: TestClient) -> Api:
+    email = f"admin-{uuid.uuid4().hex[:8]}@example.org"
+    client.app.state.accounts.add_user(email, "admin password", role="admin")  # type: ignore[attr-defined]
+    return api.login(email, "admin password")
+
+
+def teach(teacher: Api, student: Api, test_id: str, **assignment: Any) -> dict[str, Any]:
+    """Put the student in a class of the teacher's, the realistic way (the teacher creates the class, the student
+    joins with its code), and assign the test to it, open from now on: {"class": ..., "assignment": ...}."""
+    created = teacher.post("/classes", {"name": f"Class {uuid.uuid4().hex[:6]}"})
+    assert created.status_code == 201, created.text
+    joined = student.post("/classes/join", {"join_code": created.json()["join_code"]})
+    assert joined.status_code == 200, joined.text
+    assigned = teacher.post(f"/classes/{created.json()['id']}/assignments",
+                            {"test_id": test_id, "opens_at": teacher.clock(), **assignment})
+    assert assigned.status_code == 201, assigned.text
+    return {"class": created.json(), "assignment": assigned.json()}

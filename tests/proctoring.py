@@ -1,9 +1,6 @@
-"""Setting up a class, its students and an assignment directly in the database, for the proctor tests.
-
-The classes API (POST /api/v1/classes …) is built alongside; until it is on main these rows are written as the
-server itself would write them, and a session is tied to its assignment as starting it through the assignment
-will do.
-"""
+"""Setting up a class, its students and an assignment directly in the database, for the proctor tests and the API
+examples' scenario: many students at once, and a session tied to an assignment after it started (as starting it
+through the assignment does), without going through the API for each. `tests.conftest.teach` is the API way."""
 
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ The examples are read from the fenced blocks, so a new one is checked as soon as
   process, and each comment `# <JSON>` in it shows one of the values it prints.
 - A block ```` ```http multipart ```` sends its body lines as `multipart/form-data` fields, as `curl -F` does:
   `file=@every-kind.gift` attaches that file of tests/fixtures/banks/, `name=value` is a form field.
-- `{name}` in a path is a value of the scenario below; the request is Ada's, the scenario's student, unless the
-  fence's line ends with `as teacher` or `as admin` (```` ```http as teacher ````, ```` ```json GET /path as admin ````).
+- `{name}` in a path or a request body is a value of the scenario below; the request is Ada's, the scenario's
+  student, unless the fence's line ends with `as teacher` or `as admin` (```` ```http as teacher ````, ```` ```json GET /path as admin ````).
 
 What an example's values mean (docs/api.md, "Conventions", says the same to readers):
 
@@ -188,7 +188,9 @@ def signed_in(client: TestClient, email: str, password: str) -> dict[str, str]:
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     """Ada, a student, with: a completed main-idea drill; an active one (`session_id`), which the request examples
     then change; and an active mini diagnostic (`diagnostic_session_id`) whose first section she submitted and
-    whose second she is in."""
+    whose second she is in. Grace, a teacher, has Ada in her class (`class_id`, `join_code`), which is assigned the
+    drill and mini practice (`assignment_id`, of `practice_test_id`); another class of hers sits the mini diagnostic
+    (`diagnostic_assignment_id`), of which Ada's attempt is one."""
     data = tmp_path_factory.mktemp("api-examples")
     url = f"sqlite:///{data / 'examsync.db'}"
     database = Database(url)
@@ -235,16 +237,24 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         send(essay["id"], {"type": "answer", "question_id": essay["sections"][0]["questions"][0]["id"],
                            "answer": "The text argues that cities should plant more trees."}, {"type": "complete"})
         active = start("drill-main-idea")
-        # Grace teaches Ada: her class is assigned the mini diagnostic (Ada's attempt is the one above), and another
-        # class of Grace's the main-idea drill.
+        # Grace teaches Ada: her class is assigned the drill (so Grace sees Ada's drill sessions) and mini practice.
+        made = client.post("/api/v1/classes", json={"name": "Year 10 English"}, headers=teacher).json()
+        assert client.post("/api/v1/classes/join", json={"join_code": made["join_code"]},
+                           headers=headers).status_code == 200
+        assignments = {slug: client.post(f"/api/v1/classes/{made['id']}/assignments", headers=teacher, json={
+            "test_id": tests[slug], "opens_at": clock() - 3_600_000, "closes_at": clock() + 7 * 86_400_000,
+            "max_attempts": 2}).json()["id"] for slug in ("drill-main-idea", "mini-practice")}
+        # And another class of Grace's sits the mini diagnostic: Ada's attempt above is one of it (the roster).
         grace_id = client.get("/api/v1/me", headers=teacher).json()["user_id"]
-        assignment_id = teach(client, grace_id, [signup.json()["user_id"]], tests["mini-diagnostic"], now=clock())
-        attempt_of(client, diagnostic["id"], assignment_id)
-        teach(client, grace_id, [signup.json()["user_id"]], tests["drill-main-idea"], now=clock())  # her drills too
+        diagnostic_assignment_id = teach(client, grace_id, [signup.json()["user_id"]], tests["mini-diagnostic"],
+                                         now=clock())
+        attempt_of(client, diagnostic["id"], diagnostic_assignment_id)
         yield Scenario(client, {"student": headers, "teacher": teacher, "admin": admin}, {
             "session_id": active["id"], "diagnostic_session_id": diagnostic["id"], "test_id": tests["drill-main-idea"],
-            "user_id": signup.json()["user_id"], "assignment_id": assignment_id, "essay_session_id": essay["id"],
-            "teacher_id": grace_id,
+            "user_id": signup.json()["user_id"], "class_id": made["id"], "join_code": made["join_code"],
+            "assignment_id": assignments["mini-practice"],
+            "diagnostic_assignment_id": diagnostic_assignment_id, "practice_test_id": tests["mini-practice"],
+            "essay_session_id": essay["id"], "teacher_id": grace_id,
         })
 
 
@@ -264,7 +274,7 @@ def test_every_example_in_the_api_docs_is_answered_as_shown(scenario: Scenario) 
                                                data={k: v for k, _, v in fields if not v.startswith("@")},
                                                headers=scenario.headers[request.role])
         else:
-            body = json.loads(request.text) if request.text.strip() else None
+            body = json.loads(fill(request.text, scenario.names)) if request.text.strip() else None
             response = scenario.client.request(request.method, fill(request.path, scenario.names), json=body,
                                                headers=scenario.headers[request.role])
         assert response.status_code < 400, f"{request}: {response.status_code} {response.text}"

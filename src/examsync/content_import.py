@@ -212,6 +212,9 @@ def _parse_test(check: _Checker, slug: str, data: dict[str, Any], all_sub_skills
     allow_untimed = data.get("allow_untimed", False)
     if not isinstance(allow_untimed, bool):
         raise check.fail("allow_untimed", "must be true or false")
+    self_study = data.get("self_study")
+    if self_study is not None and not isinstance(self_study, bool):
+        raise check.fail("self_study", "must be true or false")
     break_seconds = check.number(data, "break_seconds", DEFAULT_BREAK_SECONDS, minimum=1)
     idle_limit_seconds = check.number(data, "idle_limit_seconds", DEFAULT_IDLE_LIMIT_SECONDS, minimum=1)
     test = {
@@ -227,6 +230,8 @@ def _parse_test(check: _Checker, slug: str, data: dict[str, Any], all_sub_skills
         "break_seconds": None if break_seconds is None else int(break_seconds),
         "idle_limit_seconds": None if idle_limit_seconds is None else int(idle_limit_seconds),
         "position": position,
+        # Stated in the file, or left as it is (a new test is self-study; an admin may change it over the API).
+        "self_study": self_study,
         "sections": [],
     }
     raw_sections = check.sequence(data, "sections")
@@ -359,9 +364,11 @@ def _upsert(connection: Connection, table: Any, values: dict[str, Any], key: str
 
 def _upsert_test(connection: Connection, test: dict[str, Any]) -> str:
     sections = test["sections"]
-    row = {k: v for k, v in test.items() if k != "sections"}
+    row = {k: v for k, v in test.items() if k not in ("sections", "self_study")}
     existing = connection.execute(select(tests.c.content_version).where(tests.c.id == test["id"])).scalar()
     changed = _upsert(connection, tests, row, "id")
+    if test.get("self_study") is not None:  # who may start it, not its content: no new content version
+        connection.execute(update(tests).where(tests.c.id == test["id"]).values(self_study=test["self_study"]))
     wanted_sections = {s["id"] for s in sections}
     wanted_questions = {q["id"] for s in sections for q in s["questions"]}
     old_sections = set(connection.execute(select(test_sections.c.id).where(test_sections.c.test_id == test["id"])).scalars())

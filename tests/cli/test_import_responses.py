@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from examsync.cli import app
 from examsync.rescue import RescueKey, encrypt
 from examsync.settings import Settings
-from tests.conftest import Api, section_questions
+from tests.conftest import Api, section_questions, teach
 
 runner = CliRunner()
 
@@ -60,6 +60,7 @@ def test_an_offline_download_imports_once_and_matches_the_live_path(
 def test_staff_see_whose_file_it_is_and_applied_rows_are_marked_as_rescued(
     student: Api, teacher: Api, settings: Settings, tmp_path: Path
 ) -> None:
+    teach(teacher, student, student.test_id("mini-diagnostic"))  # the student is in the teacher's class
     state = student.start()
     q1 = section_questions(state, 0)[0]
     me = student.get("/me").json()

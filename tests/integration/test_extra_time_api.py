@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import Api, section_questions
+from tests.conftest import Api, section_questions, teach
 from tests.integration.test_live import connect, events_in, read_until, wait_for_seq
 
 
@@ -17,6 +17,7 @@ def started(student: Api) -> dict:
 
 
 def test_extra_seconds_go_to_the_current_section_unless_the_scope_says_otherwise(student: Api, teacher: Api) -> None:
+    teach(teacher, student, student.test_id("mini-diagnostic"))  # the student is in the teacher's class
     state = started(student)
 
     assert teacher.put(f"/sessions/{state['id']}/time", {"extra_seconds": 600}).status_code == 200
@@ -38,6 +39,7 @@ def test_extra_seconds_go_to_the_current_section_unless_the_scope_says_otherwise
 
 
 def test_time_and_a_half_applies_to_every_section(student: Api, teacher: Api) -> None:
+    teach(teacher, student, student.test_id("mini-diagnostic"))  # the student is in the teacher's class
     state = started(student)
     response = teacher.put(f"/sessions/{state['id']}/time", {"time_multiplier": 1.5})
     assert response.status_code == 200 and limits(student, state["id"]) == [900_000, 450_000]
@@ -46,6 +48,7 @@ def test_time_and_a_half_applies_to_every_section(student: Api, teacher: Api) ->
 
 
 def test_extra_time_that_cannot_be_placed_is_refused(student: Api, teacher: Api) -> None:
+    teach(teacher, student, student.test_id("mini-diagnostic"))  # the student is in the teacher's class
     state = started(student)
     first = state["sections"][0]["section_id"]
     url = f"/sessions/{state['id']}/time"
@@ -65,6 +68,7 @@ def test_extra_time_that_cannot_be_placed_is_refused(student: Api, teacher: Api)
 
 
 def test_the_student_sees_the_new_time_live(student: Api, teacher: Api) -> None:
+    teach(teacher, student, student.test_id("mini-diagnostic"))  # the student is in the teacher's class
     state = started(student)
     with connect(student, state["id"], after_seq=1) as socket:
         read_until(socket, "ready")

@@ -12,7 +12,7 @@ from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from examsync.store.tables import users
-from tests.conftest import Api, section_questions
+from tests.conftest import Api, section_questions, teach
 
 
 def connect(api: Api, session_id: str, after_seq: int = 0) -> Any:
@@ -130,6 +130,7 @@ def test_another_students_session_and_bad_tokens_are_refused(student: Api, api: 
 
 
 def test_staff_watch_every_session_of_a_test_live(student: Api, teacher: Api) -> None:
+    teach(teacher, student, student.test_id("mini-diagnostic"))  # the student is in the teacher's class
     state = student.start()
     q1 = section_questions(state, 0)[0]
     token = teacher.headers["Authorization"].split(" ", 1)[1]
@@ -176,6 +177,7 @@ def test_unknown_messages_get_an_error_not_a_disconnect(student: Api) -> None:
 
 
 def test_a_binary_frame_gets_the_documented_error_and_the_connection_stays_open(student: Api, teacher: Api) -> None:
+    teach(teacher, student, student.test_id("mini-diagnostic"))  # the student is in the teacher's class
     state = student.start()
     with connect(student, state["id"]) as socket:
         read_until(socket, "ready")
@@ -206,6 +208,7 @@ def user_id_of(api: Api) -> str:
 
 
 def test_a_demoted_teachers_feed_is_closed_with_4403_before_the_next_push(student: Api, teacher: Api) -> None:
+    teach(teacher, student, student.test_id("mini-diagnostic"))  # the student is in the teacher's class
     state = student.start()
     q1 = section_questions(state, 0)[0]
     token = teacher.headers["Authorization"].split(" ", 1)[1]
@@ -220,6 +223,7 @@ def test_a_demoted_teachers_feed_is_closed_with_4403_before_the_next_push(studen
 
 @pytest.mark.parametrize("change", ["deleted", "demoted"])
 def test_an_idle_staff_feed_is_closed_once_the_account_is_rechecked(student: Api, teacher: Api, change: str) -> None:
+    teach(teacher, student, student.test_id("mini-diagnostic"))  # the student is in the teacher's class
     state = student.start()
     token = teacher.headers["Authorization"].split(" ", 1)[1]
     with teacher.client.websocket_connect(f"/api/v1/tests/{state['test_id']}/live?token={token}") as feed:

@@ -16,7 +16,7 @@ from examsync.live.brokers import MemoryBroker
 from examsync.metrics import AppMetrics, observe_commit, observe_op_results, observe_sweep
 from examsync.settings import Settings
 from examsync.web.app import create_app
-from tests.conftest import Api, FakeClock, section_questions
+from tests.conftest import Api, FakeClock, section_questions, teach
 from tests.integration.test_live import connect, read_until
 
 
@@ -111,6 +111,7 @@ def test_op_batches_are_timed_and_ops_made_offline_are_counted_on_both_transport
 
 
 def test_live_connections_are_gauged_by_kind(student: Api, teacher: Api) -> None:
+    teach(teacher, student, student.test_id("mini-diagnostic"))  # the student is in the teacher's class
     state = student.start()
     assert value(student.client, "examsync_live_connections", kind="session") == 0
     with connect(student, state["id"]) as device:

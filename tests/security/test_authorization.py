@@ -19,7 +19,8 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from examsync.settings import Settings
-from tests.conftest import Api
+from tests.conftest import Api, teach
+from tests.security.test_authorization_classes import CLASS_RULES
 from tests.security.conftest import (
     WRONGLY_TYPED_CLAIMS,
     delete_user,
@@ -109,11 +110,13 @@ def world(api: Api, client: TestClient, settings: Settings, database_url: str) -
     doomed = api.signup()
     doomed_token = token_of(doomed)
     delete_user(database_url, user_id_of(doomed))
+    teacher = staff_member(api, client, "teacher")
+    teach(teacher, b, state["test_id"])  # B is in the teacher's class, which is assigned B's test
     callers = {
         "anonymous": {},
         "student A": a.headers,
         "student B": b.headers,
-        "teacher": staff_member(api, client, "teacher").headers,
+        "teacher": teacher.headers,
         "admin": staff_member(api, client, "admin").headers,
         "student A, token in a cookie only": {"Cookie": f"access_token={token_of(a)}"},
     }
@@ -209,9 +212,10 @@ def test_the_table_names_every_operation_the_app_serves(client: TestClient) -> N
     spec = client.get("/api/v1/openapi.json").json()
     served = {(method.upper(), path) for path, item in spec["paths"].items() for method in item
               if method in ("get", "post", "put", "patch", "delete")}
-    assert served == set(RULES)
+    assert served == set(RULES) | set(CLASS_RULES)  # the classes' own matrix: test_authorization_classes.py
     # And nothing else answers but the documented extras (docs, static assets, live sockets, metrics).
-    extras = set(route_paths(client.app.routes)) - {p for _, p in RULES} - {"/api/v1/openapi.json"}  # type: ignore[attr-defined]
+    extras = (set(route_paths(client.app.routes)) - {p for _, p in RULES} - {p for _, p in CLASS_RULES}
+              - {"/api/v1/openapi.json"})  # type: ignore[attr-defined]
     assert extras == {"/api/v1/docs", "/api/v1/docs/init.js", "/api/v1/docs/assets", "/static", "/", "/sw.js",
                       "/api/v1/sessions/{session_id}/live", "/api/v1/tests/{test_id}/live", "/metrics",
                       "/api/v1/assignments/{assignment_id}/live"}

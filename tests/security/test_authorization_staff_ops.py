@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import Api
-from tests.integration.teaching import teach
+from tests.conftest import Api, teach
 from tests.security.conftest import staff_member
 
 

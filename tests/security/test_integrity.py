@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from examsync.settings import Settings
 from examsync.web.app import create_app
-from tests.conftest import Api, FakeClock
+from tests.conftest import Api, FakeClock, teach
 from tests.security.conftest import SECRET_MARKERS, questions_of, token_of
 
 REVEALING_KEYS = ("correct_answer", "explanation", "is_correct", '"correct"')
@@ -153,6 +153,7 @@ def test_a_student_cannot_choose_or_grant_themselves_more_time(student: Api) -> 
 
 
 def test_a_submitted_section_cannot_change(student: Api, teacher: Api) -> None:
+    teach(teacher, student, student.test_id("sec-exam"))  # the student is in the teacher's class
     state = student.start("sec-exam")
     s1, s2 = questions_of("sec-exam")
     first = state["sections"][0]["section_id"]
@@ -186,6 +187,7 @@ def test_a_submitted_section_cannot_change(student: Api, teacher: Api) -> None:
 
 
 def test_correct_answers_stay_home_until_their_section_is_submitted(student: Api, teacher: Api) -> None:
+    teach(teacher, student, student.test_id("sec-exam"))  # the student is in the teacher's class
     state = student.start("sec-exam")
     s1, s2 = questions_of("sec-exam")
     s3 = questions_of("sec-exam", 1)[0]

@@ -8,6 +8,7 @@ import pytest
 
 from examsync.domain.chain import first_break
 from examsync.domain.errors import InvalidOpError, SessionCompletedError
+from examsync.domain.session import Rules
 from examsync.domain.staff_ops import (
     Staff, apply_staff_batch, entry_by, parse_staff_op, read_staff_op, student_entry,
 )
@@ -80,6 +81,15 @@ def test_while_paused_a_students_new_op_is_refused_but_one_made_before_the_pause
     assert session.sections[DIAG_S1].answers() == {Q_MULTI: ["a"]}
 
 
+def test_a_pause_in_a_sections_offline_grace_gives_it_no_time_back():
+    session = make_session(diagnostic_test(), rules=Rules(offline_grace_ms=MINUTE))
+    session.apply(op("navigate", T0, question_id=Q_SINGLE), T0)
+    run(session, T0 + S1_LIMIT + 10 * SECOND, staff_op("pause"))
+    assert session.sections[DIAG_S1].status == "in_progress"  # within the grace: not yet expired
+    session.expire_due(T0 + S1_LIMIT + MINUTE)
+    assert session.sections[DIAG_S1].submit_reason == "expired"
+
+
 def test_pausing_twice_or_resuming_a_running_session_is_a_clear_op_result():
     session = started()
     assert result(run(session, T0, staff_op("resume")))["code"] == "not_paused"
@@ -97,6 +107,30 @@ def test_a_paused_session_is_not_ended_by_its_idle_limit_and_resuming_restarts_t
     assert session.expire_due(T0 + 3 * HOUR) == [] and session.status == "active"
     run(session, T0 + 3 * HOUR, staff_op("resume"))
     assert session.next_rule_change() == (T0 + 3 * HOUR + 600 * SECOND, "idle_limit")
+
+
+def test_a_break_that_ends_while_paused_starts_the_next_section_at_the_resume_not_in_the_past():
+    session = make_session(diagnostic_test(break_seconds=10 * MINUTE // SECOND))
+    session.begin(T0)
+    session.apply(op("submit_section", T0 + MINUTE, section_id=DIAG_S1), T0 + MINUTE)
+    run(session, T0 + 2 * MINUTE, staff_op("pause"))
+    assert session.expire_due(T0 + HOUR) == []  # the break's end passes while paused: nothing starts
+    outcome = run(session, T0 + HOUR, staff_op("resume"))
+    assert result(outcome)["status"] == "applied"
+    assert session.sections[DIAG_S2].status == "in_progress"
+    assert session.remaining_ms(DIAG_S2, T0 + HOUR) == session.limit_ms(session.test.sections[1])
+    started_entry = next(e for e in session.log if e.kind == "section_started")
+    assert started_entry.payload["started_at"] == T0 + HOUR
+
+
+def test_a_break_still_running_at_the_resume_goes_on_to_its_end():
+    session = make_session(diagnostic_test(break_seconds=10 * MINUTE // SECOND))
+    session.begin(T0)
+    session.apply(op("submit_section", T0 + MINUTE, section_id=DIAG_S1), T0 + MINUTE)
+    run(session, T0 + 2 * MINUTE, staff_op("pause"))
+    run(session, T0 + 3 * MINUTE, staff_op("resume"))
+    assert session.sections[DIAG_S2].status == "not_started"
+    assert [e.kind for e in session.expire_due(T0 + 11 * MINUTE)] == ["section_started"]
 
 
 def test_the_views_carry_the_pause_and_who_paused():

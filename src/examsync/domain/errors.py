@@ -114,6 +114,22 @@ class ShareTargetNotStaffError(DomainError):
     code = "share_target_not_staff"
 
 
+class AssignmentNotOpenError(DomainError):
+    code = "assignment_not_open"
+
+
+class AssignmentClosedError(DomainError):
+    code = "assignment_closed"
+
+
+class AttemptsExhaustedError(DomainError):
+    code = "attempts_exhausted"
+
+
+class AssignmentRequiredError(DomainError):
+    code = "assignment_required"
+
+
 class InvalidContentError(DomainError):
     """A content file or question bank that cannot be imported; the message names the file, the line, the item and
     the rule broken (docs/content-format.md)."""
@@ -189,3 +205,7 @@ class RateLimitedError(DomainError):
 
 class TooManyLoginAttemptsError(DomainError):
     code = "too_many_login_attempts"
+
+
+class TooManyJoinAttemptsError(DomainError):
+    code = "too_many_join_attempts"

@@ -63,6 +63,11 @@ class TestSession:
     last_activity_at: int = 0
     # A hard end, whatever the session's state (an assignment's close); None: none.
     closes_at: int | None = None
+    # An assignment's 'grace' on close: for this long after closes_at the session still takes work done (by its
+    # effective time) before closes_at, then it ends. 0: it ends at closes_at.
+    close_grace_ms: int = 0
+    # The assignment this session is an attempt of (None: self-study).
+    assignment_id: str | None = None
     # The session's multiplier and untimed; its extra time is per section (SectionState.extra_ms).
     allowance: TimeAllowance = field(default_factory=TimeAllowance)
     # Set by a teacher for all of the student's sessions; loaded, not owned.
@@ -141,16 +146,16 @@ class TestSession:
         """
         changes = []
         if self.closes_at is not None:
-            changes.append((self.closes_at, "close_time"))
+            changes.append((self.closes_at + self.close_grace_ms, "close_time"))
         if self.is_timed and not self.paused:  # paused: no break ends and no idle time counts
             if self.test.idle_limit_seconds is not None:
                 changes.append((self.last_activity_at + self.test.idle_limit_seconds * 1000, "idle_limit"))
-            break_end = self._break_end_ms()
+            break_end = self.break_end_ms()
             if break_end is not None:
                 changes.append((break_end, "break"))
         return min(changes, default=None)
 
-    def _break_end_ms(self) -> int | None:
+    def break_end_ms(self) -> int | None:
         section = self.current_section
         if section is None or self.test.break_seconds is None or self.sections[section.id].status != "not_started":
             return None
@@ -198,13 +203,13 @@ class TestSession:
                 self._complete_if_done(now_ms)
             elif rule is not None and rule[0] <= now_ms:
                 at, name = rule
-                entries.append(self._start_after_break(section, at, now_ms) if name == "break"
-                               else self._end(name, at, now_ms))
+                entries.append(self.start_after_break(section, at, now_ms) if name == "break"
+                               else self.end(name, at, now_ms))
             else:
                 break
         return entries
 
-    def _start_after_break(self, section: Section, at_ms: int, now_ms: int) -> LogEntry:
+    def start_after_break(self, section: Section, at_ms: int, now_ms: int) -> LogEntry:
         """The break is over: the section's clock starts by itself, at the break's end."""
         state = self.sections[section.id]
         state.status = "in_progress"
@@ -214,7 +219,7 @@ class TestSession:
         return self._record("section_started", APPLIED, now_ms, section_id=section.id, payload={
             "rule": "break", "break_ms": (self.test.break_seconds or 0) * 1000, "started_at": at_ms})
 
-    def _end(self, rule: str, at_ms: int, now_ms: int) -> LogEntry:
+    def end(self, rule: str, at_ms: int, now_ms: int) -> LogEntry:
         """Complete the session with what it holds: every section not yet submitted is submitted and scored."""
         for section in self.test.sections:
             if self.sections[section.id].status != "submitted":
@@ -421,6 +426,8 @@ class TestSession:
             raise SectionSubmittedError("this section has been submitted and can no longer change")
         if section is not self.current_section:
             raise SectionNotOpenError("finish the current section before moving on to this one")
+        if self.closes_at is not None and now_ms >= self.closes_at and effective >= self.closes_at:
+            raise TimeExpiredError("the assignment closed; only work done before its close is accepted")
         if state.status == "not_started":
             state.status = "in_progress"
             state.clock.start(now_ms)

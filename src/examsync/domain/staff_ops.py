@@ -246,7 +246,9 @@ def _pause(session: TestSession, _op: StaffOp, now_ms: int, staff: Staff) -> dic
     if session.paused:
         raise AlreadyPausedError("this session is already paused")
     for section_id, state in session.sections.items():
-        if state.status == "in_progress":
+        deadline = session.deadline_ms(section_id) if state.status == "in_progress" else None
+        if state.status == "in_progress" and (deadline is None or now_ms < deadline):
+            # A section already past its deadline (in its offline grace) is not given time back by a pause.
             state.clock.stop(session.test.timer_policy, now_ms, session.rules.heartbeat_credit_ms)
             session.touched_sections.add(section_id)
     session.paused_at, session.paused_by, session.paused_by_name = now_ms, staff.user_id, staff.display_name
@@ -272,6 +274,10 @@ def _resume(session: TestSession, _op: StaffOp, now_ms: int, _staff: Staff) -> d
     paused_ms = _restart_clocks(session, now_ms)
     # The time paused is not idle time of the student's.
     session.last_activity_at = max(session.last_activity_at, now_ms)
+    # A break that ended while paused ends now: the next section's clock never starts in the past.
+    break_end = session.break_end_ms()
+    if break_end is not None and break_end < now_ms and (section := session.current_section) is not None:
+        session.start_after_break(section, now_ms, now_ms)
     session.version += 1
     return {"paused_ms": paused_ms}
 

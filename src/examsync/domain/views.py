@@ -59,6 +59,9 @@ def resume_view(session: TestSession, now_ms: int) -> dict[str, Any]:
         "time_multiplier": session.allowance.multiplier * session.user_allowance.multiplier,
         "current_section_id": current.id if current else None,
         "current_question_id": session.current_question_id,
+        "assignment_id": session.assignment_id,
+        "closes_at": session.closes_at,
+        "close_grace_ms": session.close_grace_ms,
         **pause_view(session),
         "sections": sections,
     }

@@ -152,17 +152,6 @@ class ContentService:
                 store.remove_share(connection, test_id, user_id)
             return {"test_id": test_id, "owner_id": row["owner_id"], "shares": store.shares(connection, test_id)}
 
-    def update_test(self, actor: Actor, test_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        """An admin publishes a test to the school's catalogue (or takes it out), or opens it for self-study."""
-        if actor.role not in ("admin", "system"):
-            raise ForbiddenError("only admins can change a test's catalogue and self-study settings")
-        with self.database.transaction(actor, write=True) as connection:
-            store.test_row(connection, actor, test_id)
-            store.set_test_flags(connection, test_id, changes)
-            row = store.test_row(connection, actor, test_id)
-            return {"id": row["id"], "slug": row["slug"], "title": row["title"], "owner_id": row["owner_id"],
-                    "in_catalogue": row["in_catalogue"], "self_study": row["self_study"]}
-
 
 def _unplaced(text: str, shown: dict[str, str]) -> str:
     for place, instead in shown.items():

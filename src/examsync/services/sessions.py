@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from examsync.domain.content import Test, is_correct, is_marked_by_staff
 from examsync.domain.errors import (
+    AssignmentRequiredError,
     DomainError,
     ForbiddenError,
     InvalidOpError,
@@ -153,34 +154,58 @@ class SessionService:
     # ----- catalogue -----------------------------------------------------
 
     def tests(self, actor: Actor) -> list[dict[str, Any]]:
+        """The catalogue: all of it for staff; for a student, the self-study tests and those assigned to their classes."""
         with self.db.transaction(actor, write=False) as connection:
-            return list_tests(connection, actor)
+            if actor.is_staff:
+                return list_tests(connection, actor)  # the tests this staff member may see (store/content.py)
+            catalogue = list_tests(connection)
+            assigned = classes.assigned_test_ids(connection, actor.user_id)
+            return [t for t in catalogue if t["self_study"] or t["id"] in assigned]
 
     # ----- sessions ------------------------------------------------------
 
     def start(
-        self, actor: Actor, test_id: str, *, untimed: bool = False, time_multiplier: float = 1.0
+        self, actor: Actor, test_id: str, *, untimed: bool = False, time_multiplier: float = 1.0,
+        assignment_id: str | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """Start a session, or return the student's active one for this test (created=False)."""
+        """Start a session (an attempt of the assignment, or self-study), or return the student's active one for
+        this test (created=False)."""
         try:
-            return self._start(actor, test_id, untimed=untimed, time_multiplier=time_multiplier)
+            return self._start(actor, test_id, untimed=untimed, time_multiplier=time_multiplier,
+                               assignment_id=assignment_id)
         except IntegrityError:
             # Another device started this test at the same instant: return that session.
-            return self._start(actor, test_id, untimed=untimed, time_multiplier=time_multiplier)
+            return self._start(actor, test_id, untimed=untimed, time_multiplier=time_multiplier,
+                               assignment_id=assignment_id)
 
     def _start(
-        self, actor: Actor, test_id: str, *, untimed: bool, time_multiplier: float
+        self, actor: Actor, test_id: str, *, untimed: bool, time_multiplier: float, assignment_id: str | None
     ) -> tuple[dict[str, Any], bool]:
+        from examsync.services import assignments
+
         def start(writer: _Writer) -> tuple[dict[str, Any], bool]:
             connection, now = writer.connection, writer.now
             test = self._test(connection, test_id)
+            terms = (None if assignment_id is None
+                     else assignments.terms_for_attempt(connection, actor, assignment_id, test.id))
             existing = store.active_session_id(connection, actor.user_id, test.id)
             if existing is not None:
                 session = self._load(connection, actor, existing, for_update=True)
                 if session.expire_due(now):
                     writer.save(session)
+                if session.status == "active" and terms is not None and session.assignment_id is None:
+                    # A self-study session of the test gives way to the assignment's attempt: it is submitted with
+                    # everything acknowledged, rather than letting practice stand in for the assigned attempt.
+                    session.end("assignment_started", now, now)
+                    writer.save(session)
                 if session.status == "active":
                     return resume_view(session, now), False
+            if terms is not None:
+                assert assignment_id is not None
+                terms.check_can_start(now, assignments.attempts_used(connection, assignment_id, actor.user_id))
+            elif not actor.is_staff and not store.self_study(connection, test.id):
+                raise AssignmentRequiredError(
+                    "this test is taken as an assignment of your class: start it from your assignments")
             if untimed and not test.allow_untimed:
                 raise InvalidTimeOptionError("this test cannot be taken untimed")
             if not any(abs(time_multiplier - m) < 1e-9 for m in test.time_multipliers):
@@ -193,9 +218,16 @@ class SessionService:
                 rules=self.rules,
                 started_at=now,
                 last_activity_at=now,
-                allowance=TimeAllowance(multiplier=time_multiplier, untimed=untimed),
+                allowance=TimeAllowance(multiplier=time_multiplier * (terms.allowance.multiplier if terms else 1.0),
+                                        untimed=untimed),
                 user_allowance=store.user_allowance(connection, actor.user_id),
+                closes_at=terms.closes_at if terms else None,
+                close_grace_ms=terms.close_grace_ms if terms else 0,
+                assignment_id=assignment_id,
             )
+            if terms is not None and terms.allowance.extra_ms:
+                for state in session.sections.values():  # like a student's own extra time: each section's
+                    state.extra_ms += terms.allowance.extra_ms
             session.begin(now)
             writer.create(session)
             return resume_view(session, now), True
@@ -336,6 +368,7 @@ class SessionService:
             query = select(user_test_sessions.c.id).where(user_test_sessions.c.test_id == test_id)
             query = query.where(user_test_sessions.c.id == session_id) if session_id else query.where(
                 user_test_sessions.c.status == "active")
+            query = _scoped_to_students(connection, actor, query, test_id)
             views = []
             for sid in connection.execute(query.order_by(user_test_sessions.c.started_at)).scalars():
                 session = self._load(connection, actor, sid)
@@ -350,7 +383,8 @@ class SessionService:
         if target != actor.user_id and not actor.is_staff:
             raise NotFoundError("no such user")
         with self.db.transaction(actor, write=False) as connection:
-            if connection.execute(select(users.c.id).where(users.c.id == target)).first() is None:
+            if connection.execute(select(users.c.id).where(users.c.id == target)).first() is None or (
+                    target != actor.user_id and not classes.sees_student(connection, actor, target)):
                 raise NotFoundError("no such user")
             rows = connection.execute(
                 select(user_sub_skill_performance).where(user_sub_skill_performance.c.user_id == target)
@@ -396,17 +430,20 @@ class SessionService:
         def adjust(writer: _Writer) -> dict[str, Any]:
             connection, now = writer.connection, writer.now
             current = store.user_allowance(connection, user_id)
-            if connection.execute(select(users.c.id).where(users.c.id == user_id)).first() is None:
+            if connection.execute(select(users.c.id).where(users.c.id == user_id)).first() is None or (
+                    not classes.sees_student(connection, actor, user_id)):
                 raise NotFoundError("no such user")
             allowance = replace(current, **changes)
             # Loaded before the change, so that what ran out under the old allowance is recorded as such.
+            # A teacher's change reaches the sessions they see at once (the others take it when next loaded,
+            # with the student's own allowance, without a note in their log: PostgreSQL hides them anyway).
             active = [
-                self._load(connection, actor, session_id, for_update=True)
-                for session_id in connection.execute(
-                    select(user_test_sessions.c.id).where(
-                        user_test_sessions.c.user_id == user_id, user_test_sessions.c.status == "active"
-                    )
-                ).scalars().all()
+                self._load(connection, actor, row["id"], for_update=True)
+                for row in connection.execute(
+                    select(user_test_sessions.c.id, user_test_sessions.c.user_id, user_test_sessions.c.test_id)
+                    .where(user_test_sessions.c.user_id == user_id, user_test_sessions.c.status == "active")
+                ).mappings().all()
+                if classes.sees_session(connection, actor, row)
             ]
             writer.transaction.writing().execute(
                 users.update().where(users.c.id == user_id).values(
@@ -434,9 +471,9 @@ class SessionService:
                 rows = [self._row(connection, actor, session_id)]
             else:
                 self._test(connection, test_id or "")
-                rows = connection.execute(
-                    select(user_test_sessions).where(user_test_sessions.c.test_id == test_id)
-                    .order_by(user_test_sessions.c.started_at)
+                rows = connection.execute(_scoped_to_students(
+                    connection, actor, select(user_test_sessions).where(user_test_sessions.c.test_id == test_id),
+                    test_id or "").order_by(user_test_sessions.c.started_at)
                 ).mappings().all()
             out = []
             for row in rows:
@@ -568,6 +605,14 @@ class SessionService:
                     "updated_at": now,
                 },
             ))
+
+
+def _scoped_to_students(connection: Connection, actor: Actor, query: Any, test_id: str) -> Any:
+    """A query of a test's sessions, narrowed for a teacher to their students in the classes it is assigned to."""
+    if actor.role != "teacher":
+        return query
+    return query.where(user_test_sessions.c.user_id.in_(
+        sorted(classes.taught_students(connection, actor.user_id, test_id))))
 
 
 def _require_staff(actor: Actor) -> None:

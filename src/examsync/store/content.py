@@ -185,6 +185,7 @@ def list_tests(connection: Connection, actor: Actor | None = None) -> list[dict[
             "mode": t["mode"],
             "timer_policy": t["timer_policy"],
             "allow_untimed": t["allow_untimed"],
+            "self_study": t["self_study"],
             "time_multipliers": list(t["time_multipliers"]),
             "sub_skill": t["sub_skill_slug"],
             "owner_id": t["owner_id"],

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, bindparam, false, insert, select, update
+from sqlalchemy import Connection, bindparam, case, false, insert, select, update
 
 from examsync.domain.content import Test
 from examsync.domain.errors import AccountDisabledError
 from examsync.domain.session import LogEntry, QuestionState, Register, Rules, SectionState, TestSession
 from examsync.domain.timing import SectionClock, TimeAllowance
-from examsync.store.tables import question_attempt_history, test_section_states, tests, user_test_sessions, users
+from examsync.store.tables import assignments, question_attempt_history, test_section_states, tests, user_test_sessions, users
 
 
 def user_allowance(connection: Connection, user_id: str) -> TimeAllowance:
@@ -37,9 +37,12 @@ def _session_row_query(scoped: bool, for_update: bool) -> Any:
     # saving two queries on the hot path.
     query = (
         select(user_test_sessions, users.c.time_multiplier.label("user_time_multiplier"),
-               users.c.extra_seconds.label("user_extra_seconds"), tests.c.content_version)
+               users.c.extra_seconds.label("user_extra_seconds"), tests.c.content_version,
+               case((assignments.c.on_close == "grace", assignments.c.grace_seconds * 1000), else_=0)
+               .label("close_grace_ms"))
         .join(users, users.c.id == user_test_sessions.c.user_id)
         .join(tests, tests.c.id == user_test_sessions.c.test_id)
+        .outerjoin(assignments, assignments.c.id == user_test_sessions.c.assignment_id)
         .where(user_test_sessions.c.id == bindparam("session_id"))
     )
     if scoped:
@@ -67,6 +70,11 @@ def session_row(connection: Connection, session_id: str, user_id: str | None, *,
     """The session's row, if it exists and (unless user_id is None: staff) belongs to the user."""
     query = _SESSION_ROW[user_id is not None, for_update and connection.dialect.name == "postgresql"]
     return connection.execute(query, {"session_id": session_id, "user_id": user_id}).mappings().first()
+
+
+def self_study(connection: Connection, test_id: str) -> bool:
+    """May a student start this test on their own (not only as an assignment)?"""
+    return bool(connection.execute(select(tests.c.self_study).where(tests.c.id == test_id)).scalar())
 
 
 def active_session_id(connection: Connection, user_id: str, test_id: str) -> str | None:
@@ -122,6 +130,8 @@ def from_rows(row: Any, section_rows: Iterable[Any], test: Test, rules: Rules) -
         completed_at=row["completed_at"],
         last_activity_at=row["last_activity_at"],
         closes_at=row["closes_at"],
+        close_grace_ms=row.get("close_grace_ms") or 0,
+        assignment_id=row["assignment_id"],
         allowance=TimeAllowance(multiplier=row["time_multiplier"], untimed=row["untimed"]),
         user_allowance=TimeAllowance(row["user_time_multiplier"], row["user_extra_seconds"] * 1000),
         current_question=Register.load(row.get("current_question")),
@@ -208,6 +218,7 @@ def create(connection: Connection, session: TestSession) -> None:
             user_id=session.user_id,
             test_id=session.test.id,
             started_at=session.started_at,
+            assignment_id=session.assignment_id,
             **_session_values(session),
         )
     )

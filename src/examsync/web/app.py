@@ -11,11 +11,10 @@ from pathlib import Path
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Callable
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 import swagger_ui_bundle
 from sqlalchemy import select, text
@@ -29,14 +28,14 @@ from examsync.logs import redact_tokens_in_server_logs
 from examsync.metrics import AppMetrics, expiring_by, observe_change, observe_sweep
 from examsync.rescue import RescueKey, session_secret
 from examsync.domain.errors import (
-    ForbiddenError,
     InvalidCredentialsError,
     InvalidRequestError,
-    NotAuthenticatedError,
     TooManyLoginAttemptsError,
 )
 from examsync.services import SessionService, wall_clock_ms
 from examsync.services.roster import RosterService
+from examsync.services.assignments import AssignmentService
+from examsync.services.classes import ClassService
 from examsync.services.users import UserService
 from examsync.services.reports import ReportService
 from examsync.services.staff import StaffService
@@ -44,11 +43,13 @@ from examsync.settings import Settings
 from examsync.store.database import SYSTEM, Actor, Database
 from examsync.store.tables import users
 from examsync.web import errors, schemas
-from examsync.web.limits import Limits, address_key, retry_after_seconds
+from examsync.web.auth import Auth
+from examsync.web.classes_routes import JOIN_FAILURES, JOIN_WINDOW_MS, classes_routes
+from examsync.web.limits import Limits, RateLimiter, address_key, retry_after_seconds
 from examsync.web.live import live_routes
 from examsync.web.proctor_live import proctor_routes
 from examsync.web.users_routes import users_routes
-from examsync.web.reports_routes import reports_routes, staff_dependency
+from examsync.web.reports_routes import reports_routes
 from examsync.web.content_routes import content_routes
 from examsync.services.content import ContentService
 from examsync.web.staff_ops_routes import staff_ops_routes
@@ -223,13 +224,18 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     if settings.forwarded_allow_ips:
         # Outermost, so the login limits and the HSTS header see the client and scheme the proxy reports.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
-    app.include_router(_routes(service, accounts, database, RescueKey(settings.rescue_key_path), limits, metrics))
+    auth = Auth(accounts)
+    app.state.auth = auth
+    app.include_router(_routes(service, accounts, auth, database, RescueKey(settings.rescue_key_path), limits, metrics))
+    app.include_router(classes_routes(
+        ClassService(database, clock), AssignmentService(database, service, clock), auth, database,
+        RateLimiter(JOIN_FAILURES, JOIN_WINDOW_MS, clock)))
     app.include_router(live_routes(service, accounts, live, limits, max_message_bytes=settings.max_body_bytes))
     app.include_router(proctor_routes(roster, roster_feed, service, accounts, live, limits,
                                       max_message_bytes=settings.max_body_bytes))
-    app.include_router(reports_routes(ReportService(database, service.content), staff_dependency(accounts), clock))
-    app.include_router(content_routes(ContentService(database), staff_dependency(accounts)))
-    app.include_router(staff_ops_routes(StaffService(service), staff_dependency(accounts)))
+    app.include_router(reports_routes(ReportService(database, service.content), auth.staff_actor, clock))
+    app.include_router(content_routes(ContentService(database), auth.staff_actor))
+    app.include_router(staff_ops_routes(StaffService(service), auth.staff_actor))
     _mount_front_end(app)
 
     @app.get("/metrics", include_in_schema=False)
@@ -341,40 +347,14 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": schemas.ErrorOut} for status in statuses}
 
 
-def _routes(service: SessionService, accounts: Accounts, database: Database,
+def _routes(service: SessionService, accounts: Accounts, auth: Auth, database: Database,
             rescue_key: RescueKey, limits: Limits, metrics: AppMetrics) -> APIRouter:
     router = APIRouter()
-    bearer = HTTPBearer(auto_error=False)
     password_work = limits.password_work
 
     max_ops = service.max_ops_per_batch
-
-    async def current_actor(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> Actor:
-        if credentials is None:
-            raise NotAuthenticatedError("send a bearer token: Authorization: Bearer <access_token>")
-        return await run_in_threadpool(accounts.authenticate, credentials.credentials)
-
-    async def op_sender(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> Actor:
-        # The hottest path: a token of this server is checked in the event loop, and the account's
-        # existence in the op's own transaction (see Accounts.op_sender).
-        if credentials is None:
-            raise NotAuthenticatedError("send a bearer token: Authorization: Bearer <access_token>")
-        return accounts.op_sender(credentials.credentials) or await run_in_threadpool(
-            accounts.authenticate, credentials.credentials)
-
-    async def staff_actor(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
-        # Resolved before the body is validated: a student gets 403 whatever they sent.
-        if not actor.is_staff:
-            raise ForbiddenError("only teachers and admins can do this")
-        return actor
-
-    router.include_router(users_routes(UserService(database, accounts), current_actor, password_work))
-    ActorDep = Annotated[Actor, Depends(current_actor)]
-    StaffDep = Annotated[Actor, Depends(staff_actor)]
+    router.include_router(users_routes(UserService(database, accounts), auth.current_actor, password_work))
+    ActorDep, StaffDep = auth.ActorDep, auth.StaffDep
     signed_in = _errors(401)
     a_session = _errors(401, 404)
     staff = _errors(401, 403, 404)
@@ -459,10 +439,14 @@ def _routes(service: SessionService, accounts: Accounts, database: Database,
         return service.tests(actor)
 
     @router.post(f"{API}/sessions", response_model=schemas.ResumeState, status_code=201, tags=["sessions"],
-                 responses={**a_session, 200: {"model": schemas.ResumeState, "description": "The active session of this test"}})
+                 responses={**a_session, **_errors(409),
+                            200: {"model": schemas.ResumeState, "description": "The active session of this test"}})
     def start_session(body: schemas.StartIn, actor: ActorDep, response: Response) -> dict[str, Any]:
-        """Start a session, or get the active one (200) if this test already has one."""
-        state, created = service.start(actor, body.test_id, untimed=body.untimed, time_multiplier=body.time_multiplier)
+        """Start a session, or get the active one (200) if this test already has one. With `assignment_id`, an
+        attempt of that assignment (409 `assignment_not_open`, `assignment_closed`, `attempts_exhausted`; 404 if not
+        one of your classes'); without it, only a self-study test (409 `assignment_required`)."""
+        state, created = service.start(actor, body.test_id, untimed=body.untimed, time_multiplier=body.time_multiplier,
+                                       assignment_id=body.assignment_id)
         response.status_code = 201 if created else 200
         return with_rescue_secret(safe_markup(state), actor)
 
@@ -480,7 +464,7 @@ def _routes(service: SessionService, accounts: Accounts, database: Database,
     @router.post(f"{API}/sessions/{{session_id}}/ops", response_model=schemas.OpsOut, tags=["sessions"],
                  responses={**a_session, 429: {"model": schemas.ErrorOut, "headers": RETRY_AFTER}})
     async def apply_ops(session_id: schemas.PathId, body: schemas.OpsIn,
-                        actor: Annotated[Actor, Depends(op_sender)]) -> Response:
+                        actor: auth.OpSenderDep) -> Response:
         """Apply a batch of ops in one transaction; each op gets its own result (see schema OpIn).
         A user sending more ops per second than allowed gets 429 `rate_limited` with `Retry-After`."""
         limits.check_ops(actor.user_id, len(body.ops), max_ops)

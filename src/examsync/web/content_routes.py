@@ -17,9 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from examsync.content_formats.common import ImportOptions
 from examsync.services.content import ContentService, Upload
 from examsync.store.database import Actor
-from examsync.web.content_schemas import (
-    ExportFormat, ImportFormat, ImportOut, Mode, SharesOut, TestFlagsOut, TestPatchIn,
-)
+from examsync.web.content_schemas import ExportFormat, ImportFormat, ImportOut, Mode, SharesOut
 from examsync.web.schemas import ErrorOut, PathId
 
 API = "/api/v1"
@@ -83,11 +81,6 @@ def content_routes(content: ContentService, staff_actor: Callable[..., Any]) -> 
     def unshare_test(test_id: PathId, user_id: PathId, actor: StaffDep) -> dict[str, Any]:
         """The test's owner or an admin: stop sharing it (harmless if it was not shared)."""
         return content.share(actor, test_id, user_id, shared=False)
-
-    @router.patch(f"{API}/tests/{{test_id}}", response_model=TestFlagsOut, responses=_errors(401, 403, 404, 422))
-    def patch_test(test_id: PathId, body: TestPatchIn, actor: StaffDep) -> dict[str, Any]:
-        """Admin: publish a test to the school's catalogue (`in_catalogue`) or take it out; open it for self-study."""
-        return content.update_test(actor, test_id, body.changes())
 
     @router.get(f"{API}/tests/{{test_id}}/assets/{{name}}", response_class=Response, responses={
         **_errors(404),

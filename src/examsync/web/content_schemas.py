@@ -6,8 +6,6 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from examsync.web.schemas import STRICT
-
 ExportFormat = Literal["qti3", "yaml"]
 ImportFormat = Literal["gift", "moodle", "qti", "yaml", "json"]
 Mode = Literal["diagnostic", "practice", "drill"]
@@ -49,22 +47,3 @@ class SharesOut(BaseModel):
     owner_id: str | None = Field(description="null: an operator's test (imported by the command line or shipped)")
     shares: list[ShareOut] = Field(description="The teachers and admins the test is shared with")
 
-
-class TestPatchIn(BaseModel):
-    """Admin only; a field left out keeps its value."""
-
-    model_config = STRICT
-    in_catalogue: bool | None = Field(default=None, description="true: every teacher sees the test")
-    self_study: bool | None = Field(default=None, description="true: any student may take it without an assignment")
-
-    def changes(self) -> dict[str, bool]:
-        return {k: v for k, v in self.model_dump().items() if v is not None}
-
-
-class TestFlagsOut(BaseModel):
-    id: str
-    slug: str
-    title: str
-    owner_id: str | None
-    in_catalogue: bool
-    self_study: bool

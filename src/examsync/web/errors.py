@@ -51,6 +51,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "test_owned_by_another": 409,
     "share_target_not_staff": 422,
     "email_taken": 409,
+    "assignment_not_open": 409,
+    "assignment_closed": 409,
+    "attempts_exhausted": 409,
+    "assignment_required": 409,
     "last_admin": 409,
     "not_authenticated": 401,
     "invalid_token": 401,
@@ -65,6 +69,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "body_too_large": 413,
     "rate_limited": 429,
     "too_many_login_attempts": 429,
+    "too_many_join_attempts": 429,
     "internal_error": 500,
     "not_ready": 503,
 }

@@ -40,7 +40,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from examsync.accounts import Accounts
 from examsync.domain.errors import DomainError, NotFoundError
-from examsync.live.hub import Device, Live, Mailbox, Watcher
+from examsync.live.hub import Device, Live, Watcher
 from examsync.domain.events import SessionChange
 from examsync.domain.staff_ops import student_entry
 from examsync.services import SessionService

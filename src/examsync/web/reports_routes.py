@@ -13,10 +13,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-
-from examsync.accounts import Accounts
-from examsync.domain.errors import ForbiddenError, NotAuthenticatedError
 
 from examsync.services.reports import ReportService
 from examsync.store.database import Actor
@@ -25,21 +21,6 @@ from examsync.web.schemas import ErrorOut, PathId
 
 API = "/api/v1"
 STAFF_ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorOut} for status in (401, 403, 404)}
-
-
-def staff_dependency(accounts: Accounts) -> Callable[..., Any]:
-    """A teacher or an admin from the bearer token: 401 without a valid one, 403 `forbidden` to a student."""
-    bearer = HTTPBearer(auto_error=False)
-
-    async def staff_actor(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Actor:
-        if credentials is None:
-            raise NotAuthenticatedError("send a bearer token: Authorization: Bearer <access_token>")
-        actor = await run_in_threadpool(accounts.authenticate, credentials.credentials)
-        if not actor.is_staff:
-            raise ForbiddenError("only teachers and admins can do this")
-        return actor
-
-    return staff_actor
 
 
 def reports_routes(reports: ReportService, staff_actor: Callable[..., Any], clock: Callable[[], int]) -> APIRouter:

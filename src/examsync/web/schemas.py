@@ -106,6 +106,7 @@ class TestOut(BaseModel):
     mode: str
     timer_policy: str
     allow_untimed: bool
+    self_study: bool
     time_multipliers: list[float]
     sub_skill: str | None
     owner_id: str | None = Field(description="The teacher who imported or made it over the API; null: an operator's")
@@ -119,6 +120,8 @@ class StartIn(BaseModel):
     test_id: str = Field(max_length=64, pattern=TEXT)
     untimed: bool = False
     time_multiplier: float = Field(default=1.0, ge=0.5, le=10)
+    # The assignment this attempt is of; leave it out for a self-study test.
+    assignment_id: str | None = Field(default=None, max_length=64, pattern=TEXT)
 
 
 class ChoiceOut(BaseModel):
@@ -170,6 +173,11 @@ class ResumeState(BaseModel):
     time_multiplier: float
     current_section_id: str | None
     current_question_id: str | None
+    assignment_id: str | None = Field(default=None, description="The assignment this session is an attempt of")
+    closes_at: int | None = Field(default=None, description=(
+        "When the session ends by itself (an assignment's close); with `close_grace_ms`, work done before "
+        "closes_at is still taken for that long after it"))
+    close_grace_ms: int = 0
     paused: bool = Field(default=False, description="Staff paused the session: no time runs, new ops are refused")
     paused_at: int | None = None
     paused_by: str | None = Field(default=None, description="Who paused it: their display name, else their id")
