@@ -8,15 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import update
 
 from examsync.content_formats.importer import import_banks
 from examsync.settings import Settings
 from examsync.store.database import Database
-from examsync.store.tables import user_test_sessions
-from tests.conftest import Api
-from tests.integration.teaching import teach
-from tests.integration.test_reports_api import make_class, user_id
+from tests.conftest import Api, teach
 from tests.integration.test_staff_ops_api import send, staff_account, staff_op
 
 BANK = """$CATEGORY: writing/argument
@@ -120,16 +116,10 @@ def test_an_essay_longer_than_the_limit_is_refused(student: Api) -> None:
     assert fits["results"][0]["status"] == "applied"
 
 
-def test_item_analysis_leaves_an_essay_out_until_it_is_graded(student: Api, rivera: Api, database_url: str) -> None:
-    state = student.start("writing")
+def test_item_analysis_leaves_an_essay_out_until_it_is_graded(student: Api, rivera: Api) -> None:
+    assignment_id = teach(rivera, student, student.test_id("writing"))["assignment"]["id"]
+    state = student.start("writing", assignment_id=assignment_id)
     claim, essay = state["sections"][0]["questions"]
-    _, (assignment_id,) = make_class(database_url, user_id(rivera), [user_id(student)], [state["test_id"]],
-                                     student.clock)
-    database = Database(database_url)
-    with database.owner_transaction() as connection:
-        connection.execute(update(user_test_sessions).where(user_test_sessions.c.id == state["id"])
-                           .values(assignment_id=assignment_id))
-    database.dispose()
     student.send(state["id"], student.op("answer", question_id=claim["id"], answer="a"),
                  student.op("answer", question_id=essay["id"], answer=ESSAY), student.op("complete"))
 

@@ -95,8 +95,9 @@ def _load_test(connection: Connection, row: Any) -> Test:
 # ----- who sees which test ------------------------------------------------------------------------------------------
 #
 # Admins (and the system) see every test. A teacher sees the school's catalogue (`in_catalogue`), the tests they own
-# and the tests shared with them. A student sees the catalogue (what they may take is decided where sessions start:
-# self-study tests and tests assigned to them). A test someone may not see answers 404, as one that does not exist.
+# and the tests shared with them. A test someone may not see answers 404, as one that does not exist. (What a student
+# lists and starts, self-study tests and tests assigned to them, is SessionService's; here a student is given the
+# catalogue.)
 
 
 def visible_to(actor: Actor) -> ColumnElement[bool]:
