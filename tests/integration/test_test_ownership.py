@@ -116,3 +116,17 @@ def test_an_image_of_an_uploaded_package_is_served_where_the_stem_points(teacher
                               src="../../../../etc/passwd").read_bytes()
     refused = upload(teacher, ("hostile.zip", hostile), title="Other")
     assert refused.status_code == 422 and "leaving the package" in refused.json()["error"]["message"]
+
+
+def test_a_teacher_assigns_only_a_test_they_may_see(api: Api, client: TestClient, teacher: Api) -> None:
+    other = staff_member(api, client, "teacher")
+    test_id = upload(teacher, ("unit.gift", BANK), title="Unit essay").json()["tests"][0]["id"]
+    made = other.post("/classes", {"name": "Period 2"}).json()
+
+    def assign() -> Any:
+        return other.post(f"/classes/{made['id']}/assignments", {"test_id": test_id, "opens_at": other.clock()})
+
+    refused = assign()
+    assert refused.status_code == 404 and refused.json()["error"]["code"] == "not_found", refused.text
+    assert teacher.put(f"/tests/{test_id}/shares/{user_id_of(other)}").status_code == 200
+    assert assign().status_code == 201
