@@ -1,6 +1,7 @@
 // The app: opens storage, starts the op queue, keeps the status area current,
 // and routes between views by the URL hash:
 //   #/login  #/dashboard  #/dashboard/test/<test_id>  #/session/<id>  #/results/<id>
+//   #/staff/... (teachers and admins: views/staff/index.js, loaded on demand)
 
 import { api, getToken, setToken, setUnauthorizedHandler } from "./api.js";
 import { openStore } from "./db.js";
@@ -67,6 +68,7 @@ function parseRoute(hash) {
   if (name === "session" && id) return { name: "session", id };
   if (name === "results" && id) return { name: "results", id };
   if (name === "dashboard") return { name: "dashboard", focusTest: id === "test" ? extra : null, extraId };
+  if (name === "staff") return { name: "staff", parts: parts.slice(1) };
   return null;
 }
 
@@ -83,6 +85,32 @@ export function navigate(hash, { replace = false } = {}) {
 function user() {
   return cachedUser();
 }
+
+function isStaff(me) {
+  return Boolean(me && (me.role === "teacher" || me.role === "admin"));
+}
+
+// Staff pages load on demand, so that a student's offline shell never waits for them.
+const staffView = {
+  mount(root, ctx, target) {
+    let unmount = null;
+    let disposed = false;
+    import("./views/staff/index.js").then(
+      (view) => {
+        if (!disposed) unmount = view.mount(root, ctx, target);
+      },
+      (error) => {
+        console.error(error);
+        root.textContent = "The staff pages could not load. Check the connection and reload.";
+        document.body.dataset.ready = "1";
+      },
+    );
+    return () => {
+      disposed = true;
+      if (typeof unmount === "function") unmount();
+    };
+  },
+};
 
 async function refreshUser() {
   try {
@@ -146,6 +174,14 @@ async function route() {
     history.replaceState(null, "", "#/dashboard");
     target = { name: "dashboard" };
   }
+  // Staff land on their home; a student has no staff pages.
+  if (token && target.name === "dashboard" && isStaff(cachedUser())) {
+    history.replaceState(null, "", "#/staff");
+    target = { name: "staff", parts: [] };
+  } else if (target.name === "staff" && !isStaff(cachedUser())) {
+    history.replaceState(null, "", "#/dashboard");
+    target = { name: "dashboard" };
+  }
   routedHash = location.hash;
   if (current) {
     try {
@@ -162,7 +198,7 @@ async function route() {
   main.replaceChildren();
   logoutButton.hidden = target.name === "login";
   status.setEnabled(target.name !== "login");
-  const views = { login: loginView, dashboard: dashboardView, session: testView, results: resultsView };
+  const views = { login: loginView, dashboard: dashboardView, session: testView, results: resultsView, staff: staffView };
   const unmount = views[target.name].mount(main, context(), target);
   current = { name: target.name, unmount: typeof unmount === "function" ? unmount : () => {} };
 }

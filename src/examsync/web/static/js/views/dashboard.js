@@ -1,10 +1,13 @@
-// The dashboard: my sessions (resume or view results), the tests by mode
-// (start, with a time option where the test offers one), and my sub-skill
-// performance, weakest first, each with a drill to practise it.
+// The dashboard: my assignments (when they open or are due, attempts used,
+// start or resume) and joining a class by its code, my sessions (resume or view
+// results), the tests by mode (start, with a time option where the test offers
+// one), and my sub-skill performance, weakest first, each with a drill to practise it.
 
 import { h, clear, formatDateTime, plural, focusElement } from "../dom.js";
+import { API, request } from "../api.js";
 import { renderBarChart } from "../chart.js";
 import { formatClock } from "../timer.js";
+import { windowLabel, attemptsLabel, START_ERRORS } from "./staff/format.js";
 
 const MODES = [
   ["diagnostic", "Diagnostic"],
@@ -58,7 +61,9 @@ export function mount(root, ctx, route) {
     disposeChart();
     clear(body);
     const active = new Map(data.sessions.filter((s) => s.resumable).map((s) => [s.test_id, s]));
-    body.append(sessionsSection(data.sessions, ctx), testsSection(data.tests, active, ctx), performanceSection(data));
+    body.append(
+      assignmentsSection(data.assignments, ctx, load),
+      sessionsSection(data.sessions, ctx), testsSection(data.tests, active, ctx), performanceSection(data));
     const chart = body.querySelector("#performance-chart");
     if (chart && data.performance.length) {
       disposeChart = renderBarChart(
@@ -103,9 +108,10 @@ export function mount(root, ctx, route) {
       } else focusElement(heading);
     }
     try {
-      const [tests, sessions, performance] = await Promise.all([ctx.api.tests(), ctx.api.sessions(), ctx.api.performance()]);
+      const [tests, sessions, performance, assignments] = await Promise.all([
+        ctx.api.tests(), ctx.api.sessions(), ctx.api.performance(), myAssignments()]);
       if (disposed) return;
-      const data = { tests, sessions, performance, saved_at: Date.now() };
+      const data = { tests, sessions, performance, assignments, saved_at: Date.now() };
       ctx.store.putSnapshot(cacheKey, data).catch(() => {});
       const focused = document.activeElement && document.activeElement.id;
       render(data, { fromCache: false });
@@ -130,6 +136,115 @@ export function mount(root, ctx, route) {
     disposeChart();
     window.removeEventListener("online", onOnline);
   };
+}
+
+/** My assignments; null when this server has none to give (an older server), so the dashboard still loads. */
+async function myAssignments() {
+  try {
+    return await request("GET", `${API}/assignments`);
+  } catch (error) {
+    if (error.network || error.status === 401) throw error;
+    return null;
+  }
+}
+
+function assignmentsSection(assignments, ctx, reload) {
+  if (!Array.isArray(assignments)) return null;
+  const section = h("section", { class: "block", id: "my-assignments", attrs: { "aria-labelledby": "assignments-heading" } },
+    h("h2", { id: "assignments-heading", text: "My assignments" }));
+  const now = Date.now();
+  const order = { open: 0, upcoming: 1, closed: 2 };
+  const sorted = [...assignments].sort((a, b) => order[a.state] - order[b.state]
+    || (a.state === "upcoming" ? a.opens_at - b.opens_at : (a.closes_at ?? Infinity) - (b.closes_at ?? Infinity)));
+  if (!sorted.length) {
+    section.append(h("p", { class: "muted", text: "Nothing is assigned to you. Join your class with the code your teacher gives you." }));
+  } else {
+    section.append(h("div", { class: "card-grid" }, sorted.map((a) => assignmentCard(a, now, ctx))));
+  }
+  section.append(joinForm(ctx, reload));
+  return section;
+}
+
+function assignmentCard(a, now, ctx) {
+  const titleId = `assignment-title-${a.id}`;
+  const error = h("p", { class: "form-error", attrs: { role: "alert" } });
+  const used = a.attempts_used || 0;
+  const left = a.max_attempts == null || used < a.max_attempts;
+  const card = h("article", { class: "card assignment-card", dataset: { assignmentId: a.id, state: a.state }, attrs: { "aria-labelledby": titleId } },
+    h("h3", { id: titleId, text: a.test_title }),
+    h("p", { class: "meta", text: a.class_name }),
+    h("p", { class: "assignment-when", text: windowLabel(a, now) }),
+    h("p", { class: "assignment-attempts", text: attemptsLabel(used, a.max_attempts) }));
+  const actions = h("div", { class: "card-actions" });
+  if (a.session_id) {
+    actions.append(resumeButton(a.session_id, a.test_title, ctx));
+  } else if (a.state === "open" && left) {
+    const start = h("button", { type: "button", class: "button button-primary start-button", text: used ? "Start again" : "Start",
+      attrs: { "aria-label": `Start ${a.test_title}` } });
+    start.addEventListener("click", async () => {
+      error.textContent = "";
+      start.disabled = true;
+      start.setAttribute("aria-busy", "true");
+      try {
+        const state = await request("POST", `${API}/sessions`, { test_id: a.test_id, assignment_id: a.id });
+        const me = ctx.user();
+        await ctx.store.putSnapshot(`session:${state.id}`, { state, saved_at: Date.now(), user_id: me ? me.user_id : null }).catch(() => {});
+        ctx.navigate(`#/session/${encodeURIComponent(state.id)}`);
+      } catch (err) {
+        start.disabled = false;
+        start.removeAttribute("aria-busy");
+        if (err.status === 401) return;
+        error.textContent = err.network ? "You are offline. Starting a test needs a connection; try again when you are back online."
+          : START_ERRORS[err.code] || `The test could not start: ${err.message}`;
+      }
+    });
+    actions.append(start);
+  }
+  card.append(actions, error);
+  return card;
+}
+
+function joinForm(ctx, reload) {
+  const code = h("input", { id: "join-code", type: "text", name: "join_code", autocomplete: "off", spellcheck: false, required: true,
+    maxLength: 64, attrs: { autocapitalize: "characters", "aria-describedby": "join-hint" } });
+  const message = h("p", { id: "join-message", class: "form-error", attrs: { role: "alert" } });
+  const button = h("button", { type: "submit", id: "join-button", class: "button button-secondary", text: "Join" });
+  const form = h("form", { class: "join-form", attrs: { novalidate: true, "aria-labelledby": "join-heading" } },
+    h("div", { class: "field" }, h("label", { for: "join-code", text: "Class code" }), code,
+      h("p", { class: "hint", id: "join-hint", text: "Your teacher gives you this code." })),
+    h("div", { class: "actions" }, button));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    message.className = "form-error";
+    message.textContent = "";
+    const value = code.value.trim();
+    if (!value) {
+      message.textContent = "Enter the code your teacher gave you.";
+      code.focus();
+      return;
+    }
+    button.disabled = true;
+    try {
+      const joined = await request("POST", `${API}/classes/join`, { join_code: value });
+      code.value = "";
+      ctx.announce(`You joined ${joined.name}.`);
+      await reload();
+      const status = document.getElementById("join-message");
+      if (status) {
+        status.className = "join-ok";
+        status.textContent = `You joined ${joined.name}.`;
+      }
+    } catch (err) {
+      if (err.status === 401) return;
+      message.textContent = err.network ? "You are offline. Joining a class needs a connection."
+        : err.status === 404 ? "No class has this code. Check it with your teacher: a code stops working when they make a new one."
+          : err.status === 429 ? "Too many wrong codes. Wait a minute, then try again."
+          : `You could not join: ${err.message}`;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h("div", { class: "card join-card" }, h("h3", { id: "join-heading", text: "Join a class" }), form, message);
 }
 
 function sessionsSection(sessions, ctx) {
