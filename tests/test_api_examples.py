@@ -44,6 +44,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from examsync.content_formats.importer import import_banks
 from examsync.content_import import SAMPLE_CONTENT, import_files
 from examsync.settings import Settings
 from examsync.store import migrate
@@ -196,6 +197,9 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     database = Database(url)
     migrate.upgrade(database)
     import_files(database, [*sorted(SAMPLE_CONTENT.glob("*.yaml")), MINI_CONTENT])
+    essay_bank = data / "essay-example.gift"  # an essay for the marking examples, as `examsync import` brings it in
+    essay_bank.write_text("$CATEGORY: reading/main-idea\n\n::essay:: Explain the main idea in a paragraph.{}\n")
+    import_banks(database, [essay_bank])
     database.dispose()
     clock = FakeClock()
     settings = Settings(data_dir=str(data), database_url=url, secret_key="api-examples-secret-0123456789abcdef")
@@ -230,6 +234,9 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         section_two = client.get(f"/api/v1/sessions/{diagnostic['id']}", headers=headers).json()["sections"][1]
         send(diagnostic["id"], {"type": "navigate", "question_id": section_two["first_question_id"]})
         clock.advance(30)
+        essay = start("essay-example")  # Ada's essay, submitted and awaiting marking
+        send(essay["id"], {"type": "answer", "question_id": essay["sections"][0]["questions"][0]["id"],
+                           "answer": "The text argues that cities should plant more trees."}, {"type": "complete"})
         active = start("drill-main-idea")
         # Grace teaches Ada: her class is assigned the drill (so Grace sees Ada's drill sessions) and mini practice.
         made = client.post("/api/v1/classes", json={"name": "Year 10 English"}, headers=teacher).json()
@@ -248,6 +255,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             "user_id": signup.json()["user_id"], "class_id": made["id"], "join_code": made["join_code"],
             "assignment_id": assignments["mini-practice"],
             "diagnostic_assignment_id": diagnostic_assignment_id, "practice_test_id": tests["mini-practice"],
+            "essay_session_id": essay["id"], "teacher_id": grace_id,
         })
 
 

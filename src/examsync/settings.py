@@ -34,6 +34,7 @@ class Settings:
     max_body_bytes: int = setting(1_048_576, "Largest request body in bytes (error code body_too_large).")
     max_upload_bytes: int = setting(20_971_520, "Largest request body of a content upload (POST /api/v1/content/imports), all its files together, in bytes (error code body_too_large).")
     max_answer_length: int = setting(1_000, "Longest short answer in characters (error code answer_too_long).")
+    max_extended_answer_length: int = setting(20_000, "Longest extended-text (essay) answer in characters (error code answer_too_long).")
     max_note_length: int = setting(2_000, "Longest note in characters (error code note_too_long).")
     ops_per_second: int = setting(50, "Ops one user may send per second, sustained, over HTTP and the live socket together (per process). More is refused with rate_limited (429, Retry-After). 0: no limit.")
     ops_burst: int = setting(5_000, "Ops one user may send at once before ops_per_second applies (the token bucket's size). A batch larger than this needs a full bucket.")

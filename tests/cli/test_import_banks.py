@@ -47,9 +47,10 @@ def test_detects_every_format_and_reimport_creates_nothing(env: dict[str, str], 
              str(zip_folder(BANKS / "canvas-qti12", tmp_path / "canvas.zip"))]
     first = run(env, *files)
     assert "6 tests created" in first
-    assert "skipped " in first and "'essay'" in first and "every-kind.gift:35" in first
+    assert "skipped " in first and "'match'" in first and "every-kind.gift:37" in first and "'essay'" not in first
     before = rows(env)
-    assert {kind for _, kind in before["questions"]} == {"single_choice", "multiple_choice", "short_answer", "numeric"}
+    assert {kind for _, kind in before["questions"]} == {"single_choice", "multiple_choice", "short_answer", "numeric",
+                                                            "extended_text"}
     again = run(env, *files)
     assert "0 tests created, 0 updated, 6 unchanged" in again
     assert rows(env) == before
@@ -93,15 +94,15 @@ def test_mode_option(env: dict[str, str]) -> None:
 def test_strict_refuses_the_whole_import(env: dict[str, str]) -> None:
     result = runner.invoke(app, ["import", "--strict", str(BANKS / "qti21-item.xml"), str(BANKS / "moodle-bank.xml")], env=env)
     assert result.exit_code != 0
-    assert "moodle-bank.xml:45: 'explain': an essay question" in result.output
+    assert "'explain'" not in result.output  # an essay is imported (marked by staff)
     assert "moodle-bank.xml:49: 'pairs': a matching question" in result.output
     assert rows(env)["tests"] == []  # nothing of the good file either
 
 
 def test_dry_run_writes_nothing(env: dict[str, str]) -> None:
     out = run(env, "--dry-run", str(BANKS / "moodle-bank.xml"))
-    assert "would be created: moodle-bank (Moodle bank), 5 questions" in out
-    assert "skipped " in out and "2 items skipped" in out and "nothing written" in out
+    assert "would be created: moodle-bank (Moodle bank), 6 questions" in out
+    assert "skipped " in out and "1 items skipped" in out and "nothing written" in out
     assert rows(env)["tests"] == []
     run(env, str(BANKS / "moodle-bank.xml"))
     assert "would be unchanged: moodle-bank" in run(env, "--dry-run", str(BANKS / "moodle-bank.xml"))

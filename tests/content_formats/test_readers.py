@@ -29,7 +29,9 @@ def test_gift_every_kind() -> None:
     test, skips = read_one(BANKS / "every-kind.gift")
     q = questions_by_key(test)
     assert test["slug"] == "every-kind" and test["mode"] == "practice"
-    assert list(q) == ["capital", "primes", "earth-flat", "escapes", "pi", "range", "two", "q10"]
+    assert list(q) == ["capital", "primes", "earth-flat", "escapes", "pi", "range", "two", "essay", "q10"]
+    assert (q["essay"]["kind"], q["essay"]["stem"], q["essay"]["choices"]) == ("extended_text", "Explain your working.",
+                                                                               [])
     assert q["capital"]["kind"] == "single_choice" and q["capital"]["correct"] == "a"
     assert q["capital"]["stem"] == "What is the <b>capital</b> of France?"
     assert "<i>France</i> has one capital." in q["capital"]["explanation"]
@@ -45,8 +47,8 @@ def test_gift_every_kind() -> None:
     assert q["range"]["correct"] == {"min": 1.0, "max": 5.0}
     assert q["two"]["correct"] == 4.0 and q["two"]["stem"] == "Two plus two is _____ in base ten."
     assert q["capital"]["sub_skill_slug"] == "inference" and q["pi"]["sub_skill_slug"] == "arithmetic"
-    assert [(s.line, s.item, s.kept) for s in skips] == [(35, "'essay'", False), (37, "'match'", False)]
-    assert "essay" in skips[0].reason and "matching" in skips[1].reason
+    assert [(s.line, s.item, s.kept) for s in skips] == [(37, "'match'", False)]
+    assert "matching" in skips[0].reason
 
 
 def test_gift_error_names_file_line_and_question(tmp_path: Path) -> None:
@@ -71,7 +73,9 @@ def test_moodle_xml() -> None:
     assert q["unit"]["correct"] == {"accepted": ["metre", "met*r"], "case_sensitive": True}
     assert (q["gravity"]["kind"], q["gravity"]["correct"], q["gravity"]["tolerance"]) == ("numeric", 9.81, 0.01)
     assert q["main-idea"]["sub_skill_slug"] == "inference" and q["gravity"]["sub_skill_slug"] == "measurement"
-    assert [(s.line, s.item) for s in skips] == [(45, "'explain'"), (49, "'pairs'")]
+    assert (q["explain"]["kind"], q["explain"]["stem"]) == ("extended_text", "Explain.")
+    assert q["explain"]["correct"] == {"grader_info": "<p>Full marks if units are named.</p>"}
+    assert [(s.line, s.item) for s in skips] == [(49, "'pairs'")]
 
 
 def test_moodle_error_names_line(tmp_path: Path) -> None:
@@ -108,7 +112,8 @@ def test_qti3_test_package_sections_limits_and_categories(tmp_path: Path) -> Non
     assert q["metal"]["correct"] == ["mercury", "Hg"] and q["metal"]["points"] == 3.0  # weight 3 from the test
     assert q["cells"]["sub_skill_slug"] == "biology" and "<img" not in q["cells"]["stem"]
     reasons = {(Path(s.file.split("!")[-1]).name, s.item, s.kept): s.reason for s in skips}
-    assert "extended-text" in reasons[("essay.xml", "'essay'", False)]
+    assert (q["essay"]["kind"], q["essay"]["stem"], q["essay"]["points"]) == ("extended_text", "Describe a cell.", 1.0)
+    assert not any(k[1] == "'essay'" for k in reasons)
     assert "images/cell.png" in reasons[(next(k for k in reasons if k[1] == "cells"))]
 
 
@@ -123,7 +128,8 @@ def test_canvas_qti12_zip(tmp_path: Path) -> None:
     assert q["i102"]["correct"] == "a"
     assert (q["i103"]["kind"], q["i103"]["correct"], q["i103"]["tolerance"]) == ("numeric", 343.0, 10.0)
     assert q["i104"]["correct"] == ["Au", "au"]
-    assert [(s.item, s.line) for s in skips] == [("'Essay'", 113)]
+    assert (q["i105"]["kind"], q["i105"]["stem"]) == ("extended_text", "Discuss.")
+    assert skips == []
 
 
 def test_options_give_title_mode_and_section_limits() -> None:

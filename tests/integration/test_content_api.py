@@ -31,15 +31,14 @@ def test_dry_run_writes_nothing_then_the_import_writes(teacher: Api) -> None:
     assert preview.status_code == 200, preview.text
     body = preview.json()
     assert (body["dry_run"], body["created"], body["updated"], body["unchanged"]) == (True, 1, 0, 0)
-    assert [(t["slug"], t["questions"], t["outcome"]) for t in body["tests"]] == [("unit-3", 8, "created")]
-    assert [(s["file"], s["line"], s["item"]) for s in body["skipped"]] == [("unit-3.gift", 35, "'essay'"),
-                                                                         ("unit-3.gift", 37, "'match'")]
+    assert [(t["slug"], t["questions"], t["outcome"]) for t in body["tests"]] == [("unit-3", 9, "created")]
+    assert [(s["file"], s["line"], s["item"]) for s in body["skipped"]] == [("unit-3.gift", 37, "'match'")]
     assert catalogue(teacher) == before
 
     done = upload(teacher, ("unit-3.gift", gift), ("moodle.xml", (BANKS / "moodle-bank.xml").read_bytes()))
     assert done.status_code == 200, done.text
     assert (done.json()["dry_run"], done.json()["created"]) == (False, 2)
-    assert catalogue(teacher)["unit-3"] == 8 and catalogue(teacher)["moodle"] == 5
+    assert catalogue(teacher)["unit-3"] == 9 and catalogue(teacher)["moodle"] == 6
     again = upload(teacher, ("unit-3.gift", gift), title="Unit three")
     assert (again.json()["created"], again.json()["updated"]) == (0, 1)
 
@@ -48,7 +47,7 @@ def test_options_as_the_cli_has_them(teacher: Api, tmp_path: Path) -> None:
     gift = (BANKS / "every-kind.gift").read_bytes()
     refused = upload(teacher, ("unit.gift", gift), strict=True)
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_content"
-    assert "--strict" in refused.json()["error"]["message"] and "unit.gift:35" in refused.json()["error"]["message"]
+    assert "--strict" in refused.json()["error"]["message"] and "unit.gift:37" in refused.json()["error"]["message"]
     done = upload(teacher, ("unit.txt", gift), format="gift", section_minutes=5, mode="drill", title="Unit")
     assert done.status_code == 200, done.text
     test = next(t for t in teacher.get("/tests").json() if t["slug"] == "unit")

@@ -39,6 +39,12 @@ CLASS_STAFF = "class staff"
 # A draft's own teacher or an admin; the world's draft is a third teacher's, so the teacher calling is told it does
 # not exist (the owner's side is in test_authorization_drafts.py).
 DRAFT_OWNER = "draft owner or admin"
+# A test's owner or an admin (the world's test is the school's, owned by nobody: teachers are refused); sharing with
+# student B is refused as B is not staff (tests/integration/test_test_ownership.py has the owner's side).
+TEST_MANAGER = "test owner or admin"
+# No token is read (a browser's <img> sends none): the URL, holding the image's hash, is the capability. This world's
+# test has no image, so everyone is told it does not exist (tests/integration/test_test_ownership.py serves one).
+CAPABILITY = "capability URL"
 
 # Who may call what (docs/api.md). Keys are exactly the operations of the served OpenAPI document.
 RULES: dict[tuple[str, str], str] = {
@@ -62,6 +68,10 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/export"): STAFF,
     ("POST", "/api/v1/content/imports"): STAFF,
     ("GET", "/api/v1/tests/{test_id}/export"): STAFF,
+    ("PUT", "/api/v1/tests/{test_id}/shares/{user_id}"): TEST_MANAGER,
+    ("DELETE", "/api/v1/tests/{test_id}/shares/{user_id}"): TEST_MANAGER,
+    ("PATCH", "/api/v1/tests/{test_id}"): ADMIN,
+    ("GET", "/api/v1/tests/{test_id}/assets/{name}"): CAPABILITY,
     ("POST", "/api/v1/users"): ADMIN,
     ("GET", "/api/v1/users"): ADMIN,
     ("PATCH", "/api/v1/users/{user_id}"): ADMIN,
@@ -167,12 +177,16 @@ def request_for(world: World, method: str, path: str) -> dict[str, Any]:
         body = {"email": f"made-{uuid.uuid4().hex[:8]}@example.org", "password": "a long password", "role": "teacher"}
     elif path == "/api/v1/users/{user_id}":
         body = {"display_name": "B"}
+    elif path == "/api/v1/tests/{test_id}":
+        body = {"in_catalogue": True}  # as it is: the world stays the same
     return {"method": method, "url": url, "json": body, "params": query}
 
 
 def expected_status(caller: str, rule: str, method: str, path: str) -> int | tuple[int, ...]:
     if rule == PUBLIC:
         return 201 if path.endswith("/signup") else 200
+    if rule == CAPABILITY:
+        return 404
     if caller == "anonymous" or caller.startswith("student A, token in a cookie"):
         return 401
     if caller.startswith("forged"):
@@ -196,6 +210,10 @@ def expected_status(caller: str, rule: str, method: str, path: str) -> int | tup
         return (201 if method == "POST" else 200) if caller == "admin" else 403
     if rule == CLASS_STAFF:
         return 404 if staff else 403
+    if rule == TEST_MANAGER:
+        if caller != "admin":
+            return 403
+        return 422 if method == "PUT" else 200
     raise AssertionError(rule)
 
 

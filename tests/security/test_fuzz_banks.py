@@ -194,7 +194,8 @@ QTI_PIECES = st.sampled_from([
     '<qti-mapping><qti-map-entry map-key="A" mapped-value="x"/></qti-mapping>',
     '<qti-text-entry-interaction response-identifier="R"/>', '<qti-prompt>p</qti-prompt>', '<p>', '</p>', 'text',
     '<qti-equal tolerance-mode="absolute" tolerance="a"/>', '<qti-feedback-inline>f</qti-feedback-inline>',
-    '<qti-extended-text-interaction response-identifier="R"/>'])
+    '<qti-extended-text-interaction response-identifier="R"/>', '<qti-rubric-block view="scorer">',
+    '</qti-rubric-block>'])
 
 
 @FUZZ

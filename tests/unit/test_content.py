@@ -190,6 +190,8 @@ def test_score_section_counts_points_correct_and_answered():
         "correct": 1,
         "answered": 2,
         "total": 2,
+        "pending": 0,
+        "pending_points": 0.0,
         "by_sub_skill": {
             "addition": {"attempts": 1, "correct": 1, "points": 1.0, "max_points": 1.0},
             "fractions": {"attempts": 1, "correct": 0, "points": 0.0, "max_points": 2.0},
@@ -230,7 +232,8 @@ def test_combine_scores_does_not_change_its_inputs():
 
 
 def test_combine_scores_of_nothing_is_zero():
-    assert combine_scores([]) == {"score": 0, "max_score": 0, "correct": 0, "answered": 0, "total": 0, "by_sub_skill": {}}
+    assert combine_scores([]) == {"score": 0, "max_score": 0, "correct": 0, "answered": 0, "total": 0, "pending": 0,
+                                  "pending_points": 0, "by_sub_skill": {}}
 
 
 def test_accuracy_is_rounded_and_zero_without_attempts():

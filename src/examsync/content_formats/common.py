@@ -2,15 +2,48 @@
 
 from __future__ import annotations
 
+import hashlib
+import html as html_text
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from lxml import etree
 
-from examsync.content_import import ContentError
+from examsync.content_import import ContentError, stable_id
+
+# Images carried over from a package (docs/content-format.md#images): these types only, told by their first bytes
+# (never by the name); SVG is refused, as it can hold scripts and links.
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}
+ASSET_NAME = re.compile(r"^[0-9a-f]{16}\.(?:png|jpg|gif|webp)$")
+
+
+def image_type(data: bytes) -> str | None:
+    """The extension of a PNG, JPEG, GIF or WebP image by its signature; None for anything else (SVG too)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def asset_url(test_id: str, name: str) -> str:
+    return f"/api/v1/tests/{test_id}/assets/{name}"
+
+
+@dataclass(frozen=True)
+class Asset:
+    name: str  # the first 16 hex digits of its SHA-256 and its type's extension: content-addressed, never the sender's
+    media_type: str
+    sha256: str
+    data: bytes
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # a single bank file, or one member of a package once unpacked
 FORMATS = ("gift", "moodle", "qti", "yaml", "json")
@@ -25,6 +58,9 @@ class ImportOptions:
     section_minutes: float | None = None
     mode: str | None = None
     strict: bool = False
+    # Reads an image a question of a package refers to: (the item's file label, the src) -> its bytes, or None when
+    # the package does not hold it; raises ContentError for a src that leaves the package. None: not a package.
+    images: Callable[[str, str], bytes | None] | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -49,6 +85,8 @@ class Bank:
     # Names made from category paths (a bank's `reading/inference`): a skill area or sub-skill that already exists
     # keeps its name, so importing a bank (or a QTI export) never renames it.
     names_from_slugs: bool = False
+    sources: dict[str, str] = field(default_factory=dict)  # question key -> the file (label) it came from, if not `path`
+    assets: dict[str, Asset] = field(default_factory=dict)  # images carried over, by name
 
 
 def fail(path: Path | str, line: int | None, item: str | None, rule: str) -> ContentError:
@@ -210,24 +248,43 @@ class Document:
     def skip(self, line: int | None, item: str, reason: str, *, kept: bool = False, file: str | None = None) -> None:
         self.bank.skips.append(Skip(file or str(self.path), line, item, reason, kept))
 
-    def strip_images(self, line: int | None, item: str, markup: str) -> str:
-        """Images inside a package or a bank are not carried over yet: each is removed and reported."""
-        def drop(match: re.Match[str]) -> str:
-            src = re.search(r"""src\s*=\s*["']([^"']*)""", match.group(0))
-            self.skip(line, item, f"image {src.group(1) if src else ''!r} is not carried over; "
-                      "the question is imported without it", kept=True)
-            return ""
-        return re.sub(r"<img\b[^>]*>", drop, markup, flags=re.IGNORECASE)
+    def carry_images(self, line: int | None, item: str, source: str, markup: str, test_id: str) -> str:
+        """Each image a package holds is carried over (stored with the test, its src the URL that serves it); any
+        other image (outside a package, missing, of another type, too large) is removed and reported."""
+        def carry(match: re.Match[str]) -> str:
+            tag = match.group(0)
+            found = re.search(r"""\bsrc\s*=\s*(["'])(.*?)\1""", tag, flags=re.IGNORECASE | re.DOTALL)
+            src = html_text.unescape(found.group(2)).strip() if found else ""
+            data, why = None, "is not carried over"
+            if self.options.images is not None and found:
+                data = self.options.images(source, src)
+                why = "is not in the package"
+            if data is not None and len(data) > MAX_IMAGE_BYTES:
+                data, why = None, f"is larger than {size(MAX_IMAGE_BYTES)}"
+            kind = image_type(data) if data is not None else None
+            if data is not None and kind is None:
+                data, why = None, "is not a PNG, JPEG, GIF or WebP image (SVG is refused: it can hold scripts)"
+            if data is None or kind is None:
+                self.skip(line, item, f"image {src!r} {why}; the question is imported without it", kept=True)
+                return ""
+            digest = hashlib.sha256(data).hexdigest()
+            asset = Asset(f"{digest[:16]}.{kind}", IMAGE_TYPES[kind], digest, data)
+            self.bank.assets[asset.name] = asset
+            assert found is not None
+            return tag[:found.start(2)] + asset_url(test_id, asset.name) + tag[found.end(2):]
+        return re.sub(r"<img\b[^>]*>", carry, markup, flags=re.IGNORECASE)
 
     def finish(self, slug_source: str) -> Bank:
         sections = [s for s in self.sections if s["questions"]]
+        test_id = stable_id("test", slugify(slug_source))
         for section in sections:
             for question in section["questions"]:
-                line = self.bank.lines.get(question["key"])
+                line, key = self.bank.lines.get(question["key"]), question["key"]
+                source = self.bank.sources.get(key, str(self.path))
                 for name in ("stem", "explanation"):
-                    question[name] = self.strip_images(line, question["key"], question.get(name, ""))
+                    question[name] = self.carry_images(line, key, source, question.get(name, ""), test_id)
                 for choice in question.get("choices", []):
-                    choice["text"] = self.strip_images(line, question["key"], choice["text"])
+                    choice["text"] = self.carry_images(line, key, source, choice["text"], test_id)
         if not sections:
             raise fail(self.path, None, None, "no question examsync can score was found"
                        + (f" ({len(self.bank.skips)} skipped)" if self.bank.skips else ""))

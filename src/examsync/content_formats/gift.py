@@ -114,12 +114,13 @@ def _question(doc: Document, line: int, block: str, category: str | None, positi
     question: dict[str, Any] = {"key": doc.keys.take(name, f"q{position}"), "stem": stem,
                                 "sub_skill": doc.sub_skill(category)}
     kind = _kind(answers)
-    if kind in ("essay", "matching"):
-        doc.skip(line, label, "an essay question (extended text) is not scored by examsync yet" if kind == "essay"
-                 else "a matching question cannot be scored by examsync")
+    if kind == "matching":
+        doc.skip(line, label, "a matching question cannot be scored by examsync")
         return None
     feedback: list[tuple[str, str]] = []
-    if kind == "truefalse":
+    if kind == "essay":
+        question.update(kind="extended_text")  # marked by staff (the staff op grade)
+    elif kind == "truefalse":
         parts = answers.split("#")
         value = parts[0].strip().upper() in ("T", "TRUE")
         question.update(kind="single_choice", choices=[{"id": "true", "text": "True"}, {"id": "false", "text": "False"}],

@@ -15,7 +15,9 @@ from examsync.content_formats import gift, moodle_xml, package, qti
 from examsync.content_formats.common import MAX_FILE_BYTES, Bank, ImportOptions, Skip, fail, size
 from examsync.content_formats.detect import detect
 from examsync.content_import import ContentError
-from examsync.store.database import Database
+from examsync.domain.errors import TestOwnedElsewhereError
+from examsync.store.content import set_test_flags, store_assets, test_owners
+from examsync.store.database import Actor, Database
 from examsync.store.tables import skill_areas, sub_skills
 
 _QUESTION_KEY = re.compile(r"\(([A-Za-z0-9][A-Za-z0-9_.-]*)\) field")
@@ -72,8 +74,13 @@ def _with_line(error: ContentError, path: Path | str, bank: Bank) -> ContentErro
 
 
 def import_banks(db: Database, paths: list[Path], options: ImportOptions | None = None, *,
-                 dry_run: bool = False) -> BankReport:
-    """Read, validate and write every file (all or nothing); with dry_run, report what would change and roll back."""
+                 dry_run: bool = False, owner: Actor | None = None) -> BankReport:
+    """Read, validate and write every file (all or nothing); with dry_run, report what would change and roll back.
+
+    `owner`: who imports over the API. A test they create is theirs and not in the school's catalogue (nor open for
+    self-study) until an admin publishes it; a test that exists may be updated only by its owner or an admin
+    (TestOwnedElsewhereError otherwise, nothing written). Without `owner` (the command line) tests stay as they are
+    and new ones join the catalogue."""
     options = options or ImportOptions()
     report = BankReport(dry_run=dry_run)
     read = [(path, bank) for path in paths for bank in read_path(path, options)]
@@ -108,9 +115,15 @@ def import_banks(db: Database, paths: list[Path], options: ImportOptions | None 
                 for area in areas:
                     core._upsert_area(connection, area)
                     report.sub_skills += len(area["sub_skills"])
-            for _, tests in parsed:
+            if owner is not None:
+                _check_owners(connection, owner, [t for _, tests in parsed for t in tests])
+            for (_, bank), (_, tests) in zip(read, parsed):
                 for test in tests:
                     outcome = core._upsert_test(connection, test)
+                    store_assets(connection, test, bank.assets)
+                    if owner is not None and outcome == "created":
+                        set_test_flags(connection, test["id"], {"owner_id": owner.user_id, "in_catalogue": False,
+                                                                "self_study": False})
                     getattr(report, f"tests_{outcome}").append(test["slug"])
                     report.tests.append({"id": test["id"], "slug": test["slug"], "title": test["title"],
                                          "questions": sum(len(s["questions"]) for s in test["sections"]),
@@ -120,6 +133,18 @@ def import_banks(db: Database, paths: list[Path], options: ImportOptions | None 
     except _DryRun:
         pass
     return report
+
+
+def _check_owners(connection: Any, owner: Actor, tests: list[dict[str, Any]]) -> None:
+    if owner.role in ("admin", "system"):
+        return
+    owners = test_owners(connection, [t["id"] for t in tests])
+    for test in tests:
+        if test["id"] not in owners or owners[test["id"]] == owner.user_id:
+            continue
+        whose = "the school's catalogue" if owners[test["id"]] is None else "another teacher"
+        raise TestOwnedElsewhereError(f"test {test['slug']!r} belongs to {whose}: only its owner or an admin can "
+                                      "update it; import yours under another slug (or title)", slug=test["slug"])
 
 
 def _new_names_only(connection: Any, areas: list[dict[str, Any]]) -> list[dict[str, Any]]:

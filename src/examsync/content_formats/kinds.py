@@ -32,6 +32,9 @@ def finite(value: Any) -> bool:
 def parse_answer(check: Checker, kind: str, data: dict[str, Any], question: dict[str, Any],
                  clean: Callable[[str], str]) -> None:
     correct = data.get("correct")
+    if kind == "extended_text":
+        _extended_text(check, data, question, correct, clean)
+        return
     if kind in ("short_answer", "numeric"):
         if "choices" in data:
             raise check.fail("choices", f"a {kind} question has no choices")
@@ -42,6 +45,21 @@ def parse_answer(check: Checker, kind: str, data: dict[str, Any], question: dict
         _short_answer(check, data, question, correct)
     else:
         _choices(check, kind, data, question, correct, clean)
+
+
+def _extended_text(check: Checker, data: dict[str, Any], question: dict[str, Any], correct: Any,
+                   clean: Callable[[str], str]) -> None:
+    """An essay, marked by staff: no choices and no correct answer; `grader_info` is guidance for the marker."""
+    if "choices" in data:
+        raise check.fail("choices", "an extended_text question has no choices")
+    if correct is not None:
+        raise check.fail("correct", "an extended_text question has no correct answer: staff mark it "
+                         "(put guidance for the marker in grader_info)")
+    grader_info = data.get("grader_info", "")
+    if not isinstance(grader_info, str):
+        raise check.fail("grader_info", "must be text")
+    question["choices"] = []
+    question["correct"] = {"grader_info": clean(grader_info)}
 
 
 def _numeric(check: Checker, data: dict[str, Any], question: dict[str, Any], correct: Any) -> None:

@@ -1,7 +1,8 @@
 """Moodle XML, Moodle's question bank export (docs/content-format.md#moodle-xml).
 
 A `<quiz>` holds `<question type="…">` elements; a `category` pseudo-question sets the sub-skill of the questions
-after it. Read: multichoice (single or multiple), truefalse, shortanswer, numerical; everything else is skipped.
+after it. Read: multichoice (single or multiple), truefalse, shortanswer, numerical, essay (as extended_text, marked
+by staff; its `graderinfo` becomes the marker's guidance); everything else is skipped.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from examsync.content_formats.common import Bank, Document, ImportOptions, child
 from examsync.content_formats.gift import explanation
 
 _SKIPPED = {
-    "essay": "an essay question (extended text) is not scored by examsync yet",
     "matching": "a matching question cannot be scored by examsync",
     "randomsamatch": "a random matching question cannot be scored by examsync",
     "ordering": "an ordering question cannot be scored by examsync",
@@ -73,7 +73,7 @@ def read(path: Path | str, data: bytes, options: ImportOptions) -> Bank:
         if kind in _SKIPPED:
             doc.skip(line, label, _SKIPPED[kind])
             continue
-        if kind not in ("multichoice", "truefalse", "shortanswer", "numerical"):
+        if kind not in ("multichoice", "truefalse", "shortanswer", "numerical", "essay"):
             doc.skip(line, label, f"question type {kind!r} cannot be scored by examsync")
             continue
         stem, _ = _markup(child(element, "questiontext"))
@@ -83,6 +83,12 @@ def read(path: Path | str, data: bytes, options: ImportOptions) -> Bank:
                                     "sub_skill": doc.sub_skill(category),
                                     "points": points_value(_text(child(element, "defaultgrade")))}
         general, _ = _markup(child(element, "generalfeedback"))
+        if kind == "essay":
+            question.update(kind="extended_text", grader_info=_markup(child(element, "graderinfo"))[0],
+                            explanation=explanation(general, []))
+            doc.bank.lines[question["key"]] = line
+            questions.append(question)
+            continue
         answers = children(element, "answer")
         if not answers:
             raise fail(path, line, label, "the question has no <answer>")

@@ -7,10 +7,13 @@ MAX_FILE_BYTES and compressed at most MAX_RATIO to 1, and MAX_TOTAL_BYTES in all
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import posixpath
+import re
 import zipfile
 from pathlib import Path
+from urllib.parse import unquote
 
 from lxml import etree
 
@@ -67,6 +70,18 @@ class Package:
             raise fail(self.path, None, name, "unpacks to more than its header says: refused as a zip bomb")
         return data
 
+    def image(self, source: str, src: str) -> bytes | None:
+        """The bytes of the image `src` names, relative to the item file `source` (a label `package!member`); None
+        when it is not in the package (or is a URL: not carried over). A src that leaves the package is refused."""
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", src) or src.startswith("//"):
+            return None  # http:, data:, …: not a file of the package
+        member = source.rpartition("!")[2] if "!" in source else ""
+        target = unquote(src.split("#")[0].split("?")[0]).replace("\\", "/")
+        path = posixpath.normpath(posixpath.join(posixpath.dirname(member), target))
+        if target.startswith("/") or path == ".." or path.startswith("../") or "\x00" in target:
+            raise fail(source, None, src, "an image path leaving the package (absolute or with ..) is refused")
+        return self.read(path) if path in self.members else None
+
     def xml(self, name: str) -> tuple[str, etree._Element]:
         label = f"{self.path}!{name}"
         return label, parse_xml(label, self.read(name))
@@ -78,6 +93,7 @@ def is_package(data: bytes) -> bool:
 
 def read(path: Path | str, data: bytes, options: ImportOptions) -> list[Bank]:
     package = Package(path, data)
+    options = dataclasses.replace(options, images=package.image)  # images inside the package are carried over
     if "imsmanifest.xml" not in package.members:
         raise fail(path, None, None, "a zip package needs imsmanifest.xml at its top level")
     _, manifest = package.xml("imsmanifest.xml")

@@ -23,7 +23,6 @@ QTI1_ROOT = "questestinterop"
 QTI2_ROOTS = ("assessmentItem", "assessmentTest")
 
 _UNSCORABLE = {
-    "extendedTextInteraction": "an extended-text (essay) item is not scored by examsync yet",
     "matchInteraction": "a matching item cannot be scored by examsync",
     "associateInteraction": "an associate (matching) item cannot be scored by examsync",
     "orderInteraction": "an ordering item cannot be scored by examsync",
@@ -45,7 +44,6 @@ _UNSCORABLE = {
     "endAttemptInteraction": "an end-attempt interaction cannot be scored by examsync",
 }
 _CANVAS_SKIPPED = {
-    "essay_question": "an essay question (extended text) is not scored by examsync yet",
     "matching_question": "a matching question cannot be scored by examsync",
     "fill_in_multiple_blanks_question": "a cloze question with several gaps cannot be scored by examsync",
     "multiple_dropdowns_question": "a cloze question with several gaps cannot be scored by examsync",
@@ -175,6 +173,9 @@ def add_item(doc: Document, questions: list[dict[str, Any]], file: str, item: et
         doc.skip(line, label, reason, file=file)
         return
     interaction = interactions[0]
+    if name(interaction) == "extendedTextInteraction":
+        _extended_text(doc, questions, file, item, body, interaction, category, identifier, position, weight)
+        return
     response_id = attr(interaction, "responseIdentifier")
     declaration = next((d for d in find(item, "responseDeclaration") if attr(d, "identifier") == response_id), None)
     if declaration is None:
@@ -260,6 +261,32 @@ def add_item(doc: Document, questions: list[dict[str, Any]], file: str, item: et
     question["explanation"] = explanation(general, [(k, v) for k, v in feedback if v])
     question["points"] = weight if weight is not None else points_value(max_score)
     doc.bank.lines[question["key"]] = line
+    doc.bank.sources[question["key"]] = file
+    questions.append(question)
+
+
+def _extended_text(doc: Document, questions: list[dict[str, Any]], file: str, item: etree._Element,
+                   body: etree._Element,
+                   interaction: etree._Element, category: str | None, identifier: str, position: int,
+                   weight: float | None) -> None:
+    """An essay item: marked by staff (extended_text), its points from MAXSCORE (or the test's weight), else 1."""
+    prompt = next((inner_xml(p) for p in find(interaction, "prompt")), "")
+    _remove(interaction)
+    # A rubric block for the scorer is guidance for the marker, never part of what the student reads.
+    scorer = [b for b in find(body, "rubricBlock") if "scorer" in (attr(b, "view") or "").split()]
+    grader_info = "".join(inner_xml(c) for b in scorer for c in (find(b, "contentBody") or [b]))
+    for block in find(body, "rubricBlock"):
+        _remove(block)
+    stem = "".join(filter(None, [inner_xml(body), prompt])) or html.escape(attr(item, "title") or identifier)
+    max_score = next((v.text for o in find(item, "outcomeDeclaration") if attr(o, "identifier") == "MAXSCORE"
+                      for v in find(o, "value") if v.text), None)
+    general = "".join(inner_xml(m) for m in find(item, "modalFeedback"))
+    question = {"key": doc.keys.take(identifier, f"q{position}"), "kind": "extended_text", "stem": stem,
+                "grader_info": grader_info,
+                "sub_skill": doc.sub_skill(category or attr(item, "label")), "explanation": explanation(general, []),
+                "points": weight if weight is not None else points_value(max_score)}
+    doc.bank.lines[question["key"]] = item.sourceline
+    doc.bank.sources[question["key"]] = file
     questions.append(question)
 
 
@@ -352,6 +379,11 @@ def _qti1_item(doc: Document, questions: list[dict[str, Any]], item: etree._Elem
     question: dict[str, Any] = {"key": doc.keys.take(identifier, f"q{position}"), "stem": "".join(stem_parts),
                                 "sub_skill": doc.sub_skill(meta.get("sub_skill") or meta.get("category")),
                                 "points": points_value(meta.get("points_possible"))}
+    if canvas_type == "essay_question":  # marked by staff
+        question.update(kind="extended_text", explanation="")
+        doc.bank.lines[question["key"]] = line
+        questions.append(question)
+        return
     conditions = []
     for condition in descendants(item, "respcondition"):
         setvar = child(condition, "setvar")

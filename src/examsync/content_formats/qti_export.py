@@ -117,6 +117,8 @@ def item_xml(question: Question, areas: dict[str, str]) -> etree._Element:
     accepted, case_sensitive = _accepted(question)
     numeric = kind == "numeric" or (kind == "short_answer" and question.numeric)
 
+    if kind == "extended_text":
+        return _extended_text_item(item, question)
     if kind in ("single_choice", "multiple_choice"):
         declaration = element(item, "qti-response-declaration", identifier="RESPONSE",
                               cardinality="single" if kind == "single_choice" else "multiple", base_type="identifier")
@@ -188,6 +190,32 @@ def item_xml(question: Question, areas: dict[str, str]) -> etree._Element:
     if question.explanation:
         element(element(processing, "qti-set-outcome-value", identifier="FEEDBACK"), "qti-base-value", "general",
                 base_type="identifier")
+        feedback = element(item, "qti-modal-feedback", outcome_identifier="FEEDBACK", identifier="general",
+                           show_hide="show")
+        append_html(element(feedback, "qti-content-body"), question.explanation)
+    return item
+
+
+def _extended_text_item(item: etree._Element, question: Question) -> etree._Element:
+    """An essay: a string response scored by a person (SCORE `external-scored="human"`, no response processing);
+    the marker's guidance as a rubric block only the scorer sees."""
+    element(item, "qti-response-declaration", identifier="RESPONSE", cardinality="single", base_type="string")
+    score = element(item, "qti-outcome-declaration", identifier="SCORE", cardinality="single", base_type="float",
+                    external_scored="human")
+    element(element(score, "qti-default-value"), "qti-value", "0")
+    max_score = element(item, "qti-outcome-declaration", identifier="MAXSCORE", cardinality="single", base_type="float")
+    element(element(max_score, "qti-default-value"), "qti-value", number(question.points))
+    if question.explanation:
+        element(item, "qti-outcome-declaration", identifier="FEEDBACK", cardinality="single", base_type="identifier")
+    body = element(item, "qti-item-body")
+    grader_info = (question.correct or {}).get("grader_info") if isinstance(question.correct, dict) else ""
+    if grader_info:
+        append_html(element(element(body, "qti-rubric-block", use="scoring", view="scorer"), "qti-content-body"),
+                    grader_info)
+    interaction = element(body, "qti-extended-text-interaction", response_identifier="RESPONSE")
+    append_html(element(interaction, "qti-prompt"), question.stem)
+    element(item, "qti-response-processing")  # no rules: a person sets SCORE
+    if question.explanation:
         feedback = element(item, "qti-modal-feedback", outcome_identifier="FEEDBACK", identifier="general",
                            show_hide="show")
         append_html(element(feedback, "qti-content-body"), question.explanation)
@@ -281,8 +309,11 @@ def manifest_xml(name: str, resources: Iterable[tuple[str, str, str, list[str]]]
     return manifest
 
 
-def package(tests: list[Test], areas: dict[str, str], name: str = "examsync-export") -> bytes:
-    """The zip: `imsmanifest.xml`, `<test slug>/test.xml` and `<test slug>/items/<question key>.xml` for each test.
+def package(tests: list[Test], areas: dict[str, str], name: str = "examsync-export",
+            images: dict[str, dict[str, bytes]] | None = None) -> bytes:
+    """The zip: `imsmanifest.xml`, `<test slug>/test.xml`, `<test slug>/items/<question key>.xml` for each test and
+    `<test slug>/images/<name>` for each image its questions show (`images`: test id -> name -> bytes), each image a
+    `webcontent` resource the items that show it depend on; the items refer to it by a relative path.
 
     `areas`: each sub-skill slug's skill area slug."""
     files: list[tuple[str, bytes]] = []
@@ -291,16 +322,28 @@ def package(tests: list[Test], areas: dict[str, str], name: str = "examsync-expo
         folder = test.slug
         hrefs: dict[str, str] = {}
         item_resources = []
+        first = len(resources)  # the test's resource goes before its items'
+        own = (images or {}).get(test.id, {})
+        served = f"/api/v1/tests/{test.id}/assets/"
+        shown: list[str] = []
         for section in test.sections:
             for question in section.questions:
                 href = f"items/{question.key}.xml"
                 hrefs[question.id] = href
                 resource_id = identifier(f"{test.slug}-item-{question.key}")
                 item_resources.append(resource_id)
-                files.append((f"{folder}/{href}", _bytes(item_xml(question, areas), indent=False)))
-                resources.append((resource_id, "imsqti_item_xmlv3p0", f"{folder}/{href}", []))
+                data = _bytes(item_xml(question, areas), indent=False)
+                used = sorted(n for n in own if f"{served}{n}".encode() in data)
+                data = data.replace(served.encode(), b"../images/")
+                files.append((f"{folder}/{href}", data))
+                resources.append((resource_id, "imsqti_item_xmlv3p0", f"{folder}/{href}",
+                                  [identifier(f"{test.slug}-image-{n}") for n in used]))
+                shown += [n for n in used if n not in shown]
+        for image in sorted(shown):
+            files.append((f"{folder}/images/{image}", own[image]))
+            resources.append((identifier(f"{test.slug}-image-{image}"), "webcontent", f"{folder}/images/{image}", []))
         files.append((f"{folder}/test.xml", _bytes(test_xml(test, hrefs, areas))))
-        resources.insert(len(resources) - len(item_resources),
+        resources.insert(first,
                          (identifier(f"{test.slug}-test"), "imsqti_test_xmlv3p0", f"{folder}/test.xml", item_resources))
     files.insert(0, ("imsmanifest.xml", _bytes(manifest_xml(name, resources))))
     out = io.BytesIO()

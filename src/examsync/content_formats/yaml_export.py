@@ -17,7 +17,11 @@ def question_document(question: Question) -> dict[str, Any]:
         data["choices"] = [{"id": c.id, "text": c.text, **({"weight": c.weight} if c.weight is not None else {})}
                            for c in question.choices]
     correct = question.correct
-    if question.kind == "short_answer" and not question.numeric:
+    if question.kind == "extended_text":
+        grader_info = correct.get("grader_info", "") if isinstance(correct, dict) else ""
+        if grader_info:
+            data["grader_info"] = grader_info
+    elif question.kind == "short_answer" and not question.numeric:
         if isinstance(correct, dict):
             data["correct"] = list(correct["accepted"])
             data["case_sensitive"] = bool(correct.get("case_sensitive"))

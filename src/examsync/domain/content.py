@@ -9,17 +9,19 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
 
 from examsync.domain.errors import InvalidAnswerError, AnswerTooLongError
 
 Mode = Literal["diagnostic", "practice", "drill"]
 TimerPolicy = Literal["wall_clock", "active_time"]
-QuestionKind = Literal["single_choice", "multiple_choice", "short_answer", "numeric"]
+QuestionKind = Literal["single_choice", "multiple_choice", "short_answer", "numeric", "extended_text"]
 
 MODES: tuple[str, ...] = ("diagnostic", "practice", "drill")
 TIMER_POLICIES: tuple[str, ...] = ("wall_clock", "active_time")
-QUESTION_KINDS: tuple[str, ...] = ("single_choice", "multiple_choice", "short_answer", "numeric")
+QUESTION_KINDS: tuple[str, ...] = ("single_choice", "multiple_choice", "short_answer", "numeric", "extended_text")
+# Kinds that staff mark by hand (the staff op `grade`): their points are pending until then.
+MARKED_BY_STAFF: tuple[str, ...] = ("extended_text",)
 
 # When a timed session ends by itself (docs/concepts.md#the-end-of-a-timed-session): the next section starts
 # after a break of at most this long, and a session idle for this long is completed with what it holds.
@@ -51,7 +53,8 @@ class Question:
     choices: tuple[Choice, ...] = ()
     # single_choice: a choice id; multiple_choice: a list of ids;
     # short_answer: a number (numeric) or a list of accepted strings, or {"accepted": [...], "case_sensitive": true};
-    # numeric: a number (within `tolerance`) or {"min": a, "max": b}.
+    # numeric: a number (within `tolerance`) or {"min": a, "max": b};
+    # extended_text: {"grader_info": text} (guidance for the marker, never shown to the student).
     correct: Any = None
     numeric: bool = False
     tolerance: float = 0.0
@@ -119,7 +122,8 @@ def public_question(question: Question) -> dict[str, Any]:
     }
 
 
-def validate_answer(question: Question, answer: Any, *, max_length: int) -> Answer:
+def validate_answer(question: Question, answer: Any, *, max_length: int,
+                    max_extended_length: int = 20_000) -> Answer:
     """Return the answer in canonical form (None: not answered), or raise if it cannot be one for this question."""
     if answer is None:
         return None
@@ -138,8 +142,12 @@ def validate_answer(question: Question, answer: Any, *, max_length: int) -> Answ
         return sorted(set(answer)) or None  # no box ticked: not answered
     if not isinstance(answer, str):
         raise InvalidAnswerError("a numeric answer is a string, as typed" if question.kind == "numeric"
+                                 else "an extended answer is a string" if question.kind == "extended_text"
                                  else "a short answer is a string")
-    if len(answer) > max_length:
+    if question.kind == "extended_text":
+        if len(answer) > max_extended_length:
+            raise AnswerTooLongError(f"an extended answer is at most {max_extended_length} characters")
+    elif len(answer) > max_length:
         raise AnswerTooLongError(f"a short answer is at most {max_length} characters")
     return answer if answer.strip() else None  # blank: not answered
 
@@ -187,7 +195,9 @@ def in_numeric_range(question: Question, value: float) -> bool:
 
 
 def correct_answer_view(question: Question) -> Any:
-    """The correct answer as results show it once a section is submitted."""
+    """The correct answer as results show it once a section is submitted (none for a question staff mark)."""
+    if question.kind in MARKED_BY_STAFF:
+        return None
     if question.kind == "numeric":
         correct = question.correct
         if isinstance(correct, dict):
@@ -202,9 +212,16 @@ def has_partial_credit(question: Question) -> bool:
     return question.kind == "multiple_choice" and any(c.weight is not None for c in question.choices)
 
 
-def question_score(question: Question, answer: Answer) -> float:
+def is_marked_by_staff(question: Question) -> bool:
+    return question.kind in MARKED_BY_STAFF
+
+
+def question_score(question: Question, answer: Answer, grade: Mapping[str, Any] | None = None) -> float:
     """Points earned: all or nothing, except a multiple_choice question with choice weights, which earns the sum of
-    the ticked choices' weights times its points, kept between 0 and its points."""
+    the ticked choices' weights times its points, kept between 0 and its points; an extended_text question earns
+    what staff gave it (`grade`), 0 until then."""
+    if question.kind in MARKED_BY_STAFF:
+        return float(grade["points"]) if grade is not None else 0.0
     if answer is None:
         return 0.0
     if has_partial_credit(question) and isinstance(answer, list):
@@ -214,7 +231,10 @@ def question_score(question: Question, answer: Answer) -> float:
     return question.points if is_correct(question, answer) else 0.0
 
 
-def is_correct(question: Question, answer: Answer) -> bool:
+def is_correct(question: Question, answer: Answer, grade: Mapping[str, Any] | None = None) -> bool:
+    """Whether the answer earns full marks (an extended_text one: once staff gave it all its points)."""
+    if question.kind in MARKED_BY_STAFF:
+        return grade is not None and float(grade["points"]) >= question.points
     if answer is None:
         return False
     if question.kind == "single_choice":

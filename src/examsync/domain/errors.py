@@ -91,7 +91,27 @@ class SectionInProgressError(DomainError):
     code = "section_in_progress"
 
 
+class NotMarkedByStaffError(DomainError):
+    """`grade` of a question that is scored automatically (only extended_text is marked by staff)."""
+    code = "not_marked_by_staff"
+
+
+class PointsOutOfRangeError(DomainError):
+    """`grade` with points below 0 or above the question's points."""
+    code = "points_out_of_range"
+
+
 # Errors of access and of the request as a whole (raised by the service layer).
+
+
+class TestOwnedElsewhereError(DomainError):
+    """An import over the API would update a test that another teacher owns."""
+    code = "test_owned_by_another"
+
+
+class ShareTargetNotStaffError(DomainError):
+    """A test shared with an account that is not a teacher or an admin."""
+    code = "share_target_not_staff"
 
 
 class AssignmentNotOpenError(DomainError):

@@ -22,6 +22,7 @@ class Rules:
     heartbeat_credit_ms: int = 15_000
     offline_grace_ms: int = 0
     max_answer_length: int = 1_000
+    max_extended_answer_length: int = 20_000
 
 
 def intent_order(effective_time: int, client_time: int, batch_index: int, op_id: str) -> tuple[int, int, int, str]:
@@ -71,6 +72,8 @@ class QuestionState:
     note: Register = field(default_factory=Register)
     eliminated: dict[str, Register] = field(default_factory=dict)
     visited: bool = False
+    # Set by the staff op `grade` on a question staff mark: {points, comment, by, graded_at, seq}; the latest wins.
+    grade: dict[str, Any] | None = None
 
     def dump(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -82,6 +85,8 @@ class QuestionState:
             data["eliminated"] = {cid: reg.dump() for cid, reg in self.eliminated.items()}
         if self.visited:
             data["visited"] = True
+        if self.grade is not None:
+            data["grade"] = self.grade
         return data
 
     @classmethod
@@ -92,6 +97,7 @@ class QuestionState:
             note=Register.load(raw.get("note")),
             eliminated={cid: Register.load(reg) for cid, reg in raw.get("eliminated", {}).items()},
             visited=bool(raw.get("visited")),
+            grade=raw.get("grade"),
         )
 
 
@@ -115,6 +121,9 @@ class SectionState:
 
     def flagged(self) -> list[str]:
         return [qid for qid, q in self.questions.items() if q.flagged.value]
+
+    def grades(self) -> dict[str, dict[str, Any]]:
+        return {qid: q.grade for qid, q in self.questions.items() if q.grade is not None}
 
 
 @dataclass

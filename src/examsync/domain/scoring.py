@@ -2,26 +2,47 @@
 
 Every question of a submitted section counts as an attempt, answered or not,
 so skipping a question never raises a sub-skill's accuracy.
+
+A question staff mark by hand (extended_text) that was answered and not yet graded is *pending*: its points count
+in `max_score` and in `pending_points`, not in `score`, and it is left out of the sub-skill totals until it is
+graded (so a pending essay neither lowers nor raises a sub-skill's accuracy). An unanswered one scores 0 at once.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from examsync.domain.content import Answer, Section, is_correct, question_score
+from examsync.domain.content import Answer, Question, Section, is_correct, is_marked_by_staff, question_score
 
 
-def score_section(section: Section, answers: Mapping[str, Answer]) -> dict[str, Any]:
+def marking(question: Question, answer: Answer, grade: Mapping[str, Any] | None) -> str | None:
+    """None for a question scored automatically; else `graded`, `pending` (answered, not yet graded) or
+    `not_answered` (scores 0 unless staff grade it anyway)."""
+    if not is_marked_by_staff(question):
+        return None
+    if grade is not None:
+        return "graded"
+    return "pending" if answer is not None else "not_answered"
+
+
+def score_section(section: Section, answers: Mapping[str, Answer],
+                  grades: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    grades = grades or {}
     by_sub_skill: dict[str, dict[str, float]] = {}
-    score = max_score = 0.0
-    correct_count = answered = 0
+    score = max_score = pending_points = 0.0
+    correct_count = answered = pending = 0
     for question in section.questions:
         answer = answers.get(question.id)
-        correct = is_correct(question, answer)
+        grade = grades.get(question.id)
         answered += answer is not None
-        correct_count += correct
         max_score += question.points
-        earned = question_score(question, answer)  # partial credit: a multiple_choice with choice weights
+        if marking(question, answer, grade) == "pending":
+            pending += 1
+            pending_points += question.points
+            continue
+        correct = is_correct(question, answer, grade)
+        correct_count += correct
+        earned = question_score(question, answer, grade)  # partial credit: choice weights, or a staff grade
         score += earned
         skill = by_sub_skill.setdefault(
             question.sub_skill, {"attempts": 0, "correct": 0, "points": 0.0, "max_points": 0.0}
@@ -38,6 +59,8 @@ def score_section(section: Section, answers: Mapping[str, Answer]) -> dict[str, 
         "correct": correct_count,
         "answered": answered,
         "total": len(section.questions),
+        "pending": pending,
+        "pending_points": pending_points,
         "by_sub_skill": by_sub_skill,
     }
 
@@ -56,6 +79,8 @@ def combine_scores(section_scores: Iterable[Mapping[str, Any]]) -> dict[str, Any
         "correct": sum(s["correct"] for s in sections),
         "answered": sum(s["answered"] for s in sections),
         "total": sum(s["total"] for s in sections),
+        "pending": sum(s.get("pending", 0) for s in sections),
+        "pending_points": sum(s.get("pending_points", 0.0) for s in sections),
         "by_sub_skill": by_sub_skill,
     }
 

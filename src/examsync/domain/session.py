@@ -405,7 +405,8 @@ class TestSession:
             raise UnknownQuestionError(f"question {op.question_id!r} is not part of this test")
         if op.type in ("eliminate", "uneliminate") and op.choice_id not in question.choice_ids:
             raise UnknownChoiceError(f"choice {op.choice_id!r} is not one of this question's choices")
-        answer = validate_answer(question, op.answer, max_length=self.rules.max_answer_length) if op.type == "answer" else None
+        answer = validate_answer(question, op.answer, max_length=self.rules.max_answer_length,
+                                 max_extended_length=self.rules.max_extended_answer_length) if op.type == "answer" else None
         self._open_for_change(section, now_ms, effective)
         self.touched_sections.add(section.id)
         state = self.sections[section.id].question(question.id)
@@ -468,7 +469,7 @@ class TestSession:
         state.status = "submitted"
         state.submitted_at = at_ms
         state.submit_reason = reason
-        state.score = score_section(section, state.answers())
+        state.score = score_section(section, state.answers(), state.grades())
         self.touched_sections.add(section.id)
 
     def _complete(self, now_ms: int) -> str:

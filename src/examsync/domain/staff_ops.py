@@ -14,15 +14,21 @@ so it is part of the hash chain and pushed to the student's devices like any oth
 - `reopen_section` {section_id, extra_seconds, reason?} reopens a submitted or expired section, once, with the
   time it had left plus `extra_seconds`; a completed session becomes active again and is scored again when it
   completes (its earlier score is handed back in `retracted_score`).
+- `grade` {question_id, points, comment?} marks a question staff mark by hand (extended_text) of a submitted
+  section: points from 0 to the question's points; a later grade replaces an earlier one (both stay in the log).
+  It is allowed on a completed session (that is when marking happens): the session's score is computed again and
+  its earlier score handed back in `retracted_score`, so the student's sub-skill performance is corrected, never
+  counted twice.
 - `note` {text}: a remark for staff. The student never sees its text: `student_entry` redacts it in every
   student-facing view of the log (the stored entry, and so the chain, is untouched).
 
-On a completed session every staff op but `reopen_section` is refused with `SessionCompletedError`, raised for
+On a completed session every staff op but `reopen_section` and `grade` is refused with `SessionCompletedError`, raised for
 the whole batch (nothing of the batch is written). The module does no I/O and reads no clock.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -31,18 +37,26 @@ from examsync.domain.errors import (
     AlreadyReopenedError,
     DomainError,
     InvalidOpError,
+    NotMarkedByStaffError,
     NotPausedError,
+    PointsOutOfRangeError,
     SectionInProgressError,
     SectionNotSubmittedError,
     SessionCompletedError,
+    UnknownQuestionError,
     UnknownSectionError,
 )
+from examsync.domain.content import is_marked_by_staff
 from examsync.domain.ops import canonical_op_id, fingerprint, unparsed_fingerprint
+from examsync.domain.scoring import combine_scores, score_section
 from examsync.domain.records import APPLIED, REJECTED, BatchOutcome, OpResult
 from examsync.domain.session import TestSession
 from examsync.domain.timing import TimeChange
 
-STAFF_OP_TYPES: tuple[str, ...] = ("pause", "resume", "extend_time", "force_submit", "reopen_section", "note")
+STAFF_OP_TYPES: tuple[str, ...] = ("pause", "resume", "extend_time", "force_submit", "reopen_section", "note",
+                                   "grade")
+# Staff ops allowed on a completed session.
+ON_COMPLETED: tuple[str, ...] = ("reopen_section", "grade")
 KIND_PREFIX = "staff_"
 STAFF_NOTE_KIND = "staff_note"
 MAX_EXTRA_SECONDS = 86_400
@@ -67,10 +81,13 @@ class StaffOp:
     section_id: str | None = None
     reason: str | None = None
     text: str | None = None
+    question_id: str | None = None
+    points: float | None = None
+    comment: str | None = None
 
     def content(self) -> dict[str, Any]:
         fields: dict[str, Any] = {"type": self.type}
-        for name in ("extra_seconds", "scope", "section_id", "reason", "text"):
+        for name in ("extra_seconds", "scope", "section_id", "reason", "text", "question_id", "points", "comment"):
             value = getattr(self, name)
             if value is not None:
                 fields[name] = value
@@ -136,14 +153,24 @@ def parse_staff_op(raw: Mapping[str, Any]) -> StaffOp:
     text = _text(raw, "text", MAX_STAFF_TEXT)
     if op_type == "note" and not (text or "").strip():
         raise InvalidOpError("a note op needs text")
+    question_id = _text(raw, "question_id", 64)
+    points = raw.get("points")
+    if op_type == "grade":
+        if not question_id:
+            raise InvalidOpError("a grade op needs question_id")
+        if isinstance(points, bool) or not isinstance(points, (int, float)) or not math.isfinite(points):
+            raise InvalidOpError("a grade op needs points, a number")
+        points = float(points)
     return StaffOp(op_id=op_id, type=op_type, extra_seconds=extra, scope=scope, section_id=section_id,
-                   reason=_text(raw, "reason", MAX_STAFF_TEXT), text=text)
+                   reason=_text(raw, "reason", MAX_STAFF_TEXT), text=text, question_id=question_id, points=points,
+                   comment=_text(raw, "comment", MAX_STAFF_TEXT))
 
 
 _FIELDS: dict[str, tuple[str, ...]] = {
     "pause": (), "resume": (), "force_submit": (), "note": ("text",),
     "extend_time": ("extra_seconds", "scope", "section_id"),
     "reopen_section": ("section_id", "extra_seconds", "reason"),
+    "grade": ("question_id", "points", "comment"),
 }
 
 
@@ -175,8 +202,9 @@ def apply_staff_op(session: TestSession, sent: SentStaffOp, now_ms: int, staff: 
                                 message=sent.error.message, payload={
                                     "type": kind[:40] if isinstance(kind, str) else None, "by": staff.user_id})
         return OpResult(sent.op_id, REJECTED, sent.error.code, sent.error.message, entry.seq)
-    if session.status != "active" and op.type != "reopen_section":
-        raise SessionCompletedError("this session is completed; staff can only reopen one of its sections")
+    if session.status != "active" and op.type not in ON_COMPLETED:
+        raise SessionCompletedError("this session is completed; staff can only reopen one of its sections or grade "
+                                    "its answers")
     code = message = None
     try:
         detail = _RULES[op.type](session, op, now_ms, staff)
@@ -280,13 +308,43 @@ def _reopen_section(session: TestSession, op: StaffOp, now_ms: int, _staff: Staf
     return {"previous_submit_reason": previous_reason}
 
 
+def _grade(session: TestSession, op: StaffOp, now_ms: int, staff: Staff) -> dict[str, Any]:
+    assert op.question_id is not None and op.points is not None
+    question = session.test.question(op.question_id)
+    section = session.test.section_of(op.question_id)
+    if question is None or section is None:
+        raise UnknownQuestionError(f"question {op.question_id!r} is not part of this test")
+    if not is_marked_by_staff(question):
+        raise NotMarkedByStaffError(f"question {op.question_id!r} is a {question.kind} question, scored "
+                                    "automatically; only extended_text questions are graded by staff")
+    if not 0 <= op.points <= question.points:
+        raise PointsOutOfRangeError(f"points must be from 0 to {question.points:g}, the question's points")
+    state = session.sections[section.id]
+    if state.status != "submitted":
+        raise SectionNotSubmittedError("this question's section is not submitted yet; grade it once it is")
+    previous = state.question(question.id).grade
+    state.question(question.id).grade = {"points": op.points, "comment": op.comment or "", "by": staff.user_id,
+                                         "by_name": staff.display_name, "graded_at": now_ms}
+    state.score = score_section(section, state.answers(), state.grades())
+    session.touched_sections.add(section.id)
+    if session.status == "completed":
+        # The performance recorded at completion (or at the last grade) is taken back and the new score recorded,
+        # by whoever saves the session; a second grade of one batch keeps the score that was recorded.
+        if session.retracted_score is None:
+            session.retracted_score = session.score
+        session.score = combine_scores(session.sections[s.id].score or {} for s in session.test.sections)
+        session.completed_since_load = True
+    session.version += 1
+    return {"section_id": section.id, "replaces_points": previous["points"] if previous else None}
+
+
 def _note(_session: TestSession, _op: StaffOp, _now_ms: int, _staff: Staff) -> dict[str, Any]:
     return {}  # only logged
 
 
 _RULES: dict[str, Callable[[TestSession, StaffOp, int, Staff], dict[str, Any]]] = {
     "pause": _pause, "resume": _resume, "extend_time": _extend_time, "force_submit": _force_submit,
-    "reopen_section": _reopen_section, "note": _note,
+    "reopen_section": _reopen_section, "note": _note, "grade": _grade,
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from examsync.domain.content import correct_answer_view, is_correct, public_question
-from examsync.domain.scoring import accuracy, combine_scores
+from examsync.domain.scoring import accuracy, combine_scores, marking
 from examsync.domain.session import TestSession
 
 
@@ -130,9 +130,11 @@ def results_view(session: TestSession, sub_skill_names: dict[str, dict[str, str]
         entry: dict[str, Any] = {"section_id": section.id, "title": section.title, "status": state.status}
         if state.status == "submitted" and state.score is not None:
             answers = state.answers()
+            grades = state.grades()
             entry.update(
                 score=state.score["score"],
                 max_score=state.score["max_score"],
+                pending_points=state.score.get("pending_points", 0.0),
                 correct=state.score["correct"],
                 answered=state.score["answered"],
                 total=state.score["total"],
@@ -143,8 +145,9 @@ def results_view(session: TestSession, sub_skill_names: dict[str, dict[str, str]
                         "sub_skill": q.sub_skill,
                         "your_answer": answers.get(q.id),
                         "correct_answer": correct_answer_view(q),
-                        "is_correct": is_correct(q, answers.get(q.id)),
+                        "is_correct": is_correct(q, answers.get(q.id), grades.get(q.id)),
                         "explanation": q.explanation,
+                        **_marking_view(q, answers.get(q.id), grades.get(q.id)),
                     }
                     for q in section.questions
                 ],
@@ -169,9 +172,26 @@ def results_view(session: TestSession, sub_skill_names: dict[str, dict[str, str]
         "status": session.status,
         "score": session.score["score"] if session.score else None,
         "max_score": session.score["max_score"] if session.score else None,
+        # Points of extended-text answers awaiting marking by staff (already part of max_score, not of score).
+        "pending_points": _pending_points(session),
         "sections": sections,
         "by_sub_skill": by_sub_skill,
     }
+
+
+def _marking_view(question: Any, answer: Any, grade: dict[str, Any] | None) -> dict[str, Any]:
+    """For a question staff mark: `marking` (pending, graded, not_answered) and, once graded, the points given and
+    the marker's comment. Nothing for a question scored automatically."""
+    status = marking(question, answer, grade)
+    if status is None:
+        return {}
+    return {"marking": status, "awarded_points": grade["points"] if grade else None,
+            "comment": grade.get("comment") or None if grade else None}
+
+
+def _pending_points(session: TestSession) -> float:
+    return sum(float((state.score or {}).get("pending_points", 0.0)) for state in session.sections.values()
+               if state.status == "submitted")
 
 
 def _submitted_sub_skills(session: TestSession) -> dict[str, dict[str, float]]:

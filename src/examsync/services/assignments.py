@@ -21,6 +21,7 @@ from sqlalchemy import Connection, select
 
 from examsync.domain.assignments import AssignmentSettings, validate, validate_override
 from examsync.domain.errors import ForbiddenError, InvalidRequestError, NotFoundError
+from examsync.store.content import sees_test
 from examsync.services.sessions import SessionService
 from examsync.store import classes as store
 from examsync.store.database import SYSTEM, Actor, Database
@@ -59,7 +60,8 @@ class AssignmentService:
         assignment_id = str(uuid.uuid4())
         with self.db.transaction(SYSTEM, write=True) as connection:
             _owned_class(connection, actor, class_id)
-            if connection.execute(select(tests.c.id).where(tests.c.id == values["test_id"])).first() is None:
+            # A test the teacher may not see (another teacher's, not shared with them) is one that does not exist.
+            if not sees_test(connection, actor, values["test_id"]):
                 raise NotFoundError(f"no test with id {values['test_id']!r}")
             store.insert_assignment(connection, {
                 "id": assignment_id, "class_id": class_id, "test_id": values["test_id"], **settings.__dict__,

@@ -15,13 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from examsync.content_formats import qti_export, yaml_export
 from examsync.content_formats.common import ImportOptions, Skip
 from examsync.content_formats.importer import import_banks
 from examsync.content_import import ContentError
-from examsync.domain.errors import ForbiddenError, InvalidContentError, NotFoundError
+from examsync.domain.errors import ForbiddenError, InvalidContentError, NotFoundError, ShareTargetNotStaffError
+from examsync.store import content as store
 from examsync.store.content import sub_skill_names, tests_by_reference
-from examsync.store.database import Actor, Database
+from examsync.store.tables import users
+from examsync.store.database import SYSTEM, Actor, Database
+from examsync.content_formats.common import ASSET_NAME
 
 EXPORT_FORMATS = ("qti3", "yaml")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9 ._()+-]+")
@@ -73,7 +78,7 @@ class ContentService:
                 paths.append(path)
                 shown[f"{place}{'/'}"] = ""
             try:
-                report = import_banks(self.database, paths, options, dry_run=dry_run)
+                report = import_banks(self.database, paths, options, dry_run=dry_run, owner=actor)
             except ContentError as error:
                 raise InvalidContentError(_unplaced(str(error), shown)) from None
         finally:
@@ -99,7 +104,7 @@ class ContentService:
         if format not in EXPORT_FORMATS:
             raise InvalidContentError(f"the export format is qti3 or yaml, got {format!r}")
         with self.database.transaction(actor, write=False) as connection:
-            found = tests_by_reference(connection, references)
+            found = tests_by_reference(connection, references, actor)
             names = sub_skill_names(connection)
         missing = [r for r, t in zip(references, found) if t is None]
         if missing:
@@ -109,7 +114,43 @@ class ContentService:
         if format == "yaml":
             return ExportFile(f"{stem}.yaml", "application/yaml", yaml_export.dump(tests, names))
         areas = {slug: info["skill_area"] for slug, info in names.items()}
-        return ExportFile(f"{stem}-qti3.zip", "application/zip", qti_export.package(tests, areas, stem))
+        with self.database.transaction(actor, write=False) as connection:
+            images = store.assets_of(connection, [t.id for t in tests])
+        return ExportFile(f"{stem}-qti3.zip", "application/zip", qti_export.package(tests, areas, stem, images))
+
+
+    def asset(self, test_id: str, name: str) -> tuple[str, str, bytes]:
+        """An image of a test: (media type, SHA-256, bytes). Its URL is a capability: the name is the first 64 bits
+        of the image's SHA-256, found only in the HTML of the test's questions, so whoever may read the question may
+        read its image (a browser's <img> sends no bearer token). Anything else is NotFoundError."""
+        if not ASSET_NAME.match(name):
+            raise NotFoundError("no such image")
+        with self.database.transaction(SYSTEM, write=False) as connection:
+            row = store.asset(connection, test_id, name)
+        if row is None:
+            raise NotFoundError("no such image")
+        return row[0], row[1], bytes(row[2])
+
+    # ----- owners, shares and the catalogue --------------------------------------------------------------------
+
+    def share(self, actor: Actor, test_id: str, user_id: str, *, shared: bool) -> dict[str, Any]:
+        """Share the test with a teacher or admin (or stop sharing it): its owner or an admin only."""
+        self._staff(actor)
+        with self.database.transaction(actor, write=True) as connection:
+            row = store.test_row(connection, actor, test_id)
+            if not store.may_manage(actor, row):
+                raise ForbiddenError("only the test's owner or an admin can share it")
+            if shared:
+                role = connection.execute(select(users.c.role).where(users.c.id == user_id)).scalar()
+                if role is None:
+                    raise NotFoundError(f"no user with id {user_id!r}")
+                if role not in ("teacher", "admin"):
+                    raise ShareTargetNotStaffError("a test is shared with teachers and admins only; students "
+                                                   "get a test through an assignment", user_id=user_id)
+                store.add_share(connection, test_id, user_id)
+            else:
+                store.remove_share(connection, test_id, user_id)
+            return {"test_id": test_id, "owner_id": row["owner_id"], "shares": store.shares(connection, test_id)}
 
 
 def _unplaced(text: str, shown: dict[str, str]) -> str:

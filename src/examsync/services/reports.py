@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from examsync.domain.chain import first_break
-from examsync.domain.content import Question, Test, is_correct
+from examsync.domain.content import Question, Test, is_correct, is_marked_by_staff, question_score
 from examsync.domain.errors import ForbiddenError, NotFoundError
 from examsync.domain.statistics import (
     VISIT_ENDS,
@@ -91,18 +91,25 @@ class ReportService:
             log = store.logs(connection, ids, kinds=["navigate", *sorted(VISIT_ENDS)])
         answers = {row["id"]: _final_answers(states.get(row["id"], [])) for row in graded}
         times = {row["id"]: time_on_questions(log[row["id"]], end_at=row["completed_at"]) for row in graded}
+        grades = {row["id"]: _grades(states.get(row["id"], [])) for row in graded}
         out = []
         for question in _questions(test):
             responses = []
+            pending = 0
             for row in graded:
                 seen = answers[row["id"]]
                 if question.id not in seen:
                     continue
                 answer = seen[question.id]
-                right = is_correct(question, answer)
+                grade = grades[row["id"]].get(question.id)
+                if is_marked_by_staff(question) and answer is not None and grade is None:
+                    pending += 1  # awaiting marking: left out of the item's statistics until graded
+                    continue
+                right = is_correct(question, answer, grade)
                 responses.append(ItemResponse(
                     total=float(row["score"]["score"]),
-                    score=question.points if right else 0.0,
+                    score=question_score(question, answer, grade) if is_marked_by_staff(question)
+                    else question.points if right else 0.0,
                     correct=right,
                     answered=answer is not None,
                     choices=_chosen(answer) if question.choices else frozenset(),
@@ -119,6 +126,7 @@ class ReportService:
                 "stem_preview": stem_preview(question.stem),
                 "seen": stats["seen"],
                 "answered": stats["answered"],
+                "pending": pending,
                 "correct": stats["correct"],
                 "facility": _rounded(stats["facility"]),
                 "discrimination": _rounded(stats["discrimination"]),
@@ -259,6 +267,12 @@ def _final_answers(section_rows: list[Any]) -> dict[str, Any]:
             answer = registers.get("answer")
             seen[question_id] = answer[0] if answer else None
     return seen
+
+
+def _grades(section_rows: list[Any]) -> dict[str, dict[str, Any]]:
+    """The staff grades of the questions staff mark (extended_text), by question."""
+    return {question_id: registers["grade"] for section in section_rows
+            for question_id, registers in (section["questions"] or {}).items() if registers.get("grade")}
 
 
 def _chosen(answer: Any) -> frozenset[str]:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from examsync.domain.content import Test, is_correct
+from examsync.domain.content import Test, is_correct, is_marked_by_staff
 from examsync.domain.errors import (
     AssignmentRequiredError,
     DomainError,
@@ -143,6 +143,7 @@ class SessionService:
                 heartbeat_credit_ms=settings.heartbeat_interval_seconds * 1000,
                 offline_grace_ms=settings.offline_grace_seconds * 1000,
                 max_answer_length=settings.max_answer_length,
+                max_extended_answer_length=settings.max_extended_answer_length,
             ),
             max_ops_per_batch=settings.max_ops_per_batch,
             max_note_length=settings.max_note_length,
@@ -155,9 +156,9 @@ class SessionService:
     def tests(self, actor: Actor) -> list[dict[str, Any]]:
         """The catalogue: all of it for staff; for a student, the self-study tests and those assigned to their classes."""
         with self.db.transaction(actor, write=False) as connection:
-            catalogue = list_tests(connection)
             if actor.is_staff:
-                return catalogue
+                return list_tests(connection, actor)  # the tests this staff member may see (store/content.py)
+            catalogue = list_tests(connection)
             assigned = classes.assigned_test_ids(connection, actor.user_id)
             return [t for t in catalogue if t["self_study"] or t["id"] in assigned]
 
@@ -506,6 +507,7 @@ class SessionService:
                         "is_correct": (
                             is_correct(question, answer)
                             if question is not None and entry.section_id in submitted and entry.status != REJECTED
+                            and not is_marked_by_staff(question)  # an essay's mark is a staff grade, not an attempt's
                             else None
                         ),
                     })

@@ -280,7 +280,10 @@ class SecurityHeaders:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
-        private = path.startswith(f"{API}/") and not path.startswith(f"{API}/docs")
+        # A test's images are immutable (content-addressed names) and hold no student's work: they keep their own
+        # Cache-Control (web/content_routes.py).
+        private = (path.startswith(f"{API}/") and not path.startswith(f"{API}/docs")
+                   and not (path.startswith(f"{API}/tests/") and "/assets/" in path))
         # https: served with TLS, or a trusted proxy said so (X-Forwarded-Proto, see create_app).
         secure = scope.get("scheme") == "https"
 

@@ -3,7 +3,7 @@
 from typing import Any
 
 from fastapi import APIRouter, Response
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from examsync.domain.errors import ForbiddenError, NotFoundError, TooManyJoinAttemptsError
 from examsync.services.assignments import AssignmentService
@@ -140,17 +140,20 @@ def classes_routes(classes: ClassService, assignments: AssignmentService, auth: 
 
     @router.patch(f"{API}/tests/{{test_id}}", response_model=schemas.TestOut, responses=staff, tags=["content"])
     def patch_test(test_id: schemas.PathId, body: cs.TestPatch, actor: StaffDep) -> dict[str, Any]:
-        """Admin: mark a test self-study (any student may start it) or not (only as an assignment)."""
-        return set_self_study(database, assignments, actor, test_id, body.self_study)
+        """Admin: mark a test self-study (any student may start it) or not (only as an assignment); publish it to the
+        school's catalogue (`in_catalogue`: every teacher sees it) or take it out."""
+        return set_self_study(database, assignments, actor, test_id, body.changes())
 
     return router
 
 
 def set_self_study(database: Database, assignments: AssignmentService, actor: Actor, test_id: str,
-                   self_study: bool) -> dict[str, Any]:
+                   changes: dict[str, bool]) -> dict[str, Any]:
     if actor.role not in ("admin", "system"):
         raise ForbiddenError("only admins can change the catalogue")
     with database.transaction(SYSTEM, write=True) as connection:
-        if connection.execute(update(tests).where(tests.c.id == test_id).values(self_study=self_study)).rowcount == 0:
+        if connection.execute(select(tests.c.id).where(tests.c.id == test_id)).first() is None:
             raise NotFoundError(f"no test with id {test_id!r}")
+        if changes:
+            connection.execute(update(tests).where(tests.c.id == test_id).values(**changes))
     return next(t for t in assignments.sessions.tests(actor) if t["id"] == test_id)

@@ -136,5 +136,12 @@ class AssignmentDeletedOut(BaseModel):
 
 
 class TestPatch(BaseModel):
+    """Admin only; a field left out keeps its value."""
+
     model_config = STRICT
-    self_study: bool
+    self_study: bool | None = Field(default=None, description="true: any student may start it without an assignment")
+    in_catalogue: bool | None = Field(default=None, description="true: in the school's catalogue, seen by every "
+                                      "teacher (docs/api.md, Who sees a test)")
+
+    def changes(self) -> dict[str, bool]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}

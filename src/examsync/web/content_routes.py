@@ -11,13 +11,13 @@ nothing, and a file it refuses answers 422 `invalid_content` with the message na
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from examsync.content_formats.common import ImportOptions
 from examsync.services.content import ContentService, Upload
 from examsync.store.database import Actor
-from examsync.web.content_schemas import ExportFormat, ImportFormat, ImportOut, Mode
+from examsync.web.content_schemas import ExportFormat, ImportFormat, ImportOut, Mode, SharesOut
 from examsync.web.schemas import ErrorOut, PathId
 
 API = "/api/v1"
@@ -68,5 +68,31 @@ def content_routes(content: ContentService, staff_actor: Callable[..., Any]) -> 
         exported = content.export(actor, [test_id], format)
         return Response(exported.data, media_type=exported.media_type,
                         headers={"Content-Disposition": f'attachment; filename="{exported.filename}"'})
+
+    @router.put(f"{API}/tests/{{test_id}}/shares/{{user_id}}", response_model=SharesOut,
+                responses=_errors(401, 403, 404, 422))
+    def share_test(test_id: PathId, user_id: PathId, actor: StaffDep) -> dict[str, Any]:
+        """The test's owner or an admin: share it with a teacher or admin, who then sees, exports and assigns it.
+        Sharing twice is harmless."""
+        return content.share(actor, test_id, user_id, shared=True)
+
+    @router.delete(f"{API}/tests/{{test_id}}/shares/{{user_id}}", response_model=SharesOut,
+                   responses=_errors(401, 403, 404))
+    def unshare_test(test_id: PathId, user_id: PathId, actor: StaffDep) -> dict[str, Any]:
+        """The test's owner or an admin: stop sharing it (harmless if it was not shared)."""
+        return content.share(actor, test_id, user_id, shared=False)
+
+    @router.get(f"{API}/tests/{{test_id}}/assets/{{name}}", response_class=Response, responses={
+        **_errors(404),
+        200: {"content": {"image/png": {}, "image/jpeg": {}, "image/gif": {}, "image/webp": {}},
+              "description": "An image that came with the test's package"},
+    })
+    def test_asset(test_id: PathId, name: Annotated[str, Path(max_length=40)]) -> Response:
+        """An image of a test's questions, by the URL its HTML holds. No token: a browser's <img> sends none, and
+        the name (from the image's SHA-256) is known only to whoever may read the question. Immutable: a changed
+        image gets another name."""
+        media_type, digest, data = content.asset(test_id, name)
+        return Response(data, media_type=media_type, headers={
+            "Cache-Control": "private, max-age=31536000, immutable", "ETag": f'"{digest}"'})
 
     return router

@@ -34,3 +34,16 @@ class ImportOut(BaseModel):
     skipped: list[SkippedOut] = Field(description="Items left out, each with its place and reason")
     notices: list[SkippedOut] = Field(description="Items imported without something (an image, a test-wide limit)")
     tests: list[ImportedTestOut]
+
+
+class ShareOut(BaseModel):
+    user_id: str
+    display_name: str | None
+    email: str
+
+
+class SharesOut(BaseModel):
+    test_id: str
+    owner_id: str | None = Field(description="null: an operator's test (imported by the command line or shipped)")
+    shares: list[ShareOut] = Field(description="The teachers and admins the test is shared with")
+

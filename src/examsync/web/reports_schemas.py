@@ -73,6 +73,8 @@ class ItemOut(BaseModel):
     stem_preview: str
     seen: int
     answered: int
+    pending: int = Field(default=0, description="extended_text: answers awaiting marking, left out of every "
+                         "statistic of the item (and of seen) until staff grade them")
     correct: int
     facility: float | None
     discrimination: float | None

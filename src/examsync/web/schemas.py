@@ -109,6 +109,9 @@ class TestOut(BaseModel):
     self_study: bool
     time_multipliers: list[float]
     sub_skill: str | None
+    owner_id: str | None = Field(description="The teacher who imported or made it over the API; null: an operator's")
+    in_catalogue: bool = Field(description="In the school's catalogue, seen by every teacher; else by its owner, "
+                               "those it is shared with and admins")
     sections: list[SectionSummary]
 
 
@@ -278,6 +281,8 @@ class ResultsOut(BaseModel):
     status: str
     score: float | None
     max_score: float | None
+    pending_points: float = Field(default=0.0, description="Points of extended-text answers awaiting marking by "
+                                  "staff: part of max_score, not yet of score")
     sections: list[dict[str, Any]]
     by_sub_skill: list[SubSkillResult]
 

@@ -13,13 +13,16 @@ class StaffOpIn(BaseModel):
     """One staff op (documentation of the fields; each op is read by the domain, and refused on its own)."""
 
     op_id: str = Field(description="Client-generated UUID; the same op retried keeps it")
-    type: str = Field(description="pause, resume, extend_time, force_submit, reopen_section, note")
+    type: str = Field(description="pause, resume, extend_time, force_submit, reopen_section, note, grade")
     extra_seconds: int | None = Field(default=None, description="extend_time (1 to 86400), reopen_section (0 to 86400)")
     scope: str | None = Field(default=None, description="extend_time: section (default) or session")
     section_id: str | None = Field(default=None, description="reopen_section; extend_time with scope section "
                                    "(default: the current section)")
     reason: str | None = Field(default=None, description="reopen_section: why, as logged")
     text: str | None = Field(default=None, description="note: the staff-only remark")
+    question_id: str | None = Field(default=None, description="grade: the extended_text question marked")
+    points: float | None = Field(default=None, description="grade: from 0 to the question's points")
+    comment: str | None = Field(default=None, description="grade: the marker's comment, shown to the student")
 
 
 class StaffOpsIn(BaseModel):

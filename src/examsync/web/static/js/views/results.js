@@ -118,6 +118,10 @@ function summary(results, scored) {
       h("span", { class: "score-number", text: `${fmt(results.score)} of ${fmt(results.max_score)}` }),
       pct != null ? h("span", { class: "score-pct", text: ` points (${percent(pct)})` }) : " points")
     : h("p", { class: "muted", text: "Your total score appears when every section is submitted." });
+  const pending = results.pending_points
+    ? h("p", { class: "pending-marking", id: "pending-marking",
+      text: `${fmt(results.pending_points)} ${results.pending_points === 1 ? "point is" : "points are"} awaiting marking by your teacher; your score may rise when they are marked.` })
+    : null;
   const table = h("table", { class: "score-table" },
     h("caption", { class: "visually-hidden", text: "Score by section" }),
     h("thead", {}, h("tr", {},
@@ -130,12 +134,12 @@ function summary(results, scored) {
       h("td", { text: s.score != null ? `${s.correct} of ${s.total}` : "—" }))),
     ));
   return h("section", { class: "block card", attrs: { "aria-labelledby": "score-heading" } },
-    h("h2", { id: "score-heading", text: "Score" }), total, table);
+    h("h2", { id: "score-heading", text: "Score" }), total, pending, table);
 }
 
 function answerText(question, answer) {
   if (answer == null || (Array.isArray(answer) && !answer.length) || answer === "") return null;
-  if (question.kind === "short_answer" || question.kind === "numeric") return Array.isArray(answer) ? answer.join(" or ") : String(answer);
+  if (question.kind === "short_answer" || question.kind === "numeric" || question.kind === "extended_text") return Array.isArray(answer) ? answer.join(" or ") : String(answer);
   const ids = Array.isArray(answer) ? answer : [answer];
   return ids.map((id) => {
     const i = question.choices.findIndex((c) => c.id === id);
@@ -155,15 +159,33 @@ function review(sections) {
     const list = h("ol", { class: "review-list" });
     (section.questions || []).forEach((question, i) => {
       const answered = answerText(question, question.your_answer) != null;
-      const verdict = question.is_correct ? "correct" : answered ? "incorrect" : "unanswered";
-      const verdictText = { correct: "Correct", incorrect: "Incorrect", unanswered: "Not answered" }[verdict];
+      // An essay is marked by staff: "awaiting marking" until then, then its points (full marks count as correct).
+      const verdict = question.marking === "pending" ? "pending"
+        : question.marking === "graded" ? (question.is_correct ? "correct" : "marked")
+          : question.is_correct ? "correct" : answered ? "incorrect" : "unanswered";
+      const verdictText = question.marking === "graded"
+        ? `Marked: ${fmt(question.awarded_points)} of ${fmt(question.points)} points`
+        : { correct: "Correct", incorrect: "Incorrect", unanswered: "Not answered", pending: "Awaiting marking" }[verdict];
       const item = h("li", { class: ["review-item", `is-${verdict}`], dataset: { questionId: question.id } },
         h("div", { class: "review-head" },
           h("h4", { text: `Question ${i + 1}` }),
           h("span", { class: ["verdict", `verdict-${verdict}`] },
             icon(verdict === "correct" ? "check" : verdict === "incorrect" ? "cross" : "dot", { size: 16 }), ` ${verdictText}`)),
         h("div", { class: "stem", serverHtml: question.stem }));
-      if (question.kind === "short_answer" || question.kind === "numeric") {
+      if (question.kind === "extended_text") {
+        const yours = h("div", { class: "extended-review" }, h("strong", { text: "Your answer:" }));
+        // typed by the student: text only, its line breaks kept by CSS
+        yours.append(h("p", { class: "extended-text", text: answerText(question, question.your_answer) ?? "no answer" }));
+        item.append(yours);
+        if (question.marking === "graded") {
+          const mark = h("div", { class: "marker-comment" },
+            h("p", {}, h("strong", { text: "Mark: " }), `${fmt(question.awarded_points)} of ${fmt(question.points)} points`));
+          if (question.comment) mark.append(h("p", {}, h("strong", { text: "Teacher's comment: " }), document.createTextNode(question.comment)));
+          item.append(mark);
+        } else if (question.marking === "pending") {
+          item.append(h("p", { class: "muted", text: "Awaiting marking: your teacher has not marked this answer yet." }));
+        }
+      } else if (question.kind === "short_answer" || question.kind === "numeric") {
         const yours = h("p", {}, h("strong", { text: "Your answer: " }));
         yours.append(document.createTextNode(answerText(question, question.your_answer) ?? "no answer")); // typed by the student: text only
         item.append(yours, h("p", {}, h("strong", { text: "Correct answer: " }),

@@ -10,6 +10,13 @@ import { shortcutsEnabled, setShortcutsEnabled } from "../../prefs.js";
 import { createPalette } from "./palette.js";
 
 const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const EXTENDED_MAX = 20000;
+
+/** Words in a text, as a reader counts them (runs of non-space). */
+function words(text) {
+  const found = text.trim().match(/\S+/g);
+  return found ? found.length : 0;
+}
 
 /** The student's locale's decimal separator, to show their own form first in the numeric hint. */
 function decimalSeparator() {
@@ -33,8 +40,26 @@ export function renderQuestion(content, { section, questionId, isLastSection, on
     h("div", { class: "question-head" }, heading, flagBadge), stem);
 
   let shortAnswer = null;
+  let countWords = null;
   let fieldset = null;
-  if (question.kind === "short_answer" || question.kind === "numeric") {
+  if (question.kind === "extended_text") {
+    // An essay, marked by staff: sent as typed like any answer (queued offline, saved as the student types).
+    // The server's limit (EXAMSYNC_MAX_EXTENDED_ANSWER_LENGTH, 20000 by default) decides; maxLength mirrors it.
+    shortAnswer = h("textarea", {
+      id: "short-answer", class: "extended-answer", rows: 12, maxLength: EXTENDED_MAX, spellcheck: true,
+      attrs: { "aria-describedby": "short-answer-hint" },
+    });
+    const count = h("span", { class: "extended-count", attrs: { "aria-live": "off" } });
+    const counted = () => { count.textContent = ` ${words(shortAnswer.value)} words.`; };
+    shortAnswer.addEventListener("input", () => { counted(); handlers.draftAnswer(shortAnswer.value); });
+    shortAnswer.addEventListener("change", () => handlers.commitAnswer());
+    shortAnswer.addEventListener("blur", () => handlers.commitAnswer());
+    article.append(h("div", { class: "field" },
+      h("label", { for: "short-answer", text: "Your answer" }), shortAnswer,
+      h("p", { class: "hint", id: "short-answer-hint" },
+        "Saved as you type. Your teacher marks this answer; your results say \"awaiting marking\" until then.", count)));
+    countWords = counted;
+  } else if (question.kind === "short_answer" || question.kind === "numeric") {
     // A numeric answer is sent as typed, like any answer (queued offline): the server reads a decimal point or a
     // decimal comma, so "3,5" and "3.5" are the same number. inputmode brings up the number keypad on phones.
     const numeric = question.kind === "numeric";
@@ -128,6 +153,7 @@ export function renderQuestion(content, { section, questionId, isLastSection, on
       if (shortAnswer) {
         const shown = st.answer == null ? "" : String(st.answer);
         if (!typing.answer && shortAnswer.value !== shown) shortAnswer.value = shown;
+        if (countWords) countWords();
         // Paused: read-only, not disabled, so what is being typed keeps its focus and its text.
         shortAnswer.disabled = closed;
         shortAnswer.readOnly = paused;
