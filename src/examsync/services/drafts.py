@@ -21,7 +21,7 @@ from examsync.content_formats import yaml_export
 from examsync.content_import import ContentError
 from examsync.domain.errors import DraftConflictError, ForbiddenError, InvalidContentError, NotFoundError
 from examsync.store import drafts as store
-from examsync.store.content import sub_skill_names, tests_by_reference
+from examsync.store.content import set_test_flags, sub_skill_names, tests_by_reference
 from examsync.store.database import Actor, Database
 from examsync.store.tables import sub_skills
 
@@ -171,7 +171,10 @@ class DraftService:
             except ContentError as error:
                 raise InvalidContentError(f"{DRAFT_PLACE}: {error}") from None
             if outcome == "created":
-                store.set_owner(connection, test["id"], draft["owner_id"], test["self_study"])
+                # A teacher's new test, as one imported over the API: theirs, out of the catalogue, and (unless an
+                # admin's draft said otherwise) taken only as an assignment, until an admin publishes it.
+                set_test_flags(connection, test["id"], {"owner_id": draft["owner_id"], "in_catalogue": False,
+                                                        "self_study": bool(test["self_study"])})
             store.link_draft(connection, draft_id, test["id"])
             published = store.test_row(connection, test["id"])
             assert published is not None

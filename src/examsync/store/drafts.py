@@ -73,13 +73,6 @@ def next_position(connection: Connection) -> int:
     return int(connection.execute(select(func.coalesce(func.max(tests.c.position), -1))).scalar_one()) + 1
 
 
-def set_owner(connection: Connection, test_id: str, owner_id: str, self_study: bool | None) -> None:
-    """A test a teacher made in the editor: theirs, out of the school's catalogue, and (unless an admin's draft said
-    otherwise) taken only as an assignment, until an admin puts it in the catalogue."""
-    connection.execute(update(tests).where(tests.c.id == test_id).values(
-        owner_id=owner_id, in_catalogue=False, self_study=bool(self_study)))
-
-
 def staff_catalogue(connection: Connection) -> list[dict[str, Any]]:
     """Every test with what staff need to manage it: its content version, owner, place in the catalogue, and size."""
     counts = dict(connection.execute(
