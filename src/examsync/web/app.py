@@ -233,7 +233,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
         ClassService(database, clock), AssignmentService(database, service, clock), auth, database,
         RateLimiter(JOIN_FAILURES, JOIN_WINDOW_MS, clock)))
     app.include_router(live_routes(service, accounts, live, limits, max_message_bytes=settings.max_body_bytes))
-    app.include_router(proctor_routes(roster, roster_feed, service, accounts, live, limits,
+    app.include_router(proctor_routes(roster, roster_feed, service, accounts, live, limits, auth,
                                       max_message_bytes=settings.max_body_bytes))
     app.include_router(reports_routes(ReportService(database, service.content), auth.staff_actor, clock))
     app.include_router(content_routes(ContentService(database), auth.staff_actor))

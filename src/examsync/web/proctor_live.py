@@ -13,19 +13,19 @@ longer runs the class is closed with 4404.
 
 import json
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Response, WebSocket
+from fastapi import APIRouter, Response, WebSocket
 from fastapi.concurrency import run_in_threadpool
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from examsync.accounts import Accounts
-from examsync.domain.errors import DomainError, ForbiddenError, NotAuthenticatedError, NotFoundError
+from examsync.domain.errors import DomainError, ForbiddenError, NotFoundError
 from examsync.live.hub import Live
 from examsync.live.roster import RosterFeed
 from examsync.services import SessionService
 from examsync.services.roster import RosterService
 from examsync.store.database import Actor
+from examsync.web.auth import Auth
 from examsync.web.limits import Limits
 from examsync.web.live import _Connection, refuse
 from examsync.web.proctor_schemas import RosterRow
@@ -43,21 +43,13 @@ NO_LONGER_ITS_STAFF = "-"
 
 
 def proctor_routes(roster: RosterService, feed: RosterFeed, service: SessionService, accounts: Accounts, live: Live,
-                   limits: Limits, *, max_message_bytes: int = 1_048_576) -> APIRouter:
+                   limits: Limits, auth: Auth, *, max_message_bytes: int = 1_048_576) -> APIRouter:
     router = APIRouter()
-    bearer = HTTPBearer(auto_error=False)
-
-    async def current_actor(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> Actor:
-        if credentials is None:
-            raise NotAuthenticatedError("send a bearer token: Authorization: Bearer <access_token>")
-        return await run_in_threadpool(accounts.authenticate, credentials.credentials)
 
     @router.get(f"{API}/assignments/{{assignment_id}}/roster", response_model=list[RosterRow], tags=["proctoring"],
                 responses={status: {"model": ErrorOut} for status in (401, 403, 404)})
     async def assignment_roster(assignment_id: str,
-                                actor: Annotated[Actor, Depends(current_actor)]) -> Response:
+                                actor: auth.ActorDep) -> Response:
         """The assignment's students, one row each: their latest attempt, its progress and clock, and whether a
         device of theirs is connected now (teacher of the class, admin)."""
         rows = await run_in_threadpool(roster.rows, actor, assignment_id)
