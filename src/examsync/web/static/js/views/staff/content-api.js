@@ -12,6 +12,15 @@ export const contentApi = {
   saveDraft: (id, version, document) => request("PUT", `${API}/drafts/${enc(id)}`, { version, document }),
   publish: (id) => request("POST", `${API}/drafts/${enc(id)}/publish`, undefined, { timeoutMs: 60000 }),
   deleteDraft: (id) => request("DELETE", `${API}/drafts/${enc(id)}`),
+  /** Admins: put a test in the catalogue or take it out ({in_catalogue}), open it for self-study or not ({self_study}). */
+  updateTest: (id, changes) => request("PATCH", `${API}/tests/${enc(id)}`, changes),
+  share: (id, userId) => request("PUT", `${API}/tests/${enc(id)}/shares/${enc(userId)}`),
+  /** Admins only: the staff accounts a test can be shared with. */
+  staff: async () => {
+    const [teachers, admins] = await Promise.all(["teacher", "admin"].map((role) =>
+      request("GET", `${API}/users?role=${role}&limit=500`)));
+    return [...teachers, ...admins].filter((u) => !u.disabled);
+  },
   /** Upload files (and options) to the import; dry_run true writes nothing and says what would change. */
   importFiles: (files, { dryRun }) => send("POST", `${API}/content/imports`, form(files, dryRun)),
   /** The test as a file (qti3 or yaml), saved by the browser. */

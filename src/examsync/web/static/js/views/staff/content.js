@@ -1,6 +1,8 @@
 // The content page (#/staff/content): import a file or a package — first a dry run that shows each test, what is
 // new, changed or unchanged, and what is skipped and why; then the same upload for real — and the tests with their
-// content versions, an export (QTI 3.0 or YAML) and the editor for those the teacher may edit.
+// content versions, an export (QTI 3.0 or YAML) and the editor for those the teacher may edit. An admin also puts a
+// test in the school's catalogue or takes it out, opens it for self-study or not, and shares it with a teacher
+// (only admins may list the staff accounts, so only they are offered sharing here).
 
 import { h, clear, focusElement, plural } from "../../dom.js";
 import { contentApi, explainError } from "./content-api.js";
@@ -90,15 +92,20 @@ export function mount(root, ctx) {
       const tests = await contentApi.tests();
       if (stopped) return;
       const me = ctx.user() || {};
-      clear(catalogue).append(table("Tests", ["Test", "Questions", "Version", "Owner", "Students", "Actions"], tests.map((t) => [
+      const admin = me.role === "admin";
+      clear(catalogue).append(table("Tests", ["Test", "Questions", "Version", "Owner", "Catalogue", "Students", "Actions"], tests.map((t) => [
         h("span", {}, h("strong", { text: t.title }), h("span", { class: "muted", text: ` (${t.slug}, ${t.mode})` })),
         String(t.questions), String(t.content_version),
         t.owner_id === null ? "School" : t.owner_id === me.user_id ? "You" : "Another teacher",
+        t.in_catalogue ? "In the catalogue" : "Not in the catalogue",
         t.self_study ? "Self-study" : "As an assignment",
         h("div", { class: "button-row" },
           exportButton(t, "qti3", "QTI 3.0"), exportButton(t, "yaml", "YAML"),
           t.editable ? h("button", { type: "button", class: "button button-small button-secondary", text: "Edit",
-            attrs: { "aria-label": `Edit ${t.title}` }, on: { click: (e) => edit(t, e.currentTarget) } }) : null),
+            attrs: { "aria-label": `Edit ${t.title}` }, on: { click: (e) => edit(t, e.currentTarget) } }) : null,
+          admin ? publishButton(t, "in_catalogue", t.in_catalogue ? "Take out of the catalogue" : "Put in the catalogue") : null,
+          admin ? publishButton(t, "self_study", t.self_study ? "Stop self-study" : "Make self-study") : null,
+          admin ? shareControl(t) : null),
       ]), "catalogue-table"));
       frame.ready();
     } catch (err) {
@@ -117,6 +124,61 @@ export function mount(root, ctx) {
       }
     });
     return button;
+  }
+
+  function publishButton(t, key, text) {
+    const button = h("button", { type: "button", class: "button button-small button-secondary", text,
+      attrs: { "aria-label": `${text}: ${t.title}` }, dataset: { publish: key, testId: t.id } });
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        await contentApi.updateTest(t.id, { [key]: !t[key] });
+        frame.say(`${t.title}: ${key === "in_catalogue" ? (t[key] ? "taken out of the catalogue" : "put in the catalogue")
+          : (t[key] ? "no longer self-study" : "now self-study")}.`);
+        await loadCatalogue();
+      } catch (err) {
+        frame.say(`Not changed: ${explainError(err)}`);
+        button.disabled = false;
+      }
+    });
+    return button;
+  }
+
+  let staffAccounts = null;
+  function shareControl(t) {
+    const select = h("select", { id: `share-${t.id}`, required: true }, h("option", { value: "", text: "Loading…" }));
+    const button = h("button", { type: "submit", class: "button button-small button-primary", text: "Share" });
+    const form = h("form", { class: "share-form" },
+      h("label", { for: select.id, text: `Share ${t.title} with` }), select, button);
+    const box = h("details", { class: "share-box" }, h("summary", { text: "Share…", attrs: { "aria-label": `Share ${t.title}…` } }), form);
+    box.addEventListener("toggle", async () => {
+      if (!box.open || select.dataset.loaded) return;
+      try {
+        staffAccounts = staffAccounts || await contentApi.staff();
+        const me = ctx.user() || {};
+        select.replaceChildren(h("option", { value: "", text: "Choose a teacher" }),
+          ...staffAccounts.filter((u) => u.user_id !== t.owner_id && u.user_id !== me.user_id)
+            .map((u) => h("option", { value: u.user_id, text: u.display_name ? `${u.display_name} (${u.email})` : u.email })));
+        select.dataset.loaded = "1";
+      } catch (err) {
+        frame.say(`The staff accounts could not load: ${explainError(err)}`);
+      }
+    });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (!select.value) return;
+      button.disabled = true;
+      try {
+        const shared = await contentApi.share(t.id, select.value);
+        frame.say(`${t.title} is shared with ${shared.shares.map((s) => s.display_name || s.email).join(", ")}.`);
+        box.open = false;
+      } catch (err) {
+        frame.say(`Not shared: ${explainError(err)}`);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return box;
   }
 
   async function edit(t, button) {

@@ -1,9 +1,10 @@
 // One student's report on one assignment, laid out to print: score, sections,
-// sub-skills, and every question with their answer and the correct one.
+// sub-skills, and every question with their answer and the correct one. Essays are marked here.
 
-import { h, formatDateTime } from "../../dom.js";
+import { h, clear, formatDateTime, focusElement } from "../../dom.js";
 import { staffApi } from "./api.js";
-import { page, scrollTable } from "./layout.js";
+import { sendStaffOp } from "./ops.js";
+import { page, scrollTable, field } from "./layout.js";
 import { num, percentLabel, pct } from "./format.js";
 
 const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -12,7 +13,13 @@ export function mount(root, ctx, route) {
   const view = page({ ctx, root, section: "assignments", title: "Student report",
     crumbs: [["#/staff", "Home"], [`#/staff/report/${encodeURIComponent(route.id)}`, "Assignment report"]] });
   let disposed = false;
-  Promise.all([staffApi.results(route.id), staffApi.assignment(route.id).catch(() => null)]).then(async ([results, a]) => {
+  // After a mark is saved: the results again (score and marks as the server now has them), focus on what was saved.
+  const reload = (questionId) => {
+    document.body.dataset.ready = "0";
+    clear(view.body);
+    load(questionId);
+  };
+  const load = (savedId = null) => Promise.all([staffApi.results(route.id), staffApi.assignment(route.id).catch(() => null)]).then(async ([results, a]) => {
     // The graded attempt: the best completed one, else the latest still open.
     const row = results.students.find((r) => r.user_id === route.userId);
     const result = row;
@@ -38,10 +45,14 @@ export function mount(root, ctx, route) {
         row.session_id ? h("a", { class: "button button-quiet", href: `#/staff/replay/${encodeURIComponent(row.session_id)}`, text: "Session replay" }) : null),
       detail ? sections(detail) : null,
       detail ? skills(detail) : null,
+      detail ? marking(detail, row.session_id, reload) : null,
       detail ? review(detail) : null,
     );
     view.ready();
+    const saved = savedId && view.body.querySelector(`[data-marked="${CSS.escape(savedId)}"]`);
+    if (saved) focusElement(saved);
   }, (error) => view.fail(error, "This report could not load"));
+  load();
   return () => {
     disposed = true;
   };
@@ -93,4 +104,66 @@ function review(detail) {
     scrollTable("Questions", h("table", { class: "data-table" },
       h("thead", {}, h("tr", {}, ["#", "Answer", "Correct answer", "Result"].map((t) => h("th", { scope: "col", text: t })))),
       h("tbody", {}, rows))));
+}
+
+// Essays (extended_text) of the submitted sections: the answer, where its marking stands, and a form to mark it
+// with the `grade` staff op (a later mark replaces an earlier one).
+const GRADE_REFUSALS = {
+  points_out_of_range: "The points must be between 0 and the question's points.",
+  not_marked_by_staff: "This question is scored automatically.",
+  section_not_submitted: "The student has not submitted this section yet.",
+};
+
+function marking(detail, sessionId, reload) {
+  const essays = [];
+  for (const section of detail.sections) {
+    for (const q of section.questions || []) if (q.kind === "extended_text") essays.push(q);
+  }
+  if (!essays.length) return null;
+  return h("section", { class: "block", id: "marking", attrs: { "aria-labelledby": "marking-heading" } },
+    h("h2", { id: "marking-heading", text: "Marking essays" }),
+    essays.map((q, i) => essay(q, i + 1, sessionId, reload)));
+}
+
+function essay(q, number, sessionId, reload) {
+  const key = `essay-${number}`;
+  const state = q.marking === "graded"
+    ? `Marked: ${num(q.awarded_points)} of ${num(q.points)} points`
+    : q.marking === "not_answered" ? "Not answered: 0 points, nothing to mark" : "Awaiting marking";
+  const points = h("input", { type: "number", id: `${key}-points`, min: "0", max: String(q.points), step: "0.5",
+    required: true, inputMode: "decimal", value: q.awarded_points == null ? "" : String(q.awarded_points) });
+  const comment = h("textarea", { id: `${key}-comment`, rows: 3, maxLength: 2000, value: q.comment || "" });
+  const save = h("button", { type: "submit", class: "button button-primary", id: `${key}-save`, text: "Save mark" });
+  const error = h("p", { class: "form-error", id: `${key}-error`, attrs: { role: "alert" } });
+  const form = h("form", { class: "mark-form no-print", noValidate: true, attrs: { "aria-label": `Mark essay ${number}` } },
+    field(`Points (0 to ${num(q.points)})`, points),
+    field("Comment for the student", comment),
+    h("div", { class: "button-row" }, save), error);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    const value = Number(points.value);
+    if (points.value.trim() === "" || !Number.isFinite(value) || value < 0 || value > q.points) {
+      error.textContent = `Give between 0 and ${num(q.points)} points.`;
+      points.focus();
+      return;
+    }
+    save.disabled = true;
+    try {
+      const note = comment.value.trim();
+      await sendStaffOp(sessionId, "grade", { question_id: q.id, points: value, ...(note ? { comment: note } : {}) });
+      reload(q.id);
+    } catch (err) {
+      if (err.status === 401) return;
+      error.textContent = `Not saved: ${GRADE_REFUSALS[err.code] || err.message || "something went wrong"}`;
+      save.disabled = false;
+    }
+  });
+  return h("article", { class: "card essay-mark", dataset: { questionId: q.id } },
+    h("h3", { text: `Essay ${number} (${num(q.points)} ${q.points === 1 ? "point" : "points"})` }),
+    h("div", { class: "stem", serverHtml: q.stem }),
+    h("p", { class: "extended-text", text: q.your_answer == null || q.your_answer === "" ? "No answer." : String(q.your_answer) }),
+    h("p", { class: "mark-state", attrs: { tabindex: "-1", "data-marked": q.id }, text: state }),
+    q.marking === "graded" && q.comment ? h("p", { class: "extended-text", text: `Comment: ${q.comment}` }) : null,
+    q.marking === "not_answered" ? null : form);
 }
