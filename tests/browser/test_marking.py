@@ -121,8 +121,8 @@ def test_a_teacher_marks_an_essay_on_the_report_and_the_student_sees_the_mark(ne
     assert teacher.console_errors == [] and student.console_errors == []
 
 
-def test_an_admin_puts_a_teachers_test_in_the_catalogue_and_shares_it(new_context: Any, server: ServerProcess,
-                                                                      tmp_path: Path) -> None:
+def test_an_admin_puts_a_teachers_test_in_the_catalogue_and_shares_it(new_context: Any,
+                                                                      server: ServerProcess) -> None:
     owner = Staff(new_context().new_page(), server, name="Mr Okafor")
     colleague = Staff(new_context().new_page(), server, name="Ms Adeyemi")
     admin = Staff(new_context(bypass_csp=True).new_page(), server, role="admin", name="Ms Rivera")

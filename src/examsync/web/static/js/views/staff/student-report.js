@@ -131,7 +131,8 @@ function essay(q, number, sessionId, reload) {
     ? `Marked: ${num(q.awarded_points)} of ${num(q.points)} points`
     : q.marking === "not_answered" ? "Not answered: 0 points, nothing to mark" : "Awaiting marking";
   const points = h("input", { type: "number", id: `${key}-points`, min: "0", max: String(q.points), step: "0.5",
-    required: true, inputMode: "decimal", value: q.awarded_points == null ? "" : String(q.awarded_points) });
+    required: true, inputMode: "decimal", value: q.awarded_points == null ? "" : String(q.awarded_points),
+    attrs: { "aria-errormessage": `${key}-error` } });
   const comment = h("textarea", { id: `${key}-comment`, rows: 3, maxLength: 2000, value: q.comment || "" });
   const save = h("button", { type: "submit", class: "button button-primary", id: `${key}-save`, text: "Save mark" });
   const error = h("p", { class: "form-error", id: `${key}-error`, attrs: { role: "alert" } });
@@ -145,9 +146,11 @@ function essay(q, number, sessionId, reload) {
     const value = Number(points.value);
     if (points.value.trim() === "" || !Number.isFinite(value) || value < 0 || value > q.points) {
       error.textContent = `Give between 0 and ${num(q.points)} points.`;
+      points.setAttribute("aria-invalid", "true");
       points.focus();
       return;
     }
+    points.removeAttribute("aria-invalid");
     save.disabled = true;
     try {
       const note = comment.value.trim();
