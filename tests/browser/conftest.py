@@ -57,13 +57,25 @@ def browser(playwright_instance: Any) -> Iterator[Any]:
     browser.close()
 
 
-def start_server(tmp_path: Path) -> ServerProcess:
+def start_server(tmp_path: Path, files: list[Path] | None = None) -> ServerProcess:
+    """A server on a new database holding `files`, imported as `examsync import` does (default: the sample tests
+    and the quick fixture)."""
     data = tmp_path / "data"
     env = {"EXAMSYNC_DATA_DIR": str(data), "EXAMSYNC_DATABASE_URL": "", "EXAMSYNC_EXPIRY_SWEEP_SECONDS": "1"}
-    files = [*sorted(str(p) for p in SAMPLE_CONTENT.glob("*.yaml")), str(FIXTURES / "quick.yaml")]
-    subprocess.run([sys.executable, "-m", "examsync", "import", *files], env={**os.environ, **env},
+    if files is None:
+        files = [*sorted(SAMPLE_CONTENT.glob("*.yaml")), FIXTURES / "quick.yaml"]
+    subprocess.run([sys.executable, "-m", "examsync", "import", *map(str, files)], env={**os.environ, **env},
                    check=True, capture_output=True)
     return ServerProcess(env, tmp_path / "server.log").start()
+
+
+def serve_bank(tmp_path: Path, file_name: str, text: str) -> Iterator[ServerProcess]:
+    """For a `server` fixture: a server whose only test is the question bank `text`, saved as `file_name`."""
+    bank = tmp_path / file_name
+    bank.write_text(text)
+    process = start_server(tmp_path, [bank])
+    yield process
+    process.stop(signal.SIGKILL)
 
 
 @pytest.fixture

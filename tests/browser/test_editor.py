@@ -83,7 +83,6 @@ def test_a_teacher_writes_a_test_offline_and_online_publishes_it_and_a_student_i
     page.wait_for_selector("#test-title")
     teacher.wait_saved()
     draft_id = page.evaluate("location.hash").split("/")[-1]
-    slug = page.input_value("#test-slug")
 
     page.fill("#test-title", "Browser quiz")
     first = add_question(page, "single_choice")

@@ -3,17 +3,13 @@ say it awaits marking, staff grade it over the API, and the student's results pa
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import AXE, Student
+from tests.browser.conftest import AXE, Student, serve_bank
 from tests.browser.test_staff_ops_browser import staff_op, staff_token
 from tests.integration.server_process import ServerProcess
 
@@ -31,14 +27,7 @@ ESSAY = "Yes. Teenagers sleep later, and tired students learn less.\nA later sta
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    bank = tmp_path / "writing.gift"
-    bank.write_text(BANK)
-    env = {"EXAMSYNC_DATA_DIR": str(tmp_path / "data"), "EXAMSYNC_DATABASE_URL": ""}
-    subprocess.run([sys.executable, "-m", "examsync", "import", str(bank)], env={**os.environ, **env},
-                   check=True, capture_output=True)
-    process = ServerProcess(env, tmp_path / "server.log").start()
-    yield process
-    process.stop(signal.SIGKILL)
+    yield from serve_bank(tmp_path, "writing.gift", BANK)
 
 
 def test_an_essay_typed_offline_awaits_marking_then_the_student_sees_the_mark(new_context: Any,

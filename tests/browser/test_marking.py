@@ -3,10 +3,6 @@ the school's catalogue and shares it from the content page. Real Chromium agains
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.conftest import Student
+from tests.browser.conftest import Student, serve_bank
 from tests.browser.test_staff_app import Staff
 from tests.browser.test_student_app import run_axe
 from tests.integration.server_process import ServerProcess
@@ -38,14 +34,7 @@ ESSAY = "Yes. Teenagers sleep later, and tired students learn less.\nA later sta
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    bank = tmp_path / "writing.gift"
-    bank.write_text(BANK)
-    env = {"EXAMSYNC_DATA_DIR": str(tmp_path / "data"), "EXAMSYNC_DATABASE_URL": ""}
-    subprocess.run([sys.executable, "-m", "examsync", "import", str(bank)], env={**os.environ, **env},
-                   check=True, capture_output=True)
-    process = ServerProcess(env, tmp_path / "server.log").start()
-    yield process
-    process.stop(signal.SIGKILL)
+    yield from serve_bank(tmp_path, "writing.gift", BANK)
 
 
 def token(server: ServerProcess, person: Student) -> dict[str, str]:

@@ -3,17 +3,13 @@ locale, offline first: the answer is queued, sent when back online, and scored a
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Student
+from tests.browser.conftest import Student, serve_bank
 from tests.integration.server_process import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -28,15 +24,7 @@ BANK = """$CATEGORY: maths/measurement
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    """The server with one test: the bank above, imported as `examsync import` does."""
-    bank = tmp_path / "litres.gift"
-    bank.write_text(BANK)
-    env = {"EXAMSYNC_DATA_DIR": str(tmp_path / "data"), "EXAMSYNC_DATABASE_URL": ""}
-    subprocess.run([sys.executable, "-m", "examsync", "import", str(bank)], env={**os.environ, **env},
-                   check=True, capture_output=True)
-    process = ServerProcess(env, tmp_path / "server.log").start()
-    yield process
-    process.stop(signal.SIGKILL)
+    yield from serve_bank(tmp_path, "litres.gift", BANK)
 
 
 def test_a_numeric_answer_with_a_decimal_comma_is_queued_offline_and_scored(new_context: Any, server: ServerProcess) -> None:
