@@ -210,6 +210,20 @@ class TestSession:
                 break
         return entries
 
+    def next_due_ms(self) -> int | None:
+        """The earliest time `expire_due` could change the session as it stands now (None: nothing is coming).
+
+        A reader that keeps a session in memory brings it up to now only from then on; anything that moves the
+        time (an op, extra time, a pause) changes the session, and such a reader reads it again.
+        """
+        if self.status != "active" or (section := self.current_section) is None:
+            return None
+        deadline = self.deadline_ms(section.id) if self.sections[section.id].status == "in_progress" else None
+        rule = self.next_rule_change()
+        due = [t for t in (deadline + self.rules.offline_grace_ms if deadline is not None else None,
+                           rule[0] if rule is not None else None) if t is not None]
+        return min(due, default=None)
+
     def start_after_break(self, section: Section, at_ms: int, now_ms: int) -> LogEntry:
         """The break is over: the section's clock starts by itself, at the break's end."""
         state = self.sections[section.id]

@@ -35,6 +35,20 @@ CLOCKS_KEPT = 20_000
 _NOTHING_COUNTED: tuple[int, int | None, int] = (0, None, 0)
 
 
+class Clock:
+    """A session kept to read its clocks, brought up to now only once something in it can have come due."""
+
+    def __init__(self, session: TestSession) -> None:
+        self.session = session
+        self.due_at = session.next_due_ms()
+
+    def at(self, now: int) -> TestSession:
+        if self.due_at is not None and now >= self.due_at:
+            self.session.expire_due(now)
+            self.due_at = self.session.next_due_ms()
+        return self.session
+
+
 @dataclass
 class RosterService:
     db: Database
@@ -42,7 +56,7 @@ class RosterService:
     # session_id -> (last seq counted, last op at, late or rejected ops): see `_log_summaries`.
     _logs: dict[str, tuple[int, int | None, int]] = field(default_factory=dict)
     # session_id -> (its row's values, the session read from them): see `_clocks_of`.
-    _clocks: dict[str, tuple[tuple[Any, ...], TestSession]] = field(default_factory=dict)
+    _clocks: dict[str, tuple[tuple[Any, ...], Clock]] = field(default_factory=dict)
     # The kept sessions are brought up to now (`expire_due`) as rows are made: one thread at a time.
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -67,7 +81,7 @@ class RosterService:
                 clocks = self._clocks_of(connection, attempts)
                 return [_row(person, attempts.get(person["user_id"]), clocks, logs, now, total) for person in people]
 
-    def _clocks_of(self, connection: Any, attempts: dict[str, Any]) -> dict[str, TestSession]:
+    def _clocks_of(self, connection: Any, attempts: dict[str, Any]) -> dict[str, Clock]:
         """Each attempt as a session to read the clocks of (no answers), kept while its row stays the same.
 
         Every write to a session's sections also writes its row (`store.sessions.save`), changing at least its
@@ -89,7 +103,7 @@ class RosterService:
             key, row = stale[session_id]
             test = self.sessions.content.get(connection, row["test_id"], row["content_version"])
             if test is not None:
-                clocks[session_id] = from_rows(row, sections, test, self.sessions.rules)
+                clocks[session_id] = Clock(from_rows(row, sections, test, self.sessions.rules))
                 kept[session_id] = (key, clocks[session_id])
         return clocks
 
@@ -125,18 +139,18 @@ class RosterService:
         return assignment
 
 
-def _row(person: Any, stored: Any, clocks: dict[str, TestSession], logs: dict[str, tuple[int | None, int]],
+def _row(person: Any, stored: Any, clocks: dict[str, Clock], logs: dict[str, tuple[int | None, int]],
          now: int, total: int) -> dict[str, Any]:
     row: dict[str, Any] = {"user_id": person["user_id"], "display_name": person["display_name"],
                            "email": person["email"]}
-    session = clocks.get(stored["id"]) if stored is not None else None
-    if session is None:
+    clock = clocks.get(stored["id"]) if stored is not None else None
+    if clock is None:
         return {**row, "session_id": None, "status": "not_started", "answered": 0, "total": total, "flagged": 0,
                 "section": None, "time_remaining_ms": None, "last_op_at": None, "late_or_rejected_ops": 0,
                 "last_activity_at": None}
     # The session holds no answers: its counts are the row's.
     # Shown as it stands now: what ran out is recorded by the sweep or the student's next request.
-    session.expire_due(now)
+    session = clock.at(now)
     current = session.current_section if session.status == "active" else None
     last_op_at, late_or_rejected = logs.get(session.id, (None, 0))
     status = session.status if session.status != "active" else (

@@ -8,10 +8,12 @@ second during an exam.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, or_, select
+from sqlalchemy import BigInteger, Connection, String, and_, bindparam, case, cast, column, func, select
+from sqlalchemy.dialects.postgresql import JSONB
 
 from examsync.store.sessions import ANSWER_COLUMNS, NEVER_DUE, SECTION_ANSWER_COLUMNS
 from examsync.store.tables import (
@@ -84,10 +86,34 @@ def log_summary(connection: Connection, spans: dict[str, tuple[int, int]]) -> di
     such an op within the offline grace period if the student made it before the deadline (domain/session.py,
     `_open_for_change`). The deadline is the one its section records: `due_at` while it runs, `submitted_at` once
     its time ran out (an expired section is submitted as of its deadline).
+
+    The spans travel as one JSON parameter read as a table, so the statement is the same whatever the spans
+    (built and compiled once): a condition per session would be built and compiled again on every read.
     """
     if not spans:
         return {}
+    statement = _LOG_SUMMARY.get(connection.dialect.name)
+    if statement is None:
+        statement = _LOG_SUMMARY[connection.dialect.name] = _log_summary_statement(connection.dialect.name)
+    document = json.dumps([{"session_id": session_id, "after": after, "upto": upto}
+                           for session_id, (after, upto) in spans.items()])
+    return {session_id: (last_op_at, int(count or 0))
+            for session_id, last_op_at, count in connection.execute(statement, {"spans": document})}
+
+
+_LOG_SUMMARY: dict[str, Any] = {}
+
+
+def _log_summary_statement(dialect: str) -> Any:
     h, s = question_attempt_history, test_section_states
+    if dialect == "postgresql":
+        span = func.jsonb_to_recordset(cast(bindparam("spans"), JSONB)).table_valued(
+            column("session_id", String), column("after", BigInteger), column("upto", BigInteger),
+        ).render_derived(name="span", with_types=True)
+        session_id, after, upto = span.c.session_id, span.c.after, span.c.upto
+    else:  # SQLite's json_each: one row per span
+        span = func.json_each(bindparam("spans")).table_valued("value").alias("span")
+        session_id, after, upto = (func.json_extract(span.c.value, f"$.{key}") for key in ("session_id", "after", "upto"))
     deadline = case(
         (s.c.status == "in_progress", s.c.due_at),
         (s.c.submit_reason == "expired", s.c.submitted_at),
@@ -99,12 +125,10 @@ def log_summary(connection: Connection, spans: dict[str, tuple[int, int]]) -> di
         (and_(from_device, h.c.server_time >= deadline), 1),
         else_=0,
     )
-    query = (
+    return (
         select(h.c.session_id, func.max(case((from_device, h.c.server_time))), func.sum(late_or_rejected))
-        .select_from(h.outerjoin(s, and_(s.c.session_id == h.c.session_id, s.c.section_id == h.c.section_id)))
-        .where(or_(*(and_(h.c.session_id == session_id, h.c.seq > after, h.c.seq <= upto)
-                     for session_id, (after, upto) in spans.items())))
+        .select_from(
+            span.join(h, and_(h.c.session_id == session_id, h.c.seq > after, h.c.seq <= upto))
+            .outerjoin(s, and_(s.c.session_id == h.c.session_id, s.c.section_id == h.c.section_id)))
         .group_by(h.c.session_id)
     )
-    return {session_id: (last_op_at, int(count or 0))
-            for session_id, last_op_at, count in connection.execute(query)}
