@@ -34,7 +34,7 @@ from examsync.domain.errors import (
 )
 from examsync.domain.events import ChangeListener, SessionChange
 from examsync.domain.ops import parse_op, canonical_op_id, unparsed_fingerprint
-from examsync.domain.session import REJECTED, LogEntry, Rules, SentOp, TestSession
+from examsync.domain.session import REJECTED, Rules, SentOp, TestSession
 from examsync.domain.staff_ops import student_entry
 from examsync.domain.timing import TimeAllowance, TimeChange
 from examsync.domain.views import live_state, progress_view, results_view, resume_view
