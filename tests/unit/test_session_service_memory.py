@@ -196,3 +196,54 @@ def test_history_pages_by_seq(service: SessionService, clock: Clock) -> None:
     page = [e["seq"] for e in service.history(STUDENT, session_id, after_seq=everything[0], limit=1)]
 
     assert page == everything[1:2]
+
+
+# ----- staff, on the same store ------------------------------------------------
+
+TEACHER = Actor("teacher-1", "teacher")
+OTHER_TEACHER = Actor("teacher-2", "teacher")
+
+
+@pytest.fixture
+def taught(service: SessionService) -> SessionService:
+    """The student is in the teacher's class, which has the diagnostic assigned; the classmate is not."""
+    store = service.store
+    assert isinstance(store, MemorySessionStore)
+    for teacher in (TEACHER, OTHER_TEACHER):
+        store.add_user(teacher.user_id, role="teacher")
+    store.add_class("class-1", TEACHER.user_id, [STUDENT.user_id], [TEST_ID])
+    return service
+
+
+def test_a_teacher_watches_only_their_students_sessions(taught: SessionService) -> None:
+    mine = started(taught)
+    theirs = taught.start(CLASSMATE, TEST_ID)[0]["id"]
+
+    assert [view["id"] for view in taught.overview(TEACHER, TEST_ID)] == [mine]
+    assert taught.overview(OTHER_TEACHER, TEST_ID) == []
+    with pytest.raises(NotFoundError):
+        taught.resume(TEACHER, theirs)
+
+
+def test_a_teachers_extra_time_reaches_their_students_running_session(taught: SessionService, clock: Clock) -> None:
+    session_id = started(taught)
+    before = section(taught.resume(STUDENT, session_id), DIAG_S1)["time_remaining_ms"]
+
+    changed = taught.set_user_time(TEACHER, STUDENT.user_id, {"extra_ms": 60 * SECOND})
+
+    assert changed["sessions_updated"] == 1
+    assert section(taught.resume(STUDENT, session_id), DIAG_S1)["time_remaining_ms"] > before
+    with pytest.raises(NotFoundError):
+        taught.set_user_time(OTHER_TEACHER, STUDENT.user_id, {"extra_ms": 60 * SECOND})
+
+
+def test_exported_attempts_are_marked_once_their_section_is_submitted(taught: SessionService, clock: Clock) -> None:
+    session_id = started(taught)
+    taught.apply_ops(STUDENT, session_id, [op("answer", clock, question_id=Q_SINGLE, answer=SINGLE_CORRECT)])
+    while_open = taught.export_attempts(TEACHER, test_id=TEST_ID)
+
+    taught.apply_ops(STUDENT, session_id, [op("submit_section", clock, section_id=DIAG_S1)])
+
+    assert [(a["question_id"], a["is_correct"]) for a in while_open] == [(Q_SINGLE, None)]
+    assert [(a["question_id"], a["is_correct"]) for a in taught.export_attempts(TEACHER, session_id=session_id)] == [
+        (Q_SINGLE, True)]
