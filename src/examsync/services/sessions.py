@@ -1,8 +1,12 @@
-"""The application's use cases: one method per thing a user or the server does.
+"""The session use cases: one method per thing a student, staff or the server does to a session.
 
-Each runs in one transaction acting for its actor. A change is acknowledged
-only when `Database.transaction` has returned, i.e. after the commit (SQLite
-`synchronous=FULL`, PostgreSQL synchronous commit): acknowledged means durable.
+Each runs in one unit of work acting for its actor, on the storage seam (`store/repository.py`) alone: this module
+holds no SQL, and runs on the SQL store or the memory one. A change is acknowledged only once its unit of work has
+committed (SQLite `synchronous=FULL`, PostgreSQL synchronous commit): acknowledged means durable.
+
+Longer than one module should be: `SessionService` is the one object that `create_app`, the CLI and the staff side's
+services are handed, and its use cases share its loading, writing and announcing; splitting it is splitting that
+wiring too.
 """
 
 from __future__ import annotations

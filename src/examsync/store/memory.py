@@ -11,6 +11,9 @@ writer; a write job that fails leaves everything as it was before it ran.
 What it holds is only what sessions need: accounts (role, time allowance, disabled), tests and their sub-skills,
 and classes as their owner, students and assigned tests. Assignments' own terms (windows, attempts, overrides) are
 the SQL store's alone.
+
+Over 300 lines because it is the whole of `SessionRepository` in one place, as `sql_sessions.py` is on SQL: read
+side by side, the two show that they keep the same rule.
 """
 
 from __future__ import annotations
