@@ -1,8 +1,12 @@
-"""The application's use cases: one method per thing a user or the server does.
+"""The session use cases: one method per thing a student, staff or the server does to a session.
 
-Each runs in one transaction acting for its actor. A change is acknowledged
-only when `Database.transaction` has returned, i.e. after the commit (SQLite
-`synchronous=FULL`, PostgreSQL synchronous commit): acknowledged means durable.
+Each runs in one unit of work acting for its actor, on the storage seam (`store/repository.py`) alone: this module
+holds no SQL, and runs on the SQL store or the memory one. A change is acknowledged only once its unit of work has
+committed (SQLite `synchronous=FULL`, PostgreSQL synchronous commit): acknowledged means durable.
+
+Longer than one module should be: `SessionService` is the one object that `create_app`, the CLI and the staff side's
+services are handed, and its use cases share its loading, writing and announcing; splitting it is splitting that
+wiring too.
 """
 
 from __future__ import annotations
@@ -16,10 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from examsync.domain.content import Test, is_correct, is_marked_by_staff
 from examsync.domain.errors import (
@@ -36,17 +38,17 @@ from examsync.domain.errors import (
 )
 from examsync.domain.events import ChangeListener, SessionChange
 from examsync.domain.ops import parse_op, canonical_op_id, unparsed_fingerprint
-from examsync.domain.session import REJECTED, LogEntry, Rules, SentOp, TestSession
+from examsync.domain.session import REJECTED, Rules, SentOp, TestSession
 from examsync.domain.staff_ops import student_entry
 from examsync.domain.timing import TimeAllowance, TimeChange
 from examsync.domain.views import live_state, progress_view, results_view, resume_view
 from examsync.metrics import AppMetrics, observe_commit, observe_offline_replays, observe_op_results
 from examsync.settings import Settings
-from examsync.store import classes, sessions as store
-from examsync.store.content import ContentCache, drills_by_sub_skill, list_tests, sub_skill_names
+from examsync.store import classes
+from examsync.store.content import ContentCache, list_tests
 from examsync.store.database import SYSTEM, Actor, Database
-from examsync.store.group_commit import GroupCommit, WriteTransaction
-from examsync.store.tables import test_section_states, tests, user_sub_skill_performance, user_test_sessions, users
+from examsync.store.repository import SessionStore, UnitOfWork
+from examsync.store.sql_sessions import SqlSessionRepository, SqlSessionStore, SqlUnitOfWork
 
 log = logging.getLogger("examsync.services")
 
@@ -59,37 +61,19 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class _Writer:
-    """A write job's transaction and the changes to announce once it has committed."""
-
-    def __init__(self, service: "SessionService", transaction: WriteTransaction, now: int) -> None:
-        self.service, self.transaction, self.now = service, transaction, now
-        self.connection = transaction.connection
-        self.changes: list[SessionChange] = []
-
-    def save(self, session: TestSession, *, changed_sections: Any = None, **options: Any) -> None:
-        connection = self.transaction.writing()
-        if session.completed_since_load:
-            self.service._record_performance(connection, session, self.now)
-            session.completed_since_load = False
-        entries = store.save(
-            connection, session,
-            changed_sections=session.sections if changed_sections is None else changed_sections, **options,
-        )
-        self._changed(session, entries)
-
-    def create(self, session: TestSession) -> None:
-        store.create(self.transaction.writing(), session)
-        self._changed(session, [])
-
-    def _changed(self, session: TestSession, entries: list[LogEntry]) -> None:
-        self.changes.append(SessionChange(session.id, session.user_id, session.test.id, entries,
-                                          live_state(session, self.now)))
+# The unit of work a write job gets; the staff side's services name it so.
+_Writer = UnitOfWork
 
 
 @dataclass
 class SessionService:
-    db: Database
+    """The session use cases, on a `SessionStore` (`store/repository.py`): SQL when given a database, or memory.
+
+    The staff side's services (`staff.py`, `assignments.py`) still work on a connection: for them `_load` and `_row`
+    read through the SQL repository of the connection they hold.
+    """
+
+    db: Database | None = None
     rules: Rules = field(default_factory=Rules)
     max_ops_per_batch: int = 500
     max_note_length: int = 2_000
@@ -98,31 +82,30 @@ class SessionService:
     listeners: list[ChangeListener] = field(default_factory=list)
     metrics: AppMetrics = field(default_factory=AppMetrics)
     writers: int = 1
+    store: SessionStore | None = None
 
     def __post_init__(self) -> None:
-        self.commits = GroupCommit(
-            self.db, writers=1 if self.db.is_sqlite else self.writers, on_commit=lambda batch: observe_commit(self.metrics, batch.jobs, batch.ops, batch.seconds))
+        if self.store is None:
+            if self.db is None:
+                raise ValueError("a session service needs a database or a store")
+            self.store = SqlSessionStore(
+                self.db, self.content, writers=self.writers,
+                on_commit=lambda batch: observe_commit(self.metrics, batch.jobs, batch.ops, batch.seconds))
+        self._store: SessionStore = self.store
 
     def close(self) -> None:
-        self.commits.close()
+        self._store.close()
 
-    def _write(self, actor: Actor, work: Callable[[_Writer], T], ops: int = 0) -> T:
+    def _write(self, actor: Actor, work: Callable[[Any], T], ops: int = 0) -> T:
         """Run `work` in a (shared) write transaction; its changes are announced once it has committed."""
-        result, changes = self.commits.run(actor, self._job(work), ops=ops)
+        result, changes = self._store.submit(actor, work, self.clock, ops=ops).result()
         self._announce_all(changes)
         return result
 
-    async def _write_async(self, actor: Actor, work: Callable[[_Writer], T], ops: int = 0) -> T:
-        result, changes = await asyncio.wrap_future(self.commits.submit(actor, self._job(work), ops=ops))
+    async def _write_async(self, actor: Actor, work: Callable[[Any], T], ops: int = 0) -> T:
+        result, changes = await asyncio.wrap_future(self._store.submit(actor, work, self.clock, ops=ops))
         self._announce_all(changes)
         return result
-
-    def _job(self, work: Callable[[_Writer], T]) -> Callable[[WriteTransaction], tuple[T, list[SessionChange]]]:
-        # The server's now is read when the job runs, so it never goes back within the writer.
-        def job(transaction: WriteTransaction) -> tuple[T, list[SessionChange]]:
-            writer = _Writer(self, transaction, self.clock())
-            return work(writer), writer.changes
-        return job
 
     def _announce_all(self, changes: list[SessionChange]) -> None:
         for change in changes:
@@ -155,6 +138,7 @@ class SessionService:
 
     def tests(self, actor: Actor) -> list[dict[str, Any]]:
         """The catalogue: all of it for staff; for a student, the self-study tests and those assigned to their classes."""
+        assert self.db is not None, "the catalogue is read from the database"
         with self.db.transaction(actor, write=False) as connection:
             if actor.is_staff:
                 return list_tests(connection, actor)  # the tests this staff member may see (store/content.py)
@@ -183,14 +167,15 @@ class SessionService:
     ) -> tuple[dict[str, Any], bool]:
         from examsync.services import assignments
 
-        def start(writer: _Writer) -> tuple[dict[str, Any], bool]:
-            connection, now = writer.connection, writer.now
-            test = self._test(connection, test_id)
+        def start(writer: UnitOfWork) -> tuple[dict[str, Any], bool]:
+            sessions, now = writer.sessions, writer.now
+            test = self._test(writer, test_id)
+            # Assignments are read on SQL only, through the connection (services/assignments.py).
             terms = (None if assignment_id is None
-                     else assignments.terms_for_attempt(connection, actor, assignment_id, test.id))
-            existing = store.active_session_id(connection, actor.user_id, test.id)
+                     else assignments.terms_for_attempt(_connection(writer), actor, assignment_id, test.id))
+            existing = sessions.active_session_id(actor.user_id, test.id)
             if existing is not None:
-                session = self._load(connection, actor, existing, for_update=True)
+                session = sessions.load(actor, existing, self.rules, for_update=True)
                 if session.expire_due(now):
                     writer.save(session)
                 if session.status == "active" and terms is not None and session.assignment_id is None:
@@ -202,8 +187,8 @@ class SessionService:
                     return resume_view(session, now), False
             if terms is not None:
                 assert assignment_id is not None
-                terms.check_can_start(now, assignments.attempts_used(connection, assignment_id, actor.user_id))
-            elif not actor.is_staff and not store.self_study(connection, test.id):
+                terms.check_can_start(now, assignments.attempts_used(_connection(writer), assignment_id, actor.user_id))
+            elif not actor.is_staff and not sessions.self_study(test.id):
                 raise AssignmentRequiredError(
                     "this test is taken as an assignment of your class: start it from your assignments")
             if untimed and not test.allow_untimed:
@@ -220,7 +205,7 @@ class SessionService:
                 last_activity_at=now,
                 allowance=TimeAllowance(multiplier=time_multiplier * (terms.allowance.multiplier if terms else 1.0),
                                         untimed=untimed),
-                user_allowance=store.user_allowance(connection, actor.user_id),
+                user_allowance=sessions.user_allowance(actor.user_id),
                 closes_at=terms.closes_at if terms else None,
                 close_grace_ms=terms.close_grace_ms if terms else 0,
                 assignment_id=assignment_id,
@@ -242,33 +227,28 @@ class SessionService:
         """Status, progress and clocks, as pushed to live clients."""
         return self._read(actor, session_id, lambda _, session, now: live_state(session, now))
 
-    def _read(self, actor: Actor, session_id: str, view: Callable[[Connection, TestSession, int], Any]) -> Any:
+    def _read(self, actor: Actor, session_id: str, view: Callable[[UnitOfWork, TestSession, int], Any]) -> Any:
         """A view of the session as of now; a section whose time ran out is submitted first."""
         now = self.clock()
-        with self.db.transaction(actor, write=False) as connection:
-            session = self._load(connection, actor, session_id)
+        with self._store.reading(actor, now) as uow:
+            session = uow.sessions.load(actor, session_id, self.rules)
             if not session.expire_due(now):
-                return view(connection, session, now)
+                return view(uow, session, now)
 
-        def expire(writer: _Writer) -> Any:
-            session = self._load(writer.connection, actor, session_id, for_update=True)
+        def expire(writer: UnitOfWork) -> Any:
+            session = writer.sessions.load(actor, session_id, self.rules, for_update=True)
             if session.expire_due(writer.now):
                 writer.save(session)
-            return view(writer.connection, session, writer.now)
+            return view(writer, session, writer.now)
 
         return self._write(actor, expire)
 
     def list_mine(self, actor: Actor) -> list[dict[str, Any]]:
         now = self.clock()
-        with self.db.transaction(actor, write=False) as connection:
-            ids = connection.execute(
-                select(user_test_sessions.c.id)
-                .where(user_test_sessions.c.user_id == actor.user_id)
-                .order_by(user_test_sessions.c.last_activity_at.desc())
-            ).scalars().all()
+        with self._store.reading(actor, now) as uow:
             views = []
-            for session_id in ids:
-                session = self._load(connection, actor, session_id)
+            for session_id in uow.sessions.ids_of_user(actor.user_id):
+                session = uow.sessions.load(actor, session_id, self.rules)
                 # Show time as it stands now; the sweep or next request records any expiry.
                 session.expire_due(now)
                 views.append(progress_view(session, now))
@@ -304,7 +284,7 @@ class SessionService:
             )
 
     def _ops_work(self, actor: Actor, session_id: str, raw_ops: list[Any], device_id: str | None,
-                  sent_at: int | None, source: str | None = None) -> Callable[[_Writer], dict[str, Any]]:
+                  sent_at: int | None, source: str | None = None) -> Callable[[UnitOfWork], dict[str, Any]]:
         if source is None and device_id is not None and device_id.startswith(f"{RESCUE_SOURCE}:"):
             # The prefix is how the log tells ops applied from an offline answer file apart.
             raise InvalidRequestError(f"device_id may not begin with {RESCUE_SOURCE + ':'!r}; that marks ops "
@@ -312,16 +292,16 @@ class SessionService:
         batch = [self._parse(raw, batch_index) for batch_index, raw in enumerate(raw_ops)]
         logged_device = device_id if source is None else f"{source}:{device_id or ''}"[:64]
 
-        def apply(writer: _Writer) -> dict[str, Any]:
-            connection, now = writer.connection, writer.now
+        def apply(writer: UnitOfWork) -> dict[str, Any]:
+            sessions, now = writer.sessions, writer.now
             try:
-                session = self._load(connection, actor, session_id, for_update=True, owner_only=True)
+                session = sessions.load(actor, session_id, self.rules, for_update=True, owner_only=True)
             except NotFoundError:
-                if not store.user_exists(connection, actor.user_id):
+                if not sessions.user_exists(actor.user_id):
                     raise InvalidTokenError("this token's account no longer exists") from None
                 raise
             offset = session.clock_offset(device_id, sent_at, now)
-            receipts = store.receipts(connection, session_id, actor.user_id, [sent.op_id for sent in batch if sent.op_id])
+            receipts = sessions.receipts(session_id, actor.user_id, [sent.op_id for sent in batch if sent.op_id])
             outcome = session.apply_batch(batch, receipts, now, clock_offset_ms=offset, device_id=logged_device)
             writer.save(session, changed_sections=outcome.changed_section_ids, fingerprints=outcome.new_receipts)
             return {"results": [r.as_dict() for r in outcome.results], "version": session.version,
@@ -344,34 +324,30 @@ class SessionService:
             return SentOp(op_id, unparsed_fingerprint(raw), error=error)
 
     def history(self, actor: Actor, session_id: str, after_seq: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
-        with self.db.transaction(actor, write=False) as connection:
-            self._row(connection, actor, session_id)
-            entries = store.history(connection, session_id, None if actor.is_staff else actor.user_id, after_seq, limit)
+        with self._store.reading(actor, self.clock()) as uow:
+            uow.sessions.row(actor, session_id)
+            entries = uow.sessions.history(session_id, None if actor.is_staff else actor.user_id, after_seq, limit)
         # A student's view of their log has staff notes redacted (domain/staff_ops.py).
         return [e.as_dict() if actor.is_staff else student_entry(e.as_dict()) for e in entries]
 
     def owner_and_test(self, actor: Actor, session_id: str) -> tuple[str, str]:
-        with self.db.transaction(actor, write=False) as connection:
-            row = self._row(connection, actor, session_id)
+        with self._store.reading(actor, self.clock()) as uow:
+            row = uow.sessions.row(actor, session_id)
         return row["user_id"], row["test_id"]
 
     def results(self, actor: Actor, session_id: str) -> dict[str, Any]:
-        return self._read(actor, session_id, lambda connection, session, _: results_view(
-            session, sub_skill_names(connection)))
+        return self._read(actor, session_id, lambda uow, session, _: results_view(
+            session, uow.sessions.sub_skill_names()))
 
     def overview(self, actor: Actor, test_id: str, session_id: str | None = None) -> list[dict[str, Any]]:
         """Staff: progress and clocks of the active sessions of a test (or of one of them)."""
         _require_staff(actor)
         now = self.clock()
-        with self.db.transaction(actor, write=False) as connection:
-            self._test(connection, test_id)
-            query = select(user_test_sessions.c.id).where(user_test_sessions.c.test_id == test_id)
-            query = query.where(user_test_sessions.c.id == session_id) if session_id else query.where(
-                user_test_sessions.c.status == "active")
-            query = _scoped_to_students(connection, actor, query, test_id)
+        with self._store.reading(actor, now) as uow:
+            self._test(uow, test_id)
             views = []
-            for sid in connection.execute(query.order_by(user_test_sessions.c.started_at)).scalars():
-                session = self._load(connection, actor, sid)
+            for sid in uow.sessions.ids_of_test(actor, test_id, session_id):
+                session = uow.sessions.load(actor, sid, self.rules)
                 session.expire_due(now)
                 views.append({**progress_view(session, now), "user_id": session.user_id,
                               "last_seq": session.last_seq})
@@ -382,15 +358,12 @@ class SessionService:
         target = user_id or actor.user_id
         if target != actor.user_id and not actor.is_staff:
             raise NotFoundError("no such user")
-        with self.db.transaction(actor, write=False) as connection:
-            if connection.execute(select(users.c.id).where(users.c.id == target)).first() is None or (
-                    target != actor.user_id and not classes.sees_student(connection, actor, target)):
+        with self._store.reading(actor, self.clock()) as uow:
+            if not uow.sessions.sees_student(actor, target):
                 raise NotFoundError("no such user")
-            rows = connection.execute(
-                select(user_sub_skill_performance).where(user_sub_skill_performance.c.user_id == target)
-            ).mappings().all()
-            names = sub_skill_names(connection)
-            drills = drills_by_sub_skill(connection)
+            rows = uow.sessions.performance(target)
+            names = uow.sessions.sub_skill_names()
+            drills = uow.sessions.drills_by_sub_skill()
         items = [
             {
                 "sub_skill": r["sub_skill_slug"],
@@ -412,9 +385,9 @@ class SessionService:
     def set_session_time(self, actor: Actor, session_id: str, change: TimeChange) -> dict[str, Any]:
         """A time accommodation for one session (fields left out keep their value); applies at once."""
         _require_staff(actor)
-        def adjust(writer: _Writer) -> dict[str, Any]:
+        def adjust(writer: UnitOfWork) -> dict[str, Any]:
             now = writer.now
-            session = self._load(writer.connection, actor, session_id, for_update=True)
+            session = writer.sessions.load(actor, session_id, self.rules, for_update=True)
             session.adjust_time(change, now, by=actor.user_id)
             writer.save(session)
             return resume_view(session, now)
@@ -427,29 +400,18 @@ class SessionService:
         if changes.get("untimed"):
             raise InvalidRequestError("untimed applies to one session, not to all of a student's sessions")
         changes.pop("untimed", None)
-        def adjust(writer: _Writer) -> dict[str, Any]:
-            connection, now = writer.connection, writer.now
-            current = store.user_allowance(connection, user_id)
-            if connection.execute(select(users.c.id).where(users.c.id == user_id)).first() is None or (
-                    not classes.sees_student(connection, actor, user_id)):
+        def adjust(writer: UnitOfWork) -> dict[str, Any]:
+            sessions, now = writer.sessions, writer.now
+            current = sessions.user_allowance(user_id)
+            if not sessions.sees_student(actor, user_id):
                 raise NotFoundError("no such user")
             allowance = replace(current, **changes)
             # Loaded before the change, so that what ran out under the old allowance is recorded as such.
             # A teacher's change reaches the sessions they see at once (the others take it when next loaded,
             # with the student's own allowance, without a note in their log: PostgreSQL hides them anyway).
-            active = [
-                self._load(connection, actor, row["id"], for_update=True)
-                for row in connection.execute(
-                    select(user_test_sessions.c.id, user_test_sessions.c.user_id, user_test_sessions.c.test_id)
-                    .where(user_test_sessions.c.user_id == user_id, user_test_sessions.c.status == "active")
-                ).mappings().all()
-                if classes.sees_session(connection, actor, row)
-            ]
-            writer.transaction.writing().execute(
-                users.update().where(users.c.id == user_id).values(
-                    time_multiplier=allowance.multiplier, extra_seconds=allowance.extra_ms // 1000
-                )
-            )
+            active = [sessions.load(actor, sid, self.rules, for_update=True)
+                      for sid in sessions.active_ids_of_user(actor, user_id)]
+            sessions.set_user_allowance(user_id, allowance)
             updated = 0
             for session in active:
                 try:
@@ -466,26 +428,17 @@ class SessionService:
     def export_attempts(self, actor: Actor, *, session_id: str | None = None, test_id: str | None = None) -> list[dict[str, Any]]:
         """Answer attempts of a session or a test; correctness only for submitted sections."""
         _require_staff(actor)
-        with self.db.transaction(actor, write=False) as connection:
+        with self._store.reading(actor, self.clock()) as uow:
             if session_id is not None:
-                rows = [self._row(connection, actor, session_id)]
+                rows = [uow.sessions.row(actor, session_id)]
             else:
-                self._test(connection, test_id or "")
-                rows = connection.execute(_scoped_to_students(
-                    connection, actor, select(user_test_sessions).where(user_test_sessions.c.test_id == test_id),
-                    test_id or "").order_by(user_test_sessions.c.started_at)
-                ).mappings().all()
+                self._test(uow, test_id or "")
+                rows = uow.sessions.rows_of_test(actor, test_id or "")
             out = []
             for row in rows:
-                test = self._test(connection, row["test_id"])
-                submitted = {
-                    sid for sid, in connection.execute(
-                        select(test_section_states.c.section_id).where(
-                            test_section_states.c.session_id == row["id"], test_section_states.c.status == "submitted"
-                        )
-                    )
-                }
-                for entry in store.history(connection, row["id"], None):
+                test = self._test(uow, row["test_id"])
+                submitted = uow.sessions.submitted_section_ids(row["id"])
+                for entry in uow.sessions.history(row["id"], None):
                     if entry.kind != "answer":
                         continue
                     question = test.question(entry.question_id or "")
@@ -515,14 +468,8 @@ class SessionService:
 
     def rescued_session(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Whose a decrypted rescue file is: the session, its test and its owner, shown to staff before applying."""
-        with self.db.transaction(SYSTEM, write=False) as connection:
-            row = connection.execute(
-                select(user_test_sessions.c.id, user_test_sessions.c.user_id, user_test_sessions.c.status,
-                       users.c.email, users.c.display_name, tests.c.title.label("test_title"))
-                .join(users, users.c.id == user_test_sessions.c.user_id)
-                .join(tests, tests.c.id == user_test_sessions.c.test_id)
-                .where(user_test_sessions.c.id == payload["session_id"])
-            ).mappings().first()
+        with self._store.reading(SYSTEM, self.clock()) as uow:
+            row = uow.sessions.rescued(payload["session_id"])
         if row is None:
             raise NotFoundError(f"no session {payload['session_id']!r}")
         if payload.get("user_id") not in (None, row["user_id"]):
@@ -549,70 +496,42 @@ class SessionService:
         forward is saved too.
         """
         now = self.clock()
-        with self.db.transaction(SYSTEM, write=False) as connection:
-            candidates = store.sessions_due(connection, now, self.rules.offline_grace_ms)
+        with self._store.reading(SYSTEM, now) as uow:
+            candidates = uow.sessions.sessions_due(now, self.rules.offline_grace_ms)
         return sum(self._write(SYSTEM, partial(self._expire_or_reschedule, session_id)) for session_id in candidates)
 
-    def _expire_or_reschedule(self, session_id: str, writer: _Writer) -> bool:
-        session = self._load(writer.connection, SYSTEM, session_id, for_update=True)
+    def _expire_or_reschedule(self, session_id: str, writer: UnitOfWork) -> bool:
+        session = writer.sessions.load(SYSTEM, session_id, self.rules, for_update=True)
         expired = bool(session.expire_due(writer.now))
         writer.save(session)  # also records when its sections are due next
         return expired
 
     # ----- helpers -------------------------------------------------------
 
-    def _test(self, connection: Connection, test_id: str) -> Test:
-        test = self.content.get(connection, test_id)
+    def _test(self, uow: UnitOfWork, test_id: str) -> Test:
+        test = uow.sessions.test(test_id)
         if test is None:
             raise NotFoundError(f"no test with id {test_id!r}")
         return test
 
+    def _sql(self, connection: Connection) -> SqlSessionRepository:
+        return SqlSessionRepository(connection, self.content)
+
     def _row(self, connection: Connection, actor: Actor, session_id: str, *, for_update: bool = False,
              owner_only: bool = False) -> Any:
-        # Another student's session, or a student a teacher does not teach, is indistinguishable from one that
-        # does not exist.
-        scope = None if actor.is_staff and not owner_only else actor.user_id
-        row = store.session_row(connection, session_id, scope, for_update=for_update)
-        if row is None or not classes.sees_session(connection, actor, row):
-            raise NotFoundError("no such session")
-        return row
+        return self._sql(connection).row(actor, session_id, for_update=for_update, owner_only=owner_only)
 
     def _load(self, connection: Connection, actor: Actor, session_id: str, *, for_update: bool = False,
               owner_only: bool = False) -> TestSession:
-        row = self._row(connection, actor, session_id, for_update=for_update, owner_only=owner_only)
-        test = self.content.get(connection, row["test_id"], row["content_version"])
-        if test is None:
-            raise NotFoundError(f"no test with id {row['test_id']!r}")
-        return store.load(connection, row, test, self.rules)
-
-    def _record_performance(self, connection: Connection, session: TestSession, now: int) -> None:
-        assert session.score is not None
-        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-        table = user_sub_skill_performance
-        for slug, skill in session.score["by_sub_skill"].items():
-            statement = insert(table).values(
-                user_id=session.user_id, sub_skill_slug=slug, attempts=skill["attempts"], correct=skill["correct"],
-                points=skill["points"], max_points=skill["max_points"], sessions=1, updated_at=now,
-            )
-            connection.execute(statement.on_conflict_do_update(
-                index_elements=[table.c.user_id, table.c.sub_skill_slug],
-                set_={
-                    "attempts": table.c.attempts + statement.excluded.attempts,
-                    "correct": table.c.correct + statement.excluded.correct,
-                    "points": table.c.points + statement.excluded.points,
-                    "max_points": table.c.max_points + statement.excluded.max_points,
-                    "sessions": table.c.sessions + 1,
-                    "updated_at": now,
-                },
-            ))
+        return self._sql(connection).load(actor, session_id, self.rules, for_update=for_update,
+                                          owner_only=owner_only)
 
 
-def _scoped_to_students(connection: Connection, actor: Actor, query: Any, test_id: str) -> Any:
-    """A query of a test's sessions, narrowed for a teacher to their students in the classes it is assigned to."""
-    if actor.role != "teacher":
-        return query
-    return query.where(user_test_sessions.c.user_id.in_(
-        sorted(classes.taught_students(connection, actor.user_id, test_id))))
+def _connection(uow: UnitOfWork) -> Connection:
+    """The connection of a unit of work on SQL, for what is not behind the seam yet (assignments)."""
+    if not isinstance(uow, SqlUnitOfWork):
+        raise NotImplementedError("assignments are stored on SQL only")
+    return uow.connection
 
 
 def _require_staff(actor: Actor) -> None:

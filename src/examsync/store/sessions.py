@@ -150,7 +150,7 @@ def from_rows(row: Any, section_rows: Iterable[Any], test: Test, rules: Rules) -
 NEVER_DUE = 2**62
 
 
-def _session_values(session: TestSession) -> dict[str, Any]:
+def session_values(session: TestSession) -> dict[str, Any]:
     rule_change = session.next_rule_change() if session.status == "active" else None
     return {
         "status": session.status,
@@ -191,7 +191,7 @@ def section_values(state: SectionState) -> dict[str, Any]:
     }
 
 
-def _section_row(session: TestSession, section_id: str) -> dict[str, Any]:
+def section_row(session: TestSession, section_id: str) -> dict[str, Any]:
     state = session.sections[section_id]
     deadline = session.deadline_ms(section_id) if state.status == "in_progress" else None
     return {**section_values(state), "due_at": NEVER_DUE if deadline is None else deadline}
@@ -219,13 +219,13 @@ def create(connection: Connection, session: TestSession) -> None:
             test_id=session.test.id,
             started_at=session.started_at,
             assignment_id=session.assignment_id,
-            **_session_values(session),
+            **session_values(session),
         )
     )
     connection.execute(
         insert(test_section_states),
         [
-            {"session_id": session.id, "section_id": sid, "user_id": session.user_id, **_section_row(session, sid)}
+            {"session_id": session.id, "section_id": sid, "user_id": session.user_id, **section_row(session, sid)}
             for sid, state in session.sections.items()
         ],
     )
@@ -250,10 +250,10 @@ def save(
     fingerprints: dict[str, str] | None = None,
 ) -> list[LogEntry]:
     """Write what changed: the session row, the touched sections, the new log entries (returned)."""
-    connection.execute(_UPDATE_SESSION, {"b_id": session.id, "b_user_id": session.user_id, **_session_values(session)})
+    connection.execute(_UPDATE_SESSION, {"b_id": session.id, "b_user_id": session.user_id, **session_values(session)})
     sections = [
         {"b_session_id": session.id, "b_section_id": section_id, "b_user_id": session.user_id,
-         **_section_row(session, section_id)}
+         **section_row(session, section_id)}
         for section_id in set(changed_sections)
     ]
     if sections:
@@ -268,21 +268,16 @@ def _insert_log(connection: Connection, session: TestSession, fingerprints: dict
     entries = list(session.log)
     if not entries:
         return entries
-    fingerprints = fingerprints or {}
-    connection.execute(
-        _INSERT_LOG,
-        [
-            {
-                **entry.as_dict(),
-                "session_id": session.id,
-                "user_id": session.user_id,
-                "fingerprint": fingerprints.get(entry.op_id or ""),
-            }
-            for entry in entries
-        ],
-    )
+    connection.execute(_INSERT_LOG, log_rows(session, entries, fingerprints))
     session.log.clear()
     return entries
+
+
+def log_rows(session: TestSession, entries: list[LogEntry], fingerprints: dict[str, str] | None) -> list[dict[str, Any]]:
+    """The log's rows of these new entries, each with the receipt (fingerprint) of its op id, if it has one."""
+    fingerprints = fingerprints or {}
+    return [{**entry.as_dict(), "session_id": session.id, "user_id": session.user_id,
+             "fingerprint": fingerprints.get(entry.op_id or "")} for entry in entries]
 
 
 _RECEIPTS = select(
@@ -312,5 +307,10 @@ def history(connection: Connection, session_id: str, user_id: str | None, after_
         query = query.where(question_attempt_history.c.user_id == user_id)
     if limit is not None:
         query = query.limit(limit)
+    return [entry_from_row(row) for row in connection.execute(query).mappings()]
+
+
+def entry_from_row(row: Any) -> LogEntry:
+    """A log entry from its row (without the columns that are not the entry's: session, user, fingerprint)."""
     fields = LogEntry.__dataclass_fields__
-    return [LogEntry(**{k: v for k, v in row.items() if k in fields}) for row in connection.execute(query).mappings()]
+    return LogEntry(**{k: v for k, v in row.items() if k in fields})
