@@ -18,14 +18,14 @@ from typing import Any
 
 import nh3
 import yaml
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection
 
 from examsync.content_formats.kinds import parse_answer
 from examsync.domain.content import (
     DEFAULT_BREAK_SECONDS, DEFAULT_IDLE_LIMIT_SECONDS, MODES, QUESTION_KINDS, TIMER_POLICIES,
 )
+from examsync.store import imports as store
 from examsync.store.database import Database
-from examsync.store.tables import questions, skill_areas, sub_skills, test_sections, tests, user_test_sessions
 
 NAMESPACE = uuid.UUID("8f3c2a5e-4b1d-4f6e-9a7c-2d5e8b1f0c3a")
 SAMPLE_CONTENT = Path(__file__).with_name("sample_content")
@@ -307,14 +307,14 @@ def import_files(db: Database, paths: list[Path]) -> ImportReport:
     documents = [(path, read_file(path)) for path in paths]
     with db.owner_transaction() as connection:
         # Files may name sub-skills that another file of the same import defines.
-        known = set(connection.execute(select(sub_skills.c.slug)).scalars()) | _declared_sub_skills(documents)
+        known = store.sub_skill_slugs(connection) | _declared_sub_skills(documents)
         parsed = []
         for path, document in documents:
             parsed.append(parse_document(path, document, known))
             report.files.append(str(path))
         for areas, _ in parsed:
             for area in areas:
-                _upsert_area(connection, area)
+                store.upsert_area(connection, area)
                 report.sub_skills += len(area["sub_skills"])
         for _, parsed_tests in parsed:
             for test in parsed_tests:
@@ -341,61 +341,22 @@ def import_sample_content(db: Database) -> ImportReport:
 
 def has_content(db: Database) -> bool:
     with db.owner_transaction() as connection:
-        return connection.execute(select(func.count()).select_from(tests)).scalar_one() > 0
-
-
-def _upsert_area(connection: Connection, area: dict[str, Any]) -> None:
-    _upsert(connection, skill_areas, {"slug": area["slug"], "name": area["name"]}, "slug")
-    for sub in area["sub_skills"]:
-        _upsert(connection, sub_skills, {**sub, "skill_area_slug": area["slug"]}, "slug")
-
-
-def _upsert(connection: Connection, table: Any, values: dict[str, Any], key: str) -> bool:
-    """Insert or update one row; True if anything changed."""
-    current = connection.execute(select(table).where(table.c[key] == values[key])).mappings().first()
-    if current is None:
-        connection.execute(insert(table).values(**values))
-        return True
-    changes = {k: v for k, v in values.items() if current[k] != v}
-    if changes:
-        connection.execute(update(table).where(table.c[key] == values[key]).values(**changes))
-    return bool(changes)
+        return store.has_tests(connection)
 
 
 def _upsert_test(connection: Connection, test: dict[str, Any]) -> str:
-    sections = test["sections"]
-    row = {k: v for k, v in test.items() if k not in ("sections", "self_study")}
-    existing = connection.execute(select(tests.c.content_version).where(tests.c.id == test["id"])).scalar()
-    changed = _upsert(connection, tests, row, "id")
-    if test.get("self_study") is not None:  # who may start it, not its content: no new content version
-        connection.execute(update(tests).where(tests.c.id == test["id"]).values(self_study=test["self_study"]))
-    wanted_sections = {s["id"] for s in sections}
-    wanted_questions = {q["id"] for s in sections for q in s["questions"]}
-    old_sections = set(connection.execute(select(test_sections.c.id).where(test_sections.c.test_id == test["id"])).scalars())
-    old_questions = set(connection.execute(
-        select(questions.c.id).where(questions.c.section_id.in_(old_sections))
-    ).scalars()) if old_sections else set()
-    removed = (old_sections - wanted_sections, old_questions - wanted_questions)
-    if (removed[0] or removed[1]) and connection.execute(
-        select(func.count()).select_from(user_test_sessions).where(user_test_sessions.c.test_id == test["id"])
-    ).scalar_one():
+    existing = store.content_version(connection, test["id"])
+    changed = store.upsert_test_row(connection, test)
+    removed = store.removed_parts(connection, test)
+    if (removed[0] or removed[1]) and store.has_sessions(connection, test["id"]):
         raise ContentError(
             f"test {test['slug']!r}: sections or questions were removed but students have sessions of this test;"
             " keep them, or import the new version under a new slug"
         )
-    if removed[1]:
-        connection.execute(delete(questions).where(questions.c.id.in_(removed[1])))
-    if removed[0]:
-        connection.execute(delete(test_sections).where(test_sections.c.id.in_(removed[0])))
-    for section in sections:
-        section_row = {k: v for k, v in section.items() if k != "questions"} | {"test_id": test["id"]}
-        changed |= _upsert(connection, test_sections, section_row, "id")
-        for question in section["questions"]:
-            changed |= _upsert(connection, questions, question, "id")
-    changed |= bool(removed[0] or removed[1])
+    changed |= store.write_sections(connection, test, removed)
     if existing is None:
         return "created"
     if changed:
-        connection.execute(update(tests).where(tests.c.id == test["id"]).values(content_version=existing + 1))
+        store.bump_content_version(connection, test["id"], existing)
         return "updated"
     return "unchanged"
