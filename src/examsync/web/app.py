@@ -17,7 +17,6 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 import swagger_ui_bundle
-from sqlalchemy import select, text
 
 from examsync.accounts import Accounts
 from examsync.export import attempts_csv
@@ -42,7 +41,7 @@ from examsync.services.staff import StaffService
 from examsync.services.drafts import DraftService
 from examsync.settings import Settings
 from examsync.store.database import SYSTEM, Actor, Database
-from examsync.store.tables import users
+from examsync.store.users import user_row
 from examsync.web import errors, schemas
 from examsync.web.auth import Auth
 from examsync.web.classes_routes import JOIN_FAILURES, JOIN_WINDOW_MS, classes_routes
@@ -371,8 +370,7 @@ def _routes(service: SessionService, accounts: Accounts, auth: Auth, database: D
     def readyz() -> Any:
         """The process can reach its database."""
         try:
-            with database.transaction(SYSTEM, write=False) as connection:
-                connection.execute(text("SELECT 1"))
+            database.ping()
         except Exception as error:  # any failure to reach the database means not ready
             log.warning("readiness check failed: %s", error)
             return errors.error_response("not_ready", "the database cannot be reached")
@@ -434,7 +432,7 @@ def _routes(service: SessionService, accounts: Accounts, auth: Auth, database: D
     @router.get(f"{API}/me", response_model=schemas.MeOut, tags=["accounts"], responses=signed_in)
     def me(actor: ActorDep) -> dict[str, Any]:
         with database.transaction(SYSTEM, write=False) as connection:
-            row = connection.execute(select(users).where(users.c.id == actor.user_id)).mappings().one()
+            row = user_row(connection, actor.user_id)
         return {"user_id": row["id"], "email": row["email"], "display_name": row["display_name"], "role": row["role"]}
 
     @router.get(f"{API}/tests", response_model=list[schemas.TestOut], tags=["content"], responses=signed_in)
