@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from examsync.accounts import Accounts, load_or_create_secret
@@ -31,7 +30,7 @@ from examsync.settings import Settings
 from examsync.store import migrate as migrations
 from examsync.store.database import SYSTEM, Database
 from examsync.store.roles import roles_beyond_row_level_security
-from examsync.store.tables import tests
+from examsync.store.content import test_id_by_reference
 from examsync.verify import verify_history
 
 app = typer.Typer(help="examsync: loss-proof online test sessions.", no_args_is_help=True, add_completion=False)
@@ -330,9 +329,7 @@ def import_responses(
 
 def _test_id(database: Database, id_or_slug: str) -> str:
     with database.transaction(SYSTEM, write=False) as connection:
-        found = connection.execute(
-            select(tests.c.id).where(or_(tests.c.id == id_or_slug, tests.c.slug == id_or_slug))
-        ).scalar()
+        found = test_id_by_reference(connection, id_or_slug)
     if found is None:
         raise _fail(f"no test {id_or_slug!r}")
     return found
