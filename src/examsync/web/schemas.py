@@ -56,6 +56,15 @@ TEXT = r"^[^\x00]*$"
 STRICT = ConfigDict(strict=True, extra="forbid")
 
 
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route can answer (every one in the error shape)."""
+    return {status: {"model": ErrorOut} for status in statuses}
+
+
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying the same request",
+                               "schema": {"type": "integer", "minimum": 1}}}
+
+
 class SignupIn(BaseModel):
     model_config = STRICT
     # The pattern is checked by the service (422 invalid_request with field "email"), as is the
