@@ -9,6 +9,7 @@ from examsync.domain.errors import InvalidCredentialsError, TooManyLoginAttempts
 from examsync.metrics import AppMetrics
 from examsync.store.database import SYSTEM, Database
 from examsync.store.users import user_row
+from examsync.web import accounts_schemas as acs
 from examsync.web import schemas
 from examsync.web.auth import Auth
 from examsync.web.limits import Limits, address_key, retry_after_seconds
@@ -25,16 +26,16 @@ def accounts_routes(accounts: Accounts, auth: Auth, database: Database, limits: 
     ActorDep = auth.ActorDep
     signed_in = _errors(401)
 
-    @router.post(f"{API}/auth/signup", status_code=201, response_model=schemas.SignupOut, tags=["accounts"],
+    @router.post(f"{API}/auth/signup", status_code=201, response_model=acs.SignupOut, tags=["accounts"],
                  responses=_errors(409))
-    async def signup(body: schemas.SignupIn) -> dict[str, Any]:
+    async def signup(body: acs.SignupIn) -> dict[str, Any]:
         """Create a student account."""
         return {"user_id": await password_work.signup(accounts.add_user, body.email, body.password,
                                                       display_name=body.display_name)}
 
-    @router.post(f"{API}/auth/token", response_model=schemas.TokenOut, tags=["accounts"],
+    @router.post(f"{API}/auth/token", response_model=acs.TokenOut, tags=["accounts"],
                  responses={**_errors(401), 429: {"model": schemas.ErrorOut, "headers": RETRY_AFTER}})
-    async def token(body: schemas.TokenIn, request: Request) -> dict[str, Any]:
+    async def token(body: acs.TokenIn, request: Request) -> dict[str, Any]:
         """Log in: exchange email and password for a bearer token, and a device token for the next login. An address
         with too many failed logins is refused (429 `too_many_login_attempts`), unless the attempt sends a device
         token of this email, which is limited by its device's failures alone; an email under attack from elsewhere
@@ -73,7 +74,7 @@ def accounts_routes(accounts: Accounts, auth: Auth, database: Database, limits: 
             await limits.sleep(delay)
         return await password_work.login(attempt)
 
-    @router.get(f"{API}/me", response_model=schemas.MeOut, tags=["accounts"], responses=signed_in)
+    @router.get(f"{API}/me", response_model=acs.MeOut, tags=["accounts"], responses=signed_in)
     def me(actor: ActorDep) -> dict[str, Any]:
         with database.transaction(SYSTEM, write=False) as connection:
             row = user_row(connection, actor.user_id)

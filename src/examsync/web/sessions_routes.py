@@ -12,7 +12,7 @@ from examsync.export import attempts_csv
 from examsync.rescue import RescueKey, session_secret
 from examsync.services import SessionService
 from examsync.store.database import Actor
-from examsync.web import schemas
+from examsync.web import ops_schemas, schemas, time_schemas
 from examsync.web.auth import Auth
 from examsync.web.limits import Limits
 from examsync.web.render import safe_markup
@@ -63,9 +63,9 @@ def sessions_routes(service: SessionService, accounts: Accounts, auth: Auth, res
         """Everything needed to continue, without correct answers."""
         return with_rescue_secret(safe_markup(service.resume(actor, session_id)), actor)
 
-    @router.post(f"{API}/sessions/{{session_id}}/ops", response_model=schemas.OpsOut, tags=["sessions"],
+    @router.post(f"{API}/sessions/{{session_id}}/ops", response_model=ops_schemas.OpsOut, tags=["sessions"],
                  responses={**a_session, 429: {"model": schemas.ErrorOut, "headers": RETRY_AFTER}})
-    async def apply_ops(session_id: schemas.PathId, body: schemas.OpsIn,
+    async def apply_ops(session_id: schemas.PathId, body: ops_schemas.OpsIn,
                         actor: auth.OpSenderDep) -> Response:
         """Apply a batch of ops in one transaction; each op gets its own result (see schema OpIn).
         A user sending more ops per second than allowed gets 429 `rate_limited` with `Retry-After`."""
@@ -75,7 +75,7 @@ def sessions_routes(service: SessionService, accounts: Accounts, auth: Auth, res
         # Built by the service to the OpsOut schema; answered without validating it a second time.
         return JSONResponse(outcome)
 
-    @router.get(f"{API}/sessions/{{session_id}}/history", response_model=list[schemas.HistoryEntry],
+    @router.get(f"{API}/sessions/{{session_id}}/history", response_model=list[ops_schemas.HistoryEntry],
                 tags=["sessions"], responses=a_session)
     def history(session_id: schemas.PathId, actor: ActorDep,
                 after_seq: Annotated[int, Query(ge=0, le=schemas.MAX_SEQ)] = 0) -> list[dict[str, Any]]:
@@ -102,13 +102,13 @@ def sessions_routes(service: SessionService, accounts: Accounts, auth: Auth, res
 
     @router.put(f"{API}/sessions/{{session_id}}/time", response_model=schemas.ResumeState, tags=["staff"],
                 responses={**staff, **_errors(409)})
-    def set_session_time(session_id: schemas.PathId, body: schemas.TimeIn, actor: StaffDep) -> dict[str, Any]:
+    def set_session_time(session_id: schemas.PathId, body: time_schemas.TimeIn, actor: StaffDep) -> dict[str, Any]:
         """Teacher or admin: a time accommodation for one session; applies at once."""
         return safe_markup(service.set_session_time(actor, session_id, body.change()))
 
-    @router.put(f"{API}/users/{{user_id}}/time", response_model=schemas.UserTimeOut, tags=["staff"],
+    @router.put(f"{API}/users/{{user_id}}/time", response_model=time_schemas.UserTimeOut, tags=["staff"],
                 responses=staff)
-    def set_user_time(user_id: schemas.PathId, body: schemas.UserTimeIn, actor: StaffDep) -> dict[str, Any]:
+    def set_user_time(user_id: schemas.PathId, body: time_schemas.UserTimeIn, actor: StaffDep) -> dict[str, Any]:
         """Teacher or admin: a time accommodation for all of a student's sessions."""
         return service.set_user_time(actor, user_id, body.changes())
 
