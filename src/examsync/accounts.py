@@ -3,7 +3,8 @@
 Passwords are hashed with argon2. Tokens are JWTs signed with HS256 by our
 key; optionally, tokens signed by an external provider (an HS256 secret or a
 JWKS file) are trusted too, and their subject gets a local account on first
-use, so a deployment that already has accounts keeps its users.
+use, so a deployment that already has accounts keeps its users. The signing key and the checks of a token's
+signature and claims are in tokens.py.
 """
 
 from __future__ import annotations
@@ -12,16 +13,11 @@ import base64
 import hashlib
 import hmac
 import json
-import math
-import os
 import re
 import secrets
-import threading
-import time
 import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable
 
@@ -37,16 +33,15 @@ from examsync.domain.errors import (
     InvalidCredentialsError,
     InvalidRequestError,
     InvalidTokenError,
-    TokenExpiredError,
     WeakPasswordError,
 )
 from examsync.settings import Settings
 from examsync.store import users as store
 from examsync.store.database import SYSTEM, Actor, Database
+from examsync.tokens import ISSUER, VerifiedTokens, decode, is_own, load_or_create_secret
 
 ROLES = ("student", "teacher", "admin")
 MIN_PASSWORD_LENGTH = 8
-ISSUER = "examsync"
 MAX_EMAIL_LENGTH = 320
 # How long a device token proves its device; each login with it issues a fresh one.
 DEVICE_TOKEN_TTL_SECONDS = 180 * 24 * 3600
@@ -64,36 +59,6 @@ _DUMMY_HASH = _hasher.hash("not a password" + secrets.token_hex(8))
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
-
-
-def load_or_create_secret(settings: Settings) -> str:
-    """The signing key: configured, or generated once and kept in the data directory (embedded default only).
-
-    The file is created with mode 600 in one step (never readable by others, not even for an instant), and
-    exclusively, so two processes starting at once agree on one key.
-    """
-    if settings.secret_key:
-        return settings.secret_key
-    path = settings.data_path / "secret_key"
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _read_key(path)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(key)
-    return key
-
-
-def _read_key(path: Path) -> str:
-    # A key being written by another process that won the race: wait for its content.
-    for _ in range(100):
-        key = path.read_text().strip()
-        if key:
-            return key
-        time.sleep(0.01)
-    raise RuntimeError(f"{path} is empty: delete it or set EXAMSYNC_SECRET_KEY")
 
 
 def is_text(value: str) -> bool:
@@ -238,7 +203,7 @@ class Accounts:
         except jwt.PyJWTError:
             raise InvalidTokenError("the bearer token is malformed") from None
         claims = self._verified.get(token) or (
-            self._decode_own(token) if _is_own(token) else self._decode_external(token, header))
+            self._decode_own(token) if is_own(token) else self._decode_external(token, header))
         own = claims.get("iss") == ISSUER
         with self.db.transaction(SYSTEM, write=False) as connection:
             row = (store.token_account(connection, user_id=claims["sub"]) if own
@@ -264,13 +229,13 @@ class Accounts:
         refused there: `store.sessions.session_row`, `user_exists`)."""
         claims = self._verified.get(token)
         if claims is None:
-            if not _is_own(token):
+            if not is_own(token):
                 return None
             claims = self._decode_own(token)
         return Actor(claims["sub"], "student")
 
     def _decode_own(self, token: str) -> dict[str, Any]:
-        claims = _decode(token, self.secret, ["HS256"], issuer=ISSUER)
+        claims = decode(token, self.secret, ["HS256"], issuer=ISSUER)
         self._verified.put(token, claims)
         return claims
 
@@ -281,12 +246,12 @@ class Accounts:
         if self.external_issuer:
             options["issuer"] = self.external_issuer
         if header.get("alg") == "HS256" and self.external_secret:
-            return _decode(token, self.external_secret, ["HS256"], **options)
+            return decode(token, self.external_secret, ["HS256"], **options)
         if self.external_jwks and header.get("alg") in ("RS256", "ES256"):
             for key in self.external_jwks.get("keys", []):
                 if header.get("kid") in (None, key.get("kid")):
                     public_key = jwt.PyJWK(key).key
-                    return _decode(token, public_key, [header["alg"]], **options)
+                    return decode(token, public_key, [header["alg"]], **options)
         raise InvalidTokenError("the bearer token is not signed by a trusted key")
 
     def _provision_external(self, claims: dict[str, Any]) -> Actor:
@@ -305,70 +270,3 @@ class Accounts:
                               display_name=str(claims.get("name") or "")[:200], role="student",
                               created_at=self.clock(), external_subject=subject)
         return Actor(user_id, "student")
-
-
-class VerifiedTokens:
-    """This server's tokens whose signature has been checked, with their claims, until they expire.
-
-    A student sends the same token with every op; checking its signature once instead of every time
-    takes a sizeable share of the op path's work off the event loop. Only signature checks are
-    remembered: expiry is checked on every use, and whether the account still exists is not cached.
-    """
-
-    def __init__(self, capacity: int = 50_000) -> None:
-        self.capacity = capacity
-        self._claims: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, token: str) -> dict[str, Any] | None:
-        with self._lock:
-            claims = self._claims.get(token)
-            if claims is None:
-                return None
-            if claims["exp"] <= time.time():  # as PyJWT decides expiry, so both agree
-                del self._claims[token]
-                return None
-            self._claims.move_to_end(token)
-            return claims
-
-    def put(self, token: str, claims: dict[str, Any]) -> None:
-        with self._lock:
-            self._claims[token] = claims
-            if len(self._claims) > self.capacity:
-                self._claims.popitem(last=False)
-
-
-def _is_own(token: str) -> bool:
-    try:
-        return jwt.decode(token, options={"verify_signature": False}).get("iss") == ISSUER
-    except jwt.PyJWTError:
-        return False
-
-
-def _decode(token: str, key: Any, algorithms: list[str], **options: Any) -> dict[str, Any]:
-    try:
-        claims = jwt.decode(token, key, algorithms=algorithms, options={"require": ["exp", "sub"], "verify_iat": False}, **options)
-    except jwt.ExpiredSignatureError:
-        raise TokenExpiredError("the bearer token has expired; log in again") from None
-    except jwt.PyJWTError:
-        raise InvalidTokenError("the bearer token is invalid") from None
-    if not _claims_well_typed(claims):
-        raise InvalidTokenError("the bearer token is invalid")
-    return claims
-
-
-_TIME_CLAIMS = ("exp", "iat", "nbf")
-_TEXT_CLAIMS = ("role", "jti")
-
-
-def _claims_well_typed(claims: dict[str, Any]) -> bool:
-    """Every claim the server reads has the type it expects, so no validly signed token can make it fail.
-
-    PyJWT accepts `"exp": "1900000000"` (it converts), which would break every later comparison with a number.
-    """
-    def is_time(value: Any) -> bool:
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-    return (isinstance(claims.get("sub"), str) and claims["sub"] != ""
-            and all(is_time(claims[name]) for name in _TIME_CLAIMS if name in claims)
-            and all(isinstance(claims[name], str) for name in _TEXT_CLAIMS if name in claims))

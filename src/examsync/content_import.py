@@ -1,5 +1,7 @@
 """Importing tests from YAML or JSON files (format: docs/content-format.md).
 
+Validation is in content_document.py, allowed markup in content_markup.py, the writes in store/imports.py.
+
 A file is validated whole before anything is written, and written in one
 transaction: a bad file changes nothing. Errors name the file, the test and
 the field. Ids derive from slugs and keys, so importing the same file twice
@@ -9,61 +11,23 @@ updates the tests in place and never duplicates them.
 from __future__ import annotations
 
 import json
-import math
-import re
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nh3
 import yaml
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection
 
-from examsync.content_formats.kinds import parse_answer
-from examsync.domain.content import (
-    DEFAULT_BREAK_SECONDS, DEFAULT_IDLE_LIMIT_SECONDS, MODES, QUESTION_KINDS, TIMER_POLICIES,
-)
+from examsync.content_document import ContentError, parse_document, stable_id
+from examsync.content_markup import sanitize_html
+from examsync.store import imports as store
 from examsync.store.database import Database
-from examsync.store.tables import questions, skill_areas, sub_skills, test_sections, tests, user_test_sessions
 
-NAMESPACE = uuid.UUID("8f3c2a5e-4b1d-4f6e-9a7c-2d5e8b1f0c3a")
+# Where validation and markup live; named here too, as the import's public face.
+__all__ = ["SAMPLE_CONTENT", "ContentError", "ImportReport", "has_content", "import_files", "import_sample_content",
+           "parse_document", "read_file", "sanitize_html", "stable_id"]
+
 SAMPLE_CONTENT = Path(__file__).with_name("sample_content")
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
-_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-
-# Limited markup in stems and choices: emphasis, lists, tables, maths as text,
-# images from the server only. Everything else is stripped.
-ALLOWED_TAGS = {"p", "br", "em", "strong", "b", "i", "u", "sub", "sup", "code", "pre", "ul", "ol", "li",
-                "table", "thead", "tbody", "tr", "th", "td", "caption", "blockquote", "span", "img"}
-ALLOWED_ATTRIBUTES = {"img": {"src", "alt", "width", "height"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan", "scope"}}
-
-
-# An image's source must be a path on this server: "/media/x.png" or "x.png", never another host
-# ("//host/x.png", or "/\\host/x.png", which browsers read as "//host/x.png").
-_SERVER_PATH = re.compile(r"^(?:/(?![/\\])|(?![/\\]))[^\s\\]*$")
-
-
-def _only_server_images(element: str, attribute: str, value: str) -> str | None:
-    if element == "img" and attribute == "src" and not _SERVER_PATH.match(value):
-        return None
-    return value
-
-
-def sanitize_html(fragment: str) -> str:
-    """Limited markup (ALLOWED_TAGS), no script, no event handlers, no URL with a scheme, images from this server."""
-    return nh3.clean(
-        fragment, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=set(),
-        link_rel=None, strip_comments=True, attribute_filter=_only_server_images,
-    )
-
-
-class ContentError(Exception):
-    """A content file that cannot be imported; the message names file, test and field."""
-
-
-def stable_id(*parts: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, "/".join(parts)))
 
 
 @dataclass
@@ -89,217 +53,6 @@ def read_file(path: Path) -> Any:
         raise ContentError(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {error}") from None
 
 
-def _is_finite_number(value: Any) -> bool:
-    """A number a float can hold: not a boolean, NaN or an infinity, nor a whole number past the float range."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:
-        return False
-
-
-def _is_one_of(value: Any, names: set[str]) -> bool:
-    # Only text can name one; a list or a mapping cannot even be looked up in a set.
-    return isinstance(value, str) and value in names
-
-
-class _Checker:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.where = ""
-
-    def fail(self, field_name: str, problem: str) -> ContentError:
-        return ContentError(f"{self.path}: {self.where}field {field_name!r}: {problem}")
-
-    def text(self, data: dict[str, Any], name: str, *, required: bool = True, max_length: int = 20_000) -> str:
-        value = data.get(name)
-        if value is None:
-            if required:
-                raise self.fail(name, "is required")
-            return ""
-        if not isinstance(value, str) or (required and not value.strip()):
-            raise self.fail(name, "must be a non-empty string")
-        if len(value) > max_length:
-            raise self.fail(name, f"is longer than {max_length} characters")
-        return value
-
-    def pattern(self, data: dict[str, Any], name: str, regex: re.Pattern[str], description: str) -> str:
-        value = data.get(name)
-        if not isinstance(value, str) or not regex.match(value):
-            raise self.fail(name, f"must be {description}, got {value!r}")
-        return value
-
-    def choice(self, data: dict[str, Any], name: str, options: tuple[str, ...], default: str | None = None) -> str:
-        value = data.get(name, default)
-        if value not in options:
-            raise self.fail(name, f"must be one of {', '.join(options)}, got {value!r}")
-        return value
-
-    def number(self, data: dict[str, Any], name: str, default: float | None, *, minimum: float = 0) -> float | None:
-        value = data.get(name, default)
-        if value is None:
-            return None
-        if not _is_finite_number(value) or value < minimum:
-            raise self.fail(name, f"must be a number of at least {minimum:g}, got {value!r}")
-        return value
-
-    def mapping(self, value: Any, name: str) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(name, "must be a mapping")
-        return value
-
-    def sequence(self, data: dict[str, Any], name: str, *, required: bool = True) -> list[Any]:
-        value = data.get(name)
-        if value is None and not required:
-            return []
-        if not isinstance(value, list) or (required and not value):
-            raise self.fail(name, "must be a non-empty list")
-        return value
-
-
-def parse_document(path: Path, document: Any, known_sub_skills: set[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Validate a whole document; returns (skill areas, tests) ready to write."""
-    check = _Checker(path)
-    if not isinstance(document, dict):
-        raise ContentError(f"{path}: the file must hold a mapping with `skill_areas` and/or `tests`")
-    unknown_keys = set(document) - {"skill_areas", "tests"}
-    if unknown_keys:
-        raise ContentError(f"{path}: unknown top-level keys {sorted(unknown_keys, key=str)}; "
-                           "expected skill_areas and/or tests")
-    areas = []
-    for i, raw_area in enumerate(check.sequence(document, "skill_areas", required=False)):
-        check.where = f"skill_areas[{i}]: "
-        area = check.mapping(raw_area, "skill_areas")
-        slug = check.pattern(area, "slug", _SLUG, "a slug (lowercase letters, digits, hyphens)")
-        subs = []
-        for j, raw_sub in enumerate(check.sequence(area, "sub_skills")):
-            check.where = f"skill_areas[{i}] ({slug}): sub_skills[{j}]: "
-            sub = check.mapping(raw_sub, "sub_skills")
-            subs.append({"slug": check.pattern(sub, "slug", _SLUG, "a slug"), "name": check.text(sub, "name", max_length=200)})
-        check.where = f"skill_areas[{i}] ({slug}): "
-        areas.append({"slug": slug, "name": check.text(area, "name", max_length=200), "sub_skills": subs})
-    all_sub_skills = known_sub_skills | {s["slug"] for a in areas for s in a["sub_skills"]}
-
-    parsed_tests = []
-    seen_slugs: set[str] = set()
-    for i, raw_test in enumerate(check.sequence(document, "tests", required=False)):
-        check.where = f"tests[{i}]: "
-        data = check.mapping(raw_test, "tests")
-        slug = check.pattern(data, "slug", _SLUG, "a slug (lowercase letters, digits, hyphens)")
-        if slug in seen_slugs:
-            raise check.fail("slug", f"test {slug!r} appears twice in this file")
-        seen_slugs.add(slug)
-        check.where = f"test {slug!r}: "
-        parsed_tests.append(_parse_test(check, slug, data, all_sub_skills, position=i))
-    return areas, parsed_tests
-
-
-def _parse_test(check: _Checker, slug: str, data: dict[str, Any], all_sub_skills: set[str], position: int) -> dict[str, Any]:
-    mode = check.choice(data, "mode", MODES)
-    multipliers = data.get("time_multipliers", [1.0])
-    if (not isinstance(multipliers, list) or not multipliers
-            or not all(isinstance(m, (int, float)) and not isinstance(m, bool) and 0.5 <= m <= 10 for m in multipliers)):
-        raise check.fail("time_multipliers", "must be a non-empty list of numbers between 0.5 and 10")
-    if not any(m == 1 for m in multipliers):
-        raise check.fail("time_multipliers", "must include 1.0 (standard time)")
-    sub_skill = data.get("sub_skill")
-    if mode == "drill":
-        if not _is_one_of(sub_skill, all_sub_skills):
-            raise check.fail("sub_skill", f"a drill names its sub-skill; {sub_skill!r} is not a known sub-skill")
-    elif sub_skill is not None:
-        raise check.fail("sub_skill", "only drills name a sub-skill")
-    allow_untimed = data.get("allow_untimed", False)
-    if not isinstance(allow_untimed, bool):
-        raise check.fail("allow_untimed", "must be true or false")
-    self_study = data.get("self_study")
-    if self_study is not None and not isinstance(self_study, bool):
-        raise check.fail("self_study", "must be true or false")
-    break_seconds = check.number(data, "break_seconds", DEFAULT_BREAK_SECONDS, minimum=1)
-    idle_limit_seconds = check.number(data, "idle_limit_seconds", DEFAULT_IDLE_LIMIT_SECONDS, minimum=1)
-    test = {
-        "id": stable_id("test", slug),
-        "slug": slug,
-        "title": check.text(data, "title", max_length=300),
-        "description": check.text(data, "description", required=False, max_length=2000),
-        "mode": mode,
-        "timer_policy": check.choice(data, "timer_policy", TIMER_POLICIES, default="wall_clock"),
-        "allow_untimed": allow_untimed,
-        "time_multipliers": [float(m) for m in multipliers],
-        "sub_skill_slug": sub_skill,
-        "break_seconds": None if break_seconds is None else int(break_seconds),
-        "idle_limit_seconds": None if idle_limit_seconds is None else int(idle_limit_seconds),
-        "position": position,
-        # Stated in the file, or left as it is (a new test is self-study; an admin may change it over the API).
-        "self_study": self_study,
-        "sections": [],
-    }
-    raw_sections = check.sequence(data, "sections")
-    if mode != "diagnostic" and len(raw_sections) != 1:
-        raise check.fail("sections", f"a {mode} test has exactly one section")
-    question_keys: set[str] = set()
-    section_keys: set[str] = set()
-    for s, raw_section in enumerate(raw_sections):
-        check.where = f"test {slug!r}: sections[{s}]: "
-        section_data = check.mapping(raw_section, "sections")
-        key = check.pattern(section_data, "key", _KEY, "a key (letters, digits, - _ .)")
-        if key in section_keys:
-            raise check.fail("key", f"section key {key!r} appears twice")
-        section_keys.add(key)
-        check.where = f"test {slug!r}: section {key!r}: "
-        limit = check.number(section_data, "time_limit_seconds", None, minimum=1)
-        section = {
-            "id": stable_id("section", slug, key),
-            "key": key,
-            "title": check.text(section_data, "title", max_length=300),
-            "time_limit_seconds": int(limit) if limit is not None else None,
-            "position": s,
-            "questions": [],
-        }
-        for q, raw_question in enumerate(check.sequence(section_data, "questions")):
-            check.where = f"test {slug!r}: section {key!r}: questions[{q}]: "
-            question = _parse_question(check, slug, check.mapping(raw_question, "questions"), all_sub_skills, q)
-            if question["key"] in question_keys:
-                raise check.fail("key", f"question key {question['key']!r} appears twice in this test")
-            question_keys.add(question["key"])
-            question["section_id"] = section["id"]
-            section["questions"].append(question)
-        test["sections"].append(section)
-    _check_timed_sessions_end(check, slug, test)
-    return test
-
-
-def _check_timed_sessions_end(check: _Checker, slug: str, test: dict[str, Any]) -> None:
-    """A timed session must end by itself: a wall_clock test can rely on its breaks alone, any other needs an idle limit."""
-    check.where = f"test {slug!r}: "
-    timed = any(section["time_limit_seconds"] is not None for section in test["sections"])
-    ends_by_breaks = test["timer_policy"] == "wall_clock" and test["break_seconds"] is not None
-    if timed and test["idle_limit_seconds"] is None and not ends_by_breaks:
-        raise check.fail("idle_limit_seconds", "a timed test needs an idle limit, unless it is wall_clock with a break")
-
-
-def _parse_question(check: _Checker, test_slug: str, data: dict[str, Any], all_sub_skills: set[str], position: int) -> dict[str, Any]:
-    key = check.pattern(data, "key", _KEY, "a key (letters, digits, - _ .)")
-    check.where += f"({key}) "
-    kind = check.choice(data, "kind", QUESTION_KINDS)
-    sub_skill = data.get("sub_skill")
-    if not _is_one_of(sub_skill, all_sub_skills):
-        raise check.fail("sub_skill", f"{sub_skill!r} is not a known sub-skill (define it under skill_areas)")
-    question: dict[str, Any] = {
-        "id": stable_id("question", test_slug, key),
-        "key": key,
-        "kind": kind,
-        "stem": sanitize_html(check.text(data, "stem")),
-        "sub_skill_slug": sub_skill,
-        "points": check.number(data, "points", 1.0, minimum=0),
-        "explanation": sanitize_html(check.text(data, "explanation", required=False)),
-        "numeric": False,
-        "tolerance": 0.0,
-        "position": position,
-    }
-    parse_answer(check, kind, data, question, sanitize_html)
-    return question
-
 
 def import_files(db: Database, paths: list[Path]) -> ImportReport:
     """Validate every file, then write them all in one transaction (all or nothing)."""
@@ -307,14 +60,14 @@ def import_files(db: Database, paths: list[Path]) -> ImportReport:
     documents = [(path, read_file(path)) for path in paths]
     with db.owner_transaction() as connection:
         # Files may name sub-skills that another file of the same import defines.
-        known = set(connection.execute(select(sub_skills.c.slug)).scalars()) | _declared_sub_skills(documents)
+        known = store.sub_skill_slugs(connection) | _declared_sub_skills(documents)
         parsed = []
         for path, document in documents:
             parsed.append(parse_document(path, document, known))
             report.files.append(str(path))
         for areas, _ in parsed:
             for area in areas:
-                _upsert_area(connection, area)
+                store.upsert_area(connection, area)
                 report.sub_skills += len(area["sub_skills"])
         for _, parsed_tests in parsed:
             for test in parsed_tests:
@@ -341,61 +94,22 @@ def import_sample_content(db: Database) -> ImportReport:
 
 def has_content(db: Database) -> bool:
     with db.owner_transaction() as connection:
-        return connection.execute(select(func.count()).select_from(tests)).scalar_one() > 0
-
-
-def _upsert_area(connection: Connection, area: dict[str, Any]) -> None:
-    _upsert(connection, skill_areas, {"slug": area["slug"], "name": area["name"]}, "slug")
-    for sub in area["sub_skills"]:
-        _upsert(connection, sub_skills, {**sub, "skill_area_slug": area["slug"]}, "slug")
-
-
-def _upsert(connection: Connection, table: Any, values: dict[str, Any], key: str) -> bool:
-    """Insert or update one row; True if anything changed."""
-    current = connection.execute(select(table).where(table.c[key] == values[key])).mappings().first()
-    if current is None:
-        connection.execute(insert(table).values(**values))
-        return True
-    changes = {k: v for k, v in values.items() if current[k] != v}
-    if changes:
-        connection.execute(update(table).where(table.c[key] == values[key]).values(**changes))
-    return bool(changes)
+        return store.has_tests(connection)
 
 
 def _upsert_test(connection: Connection, test: dict[str, Any]) -> str:
-    sections = test["sections"]
-    row = {k: v for k, v in test.items() if k not in ("sections", "self_study")}
-    existing = connection.execute(select(tests.c.content_version).where(tests.c.id == test["id"])).scalar()
-    changed = _upsert(connection, tests, row, "id")
-    if test.get("self_study") is not None:  # who may start it, not its content: no new content version
-        connection.execute(update(tests).where(tests.c.id == test["id"]).values(self_study=test["self_study"]))
-    wanted_sections = {s["id"] for s in sections}
-    wanted_questions = {q["id"] for s in sections for q in s["questions"]}
-    old_sections = set(connection.execute(select(test_sections.c.id).where(test_sections.c.test_id == test["id"])).scalars())
-    old_questions = set(connection.execute(
-        select(questions.c.id).where(questions.c.section_id.in_(old_sections))
-    ).scalars()) if old_sections else set()
-    removed = (old_sections - wanted_sections, old_questions - wanted_questions)
-    if (removed[0] or removed[1]) and connection.execute(
-        select(func.count()).select_from(user_test_sessions).where(user_test_sessions.c.test_id == test["id"])
-    ).scalar_one():
+    existing = store.content_version(connection, test["id"])
+    changed = store.upsert_test_row(connection, test)
+    removed = store.removed_parts(connection, test)
+    if (removed[0] or removed[1]) and store.has_sessions(connection, test["id"]):
         raise ContentError(
             f"test {test['slug']!r}: sections or questions were removed but students have sessions of this test;"
             " keep them, or import the new version under a new slug"
         )
-    if removed[1]:
-        connection.execute(delete(questions).where(questions.c.id.in_(removed[1])))
-    if removed[0]:
-        connection.execute(delete(test_sections).where(test_sections.c.id.in_(removed[0])))
-    for section in sections:
-        section_row = {k: v for k, v in section.items() if k != "questions"} | {"test_id": test["id"]}
-        changed |= _upsert(connection, test_sections, section_row, "id")
-        for question in section["questions"]:
-            changed |= _upsert(connection, questions, question, "id")
-    changed |= bool(removed[0] or removed[1])
+    changed |= store.write_sections(connection, test, removed)
     if existing is None:
         return "created"
     if changed:
-        connection.execute(update(tests).where(tests.c.id == test["id"]).values(content_version=existing + 1))
+        store.bump_content_version(connection, test["id"], existing)
         return "updated"
     return "unchanged"

@@ -6,12 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
 from examsync.domain.chain import find_break, first_break
+from examsync.store import history as heads
 from examsync.store import sessions as store
 from examsync.store.database import SYSTEM, Database
-from examsync.store.tables import user_test_sessions
 
 
 @dataclass(frozen=True)
@@ -30,13 +28,8 @@ def chain_status(session_id: str, user_id: str, entries: list[dict[str, Any]], l
 def verify_history(database: Database, *, session_id: str | None = None,
                    test_id: str | None = None) -> Iterator[tuple[str, Finding | None]]:
     """Yield (session_id, the first break of its chain or None) for each session asked for."""
-    query = select(user_test_sessions.c.id, user_test_sessions.c.user_id, user_test_sessions.c.last_hash)
-    if session_id is not None:
-        query = query.where(user_test_sessions.c.id == session_id)
-    if test_id is not None:
-        query = query.where(user_test_sessions.c.test_id == test_id)
     with database.transaction(SYSTEM, write=False) as connection:
-        rows = connection.execute(query.order_by(user_test_sessions.c.started_at)).all()
+        rows = heads.chain_heads(connection, session_id=session_id, test_id=test_id)
     for sid, user_id, last_hash in rows:
         with database.transaction(SYSTEM, write=False) as connection:
             entries = [e.as_dict() for e in store.history(connection, sid, None)]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from examsync.chaos.run import (FULL_PACE_STUDENTS, MAX_SKEW_MS, MAX_STUDENT_PROCESSES, ChaosOptions, class_plan,
-                                student_email)
+from examsync.chaos.classroom import (FULL_PACE_STUDENTS, MAX_SKEW_MS, MAX_STUDENT_PROCESSES, ChaosOptions,
+                                      class_plan, student_email)
 
 
 def plan(students: int, instances: int = 2) -> list[list[dict]]:

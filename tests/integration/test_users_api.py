@@ -19,7 +19,7 @@ from examsync.live.brokers import PostgresBroker
 from examsync.settings import Settings
 from examsync.store import users as users_store
 from examsync.store.database import SYSTEM
-from examsync.web import live as live_module
+from examsync.web import live_connection as live_module
 from examsync.web.app import create_app
 from tests.cli.test_import_responses import import_responses, write_rescue_file
 from tests.conftest import Api, FakeClock, section_questions

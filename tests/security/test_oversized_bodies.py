@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from examsync.web.app import BodyLimit
+from examsync.web.middleware import BodyLimit
 from tests.integration.server_process import ServerProcess
 
 SIX_MEGABYTES = b'{"ops": [], "padding": "' + b"x" * (6 * 1024 * 1024) + b'"}'

@@ -11,7 +11,8 @@ from examsync.domain.content import Test as ExamTest
 from examsync.domain.errors import AnswerTooLongError
 from examsync.domain.records import QuestionState
 from examsync.domain.scoring import score_section
-from examsync.domain.staff_ops import Staff, apply_staff_batch, read_staff_op
+from examsync.domain.staff_op_parsing import read_staff_op
+from examsync.domain.staff_ops import Staff, apply_staff_batch
 from examsync.domain.views import results_view
 
 from .builders import MINUTE, T0, make_session, op, question

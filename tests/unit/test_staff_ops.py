@@ -9,9 +9,8 @@ import pytest
 from examsync.domain.chain import first_break
 from examsync.domain.errors import InvalidOpError, SessionCompletedError
 from examsync.domain.session import Rules
-from examsync.domain.staff_ops import (
-    Staff, apply_staff_batch, entry_by, parse_staff_op, read_staff_op, student_entry,
-)
+from examsync.domain.staff_op_parsing import parse_staff_op, read_staff_op
+from examsync.domain.staff_ops import Staff, apply_staff_batch, entry_by, student_entry
 from examsync.domain.views import live_state, resume_view
 
 from .builders import (

@@ -1,4 +1,8 @@
-"""The measurements, one function each; a scenario runs one or several of them on one system."""
+"""The measurements, one function each; a scenario runs one or several of them on one system.
+
+Why this module is over 300 lines: `SCENARIOS` names every `--scenario` next to its function, and they share
+`Findings` and `_load`; the larger measurements already live beside it (physical.py, proctor.py, peer.py).
+"""
 
 from __future__ import annotations
 

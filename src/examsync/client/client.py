@@ -3,6 +3,9 @@
 Calls that read or create something (`sign_in`, `resume`, …) go to the server at once and raise the
 error it answers. Calls that change a session (`answer`, `flag`, …) only write an op to the queue file
 and return its op_id; `sync` sends what is queued and settles each op by the server's answer.
+
+Why this module is over 300 lines: `Client`'s methods are the SDK's whole surface (docs/sdk.md), read as one class;
+each is a few lines over the parts beside it (queue_file.py, retry.py, live.py, models.py, errors.py).
 """
 
 from __future__ import annotations

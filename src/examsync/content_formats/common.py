@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from lxml import etree
 
-from examsync.content_import import ContentError, stable_id
+from examsync.content_document import ContentError, stable_id
 
 # Images carried over from a package (docs/content-format.md#images): these types only, told by their first bytes
 # (never by the name); SVG is refused, as it can hold scripts and links.

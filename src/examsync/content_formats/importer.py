@@ -8,17 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from examsync import content_import as core
 from examsync.content_formats import gift, moodle_xml, package, qti
 from examsync.content_formats.common import MAX_FILE_BYTES, Bank, ImportOptions, Skip, fail, size
 from examsync.content_formats.detect import detect
 from examsync.content_import import ContentError
 from examsync.domain.errors import TestOwnedElsewhereError
+from examsync.store import imports as store
 from examsync.store.content import set_test_flags, store_assets, test_owners
 from examsync.store.database import Actor, Database
-from examsync.store.tables import skill_areas, sub_skills
 
 _QUESTION_KEY = re.compile(r"\(([A-Za-z0-9][A-Za-z0-9_.-]*)\) field")
 
@@ -93,7 +91,7 @@ def import_banks(db: Database, paths: list[Path], options: ImportOptions | None 
     documents = [(path, bank.document) for path, bank in read]
     try:
         with db.owner_transaction() as connection:
-            known = set(connection.execute(select(sub_skills.c.slug)).scalars()) | core._declared_sub_skills(documents)
+            known = store.sub_skill_slugs(connection) | core._declared_sub_skills(documents)
             parsed = []
             seen: dict[str, Path] = {}
             for path, bank in read:
@@ -113,7 +111,7 @@ def import_banks(db: Database, paths: list[Path], options: ImportOptions | None 
                     report.files.append(str(path))
             for areas, _ in parsed:
                 for area in areas:
-                    core._upsert_area(connection, area)
+                    store.upsert_area(connection, area)
                     report.sub_skills += len(area["sub_skills"])
             if owner is not None:
                 _check_owners(connection, owner, [t for _, tests in parsed for t in tests])
@@ -149,8 +147,8 @@ def _check_owners(connection: Any, owner: Actor, tests: list[dict[str, Any]]) ->
 
 def _new_names_only(connection: Any, areas: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The areas and sub-skills not yet in the database: those that are keep their names."""
-    known_areas = dict(connection.execute(select(skill_areas.c.slug, skill_areas.c.name)).all())
-    known_subs = set(connection.execute(select(sub_skills.c.slug)).scalars())
+    known_areas = store.skill_area_names(connection)
+    known_subs = store.sub_skill_slugs(connection)
     kept = []
     for area in areas:
         subs = [s for s in area["sub_skills"] if s["slug"] not in known_subs]

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from examsync.domain.assignments import AssignmentSettings, validate, validate_override
 from examsync.domain.errors import ForbiddenError, InvalidRequestError, NotFoundError

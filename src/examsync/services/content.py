@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from examsync.content_formats import qti_export, yaml_export
 from examsync.content_formats.common import ImportOptions, Skip
 from examsync.content_formats.importer import import_banks
@@ -24,7 +22,7 @@ from examsync.content_import import ContentError
 from examsync.domain.errors import ForbiddenError, InvalidContentError, NotFoundError, ShareTargetNotStaffError
 from examsync.store import content as store
 from examsync.store.content import sub_skill_names, tests_by_reference
-from examsync.store.tables import users
+from examsync.store.users import user_row
 from examsync.store.database import SYSTEM, Actor, Database
 from examsync.content_formats.common import ASSET_NAME
 
@@ -141,7 +139,8 @@ class ContentService:
             if not store.may_manage(actor, row):
                 raise ForbiddenError("only the test's owner or an admin can share it")
             if shared:
-                role = connection.execute(select(users.c.role).where(users.c.id == user_id)).scalar()
+                account = user_row(connection, user_id)
+                role = account["role"] if account else None
                 if role is None:
                     raise NotFoundError(f"no user with id {user_id!r}")
                 if role not in ("teacher", "admin"):

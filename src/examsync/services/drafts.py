@@ -14,8 +14,6 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable
 
-from sqlalchemy import select
-
 from examsync import content_import as core
 from examsync.content_formats import yaml_export
 from examsync.content_import import ContentError
@@ -23,7 +21,7 @@ from examsync.domain.errors import DraftConflictError, ForbiddenError, InvalidCo
 from examsync.store import drafts as store
 from examsync.store.content import set_test_flags, sub_skill_names, tests_by_reference
 from examsync.store.database import Actor, Database
-from examsync.store.tables import sub_skills
+from examsync.store.imports import sub_skill_slugs
 
 # How the messages of a refused publish name the document.
 DRAFT_PLACE = Path("draft")
@@ -143,7 +141,7 @@ class DraftService:
                                           "exist (new ones come with an import)")
             if not isinstance(document.get("tests"), list) or len(document["tests"]) != 1:
                 raise InvalidContentError(f"{DRAFT_PLACE}: field 'tests': a draft holds exactly one test")
-            known = set(connection.execute(select(sub_skills.c.slug)).scalars())
+            known = sub_skill_slugs(connection)
             try:
                 _, [test] = core.parse_document(DRAFT_PLACE, document, known)
             except ContentError as error:

@@ -15,7 +15,8 @@ from typing import Any
 from examsync.domain.content import Test
 from examsync.domain.errors import ForbiddenError, NotFoundError, TooManyOpsError
 from examsync.domain.records import APPLIED, SUPERSEDED, intent_order
-from examsync.domain.staff_ops import Staff, apply_staff_batch, entry_by, read_staff_op
+from examsync.domain.staff_op_parsing import read_staff_op
+from examsync.domain.staff_ops import Staff, apply_staff_batch, entry_by
 from examsync.services.sessions import SessionService, _Writer
 from examsync.store import sessions as store, staff as staff_store
 from examsync.store.database import Actor

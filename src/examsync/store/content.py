@@ -214,6 +214,13 @@ def drills_by_sub_skill(connection: Connection) -> dict[str, list[str]]:
     return drills
 
 
+def test_id_by_reference(connection: Connection, reference: str) -> str | None:
+    """The id of the test named by its id or its slug; None if there is none."""
+    return connection.execute(
+        select(tests.c.id).where(or_(tests.c.id == reference, tests.c.slug == reference))
+    ).scalar()
+
+
 def tests_by_reference(connection: Connection, references: list[str], actor: Actor | None = None) -> list[Test | None]:
     """Each test named by its id or slug, with its sections and questions (None for one that does not exist, or
     that `actor` may not see)."""

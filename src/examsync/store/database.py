@@ -119,6 +119,11 @@ class Database:
             with self._write_lock or nullcontext(), connection.begin():
                 yield connection
 
+    def ping(self) -> None:
+        """Reach the database with a trivial read (the readiness check); raises whatever reaching it raised."""
+        with self.transaction(SYSTEM, write=False) as connection:
+            connection.execute(text("SELECT 1"))
+
     def dispose(self) -> None:
         self.engine.dispose()
 

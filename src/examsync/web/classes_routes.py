@@ -3,13 +3,12 @@
 from typing import Any
 
 from fastapi import APIRouter, Response
-from sqlalchemy import select, update
 
 from examsync.domain.errors import ForbiddenError, NotFoundError, TooManyJoinAttemptsError
 from examsync.services.assignments import AssignmentService
 from examsync.services.classes import ClassService
+from examsync.store import content
 from examsync.store.database import SYSTEM, Actor, Database
-from examsync.store.tables import tests
 from examsync.web import schemas
 from examsync.web import classes_schemas as cs
 from examsync.web.auth import Auth
@@ -152,8 +151,6 @@ def set_self_study(database: Database, assignments: AssignmentService, actor: Ac
     if actor.role not in ("admin", "system"):
         raise ForbiddenError("only admins can change the catalogue")
     with database.transaction(SYSTEM, write=True) as connection:
-        if connection.execute(select(tests.c.id).where(tests.c.id == test_id)).first() is None:
-            raise NotFoundError(f"no test with id {test_id!r}")
-        if changes:
-            connection.execute(update(tests).where(tests.c.id == test_id).values(**changes))
+        content.test_row(connection, SYSTEM, test_id)  # NotFoundError if there is none
+        content.set_test_flags(connection, test_id, changes)
     return next(t for t in assignments.sessions.tests(actor) if t["id"] == test_id)

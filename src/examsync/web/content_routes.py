@@ -4,7 +4,7 @@
 (No `from __future__ import annotations`: FastAPI reads the local dependency annotations at once.)
 
 A student is refused with 403 `forbidden` and an anonymous request with 401 before any file is read by the import.
-The request body may be as large as `EXAMSYNC_MAX_UPLOAD_BYTES` (BodyLimit in web/app.py); an import is all or
+The request body may be as large as `EXAMSYNC_MAX_UPLOAD_BYTES` (BodyLimit in web/middleware.py); an import is all or
 nothing, and a file it refuses answers 422 `invalid_content` with the message naming file, line, item and rule.
 """
 

@@ -5,7 +5,7 @@ once (no `from __future__ import annotations`): FastAPI reads them.
 
 `/api/v1/assignments/{id}/live?after_seq=N` — a teacher or admin: first the whole roster (or, resuming after a
 `seq` of this instance's feed, the rows changed since), then each changed row as it changes, numbered in order
-(live/roster.py). The socket shares the session socket's limits, close codes and message loop (web/live.py);
+(live/roster.py). The socket shares the session socket's limits, close codes and message loop (web/live_connection.py);
 the account is read again at most every `ACCOUNT_CHECK_MS`, as on the session socket, and a teacher who no
 longer runs the class is closed with 4404.
 """
@@ -27,7 +27,7 @@ from examsync.services.roster import RosterService
 from examsync.store.database import Actor
 from examsync.web.auth import Auth
 from examsync.web.limits import Limits
-from examsync.web.live import _Connection, refuse
+from examsync.web.live_connection import _Connection, refuse
 from examsync.web.proctor_schemas import RosterRow
 from examsync.web.protocol import (
     CLOSE_FORBIDDEN,

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 
 from examsync.domain.errors import DomainError, InvalidRequestError
-from examsync.web import schemas
+from examsync.web import ops_schemas
 from examsync.web.errors import STATUS_BY_CODE, error_body, error_data, validation_problems
 
 
@@ -44,10 +44,10 @@ BATCH_FIELDS = ("ops", "device_id", "sent_at")
 
 
 def validate_batch(batch: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None, int | None]:
-    """The cleaned ops, device_id and sent_at of a batch, by the rules of `POST …/ops` (schemas.OpsIn);
+    """The cleaned ops, device_id and sent_at of a batch, by the rules of `POST …/ops` (ops_schemas.OpsIn);
     InvalidRequestError (422 invalid_request) for a batch that breaks them, with the message HTTP gives."""
     try:
-        valid = schemas.OpsIn.model_validate({name: batch[name] for name in BATCH_FIELDS if name in batch})
+        valid = ops_schemas.OpsIn.model_validate({name: batch[name] for name in BATCH_FIELDS if name in batch})
     except ValidationError as error:
         message, problems = validation_problems(error.errors())
         raise InvalidRequestError(message, problems=problems) from None

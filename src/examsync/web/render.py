@@ -1,6 +1,6 @@
 """Defence in depth on the way out: question markup is sanitized again whenever it is served.
 
-Content is sanitized on import (`content_import.sanitize_html`); a stem that
+Content is sanitized on import (`content_markup.sanitize_html`); a stem that
 reached the database some other way (an older importer, a hand-edited row) is
 cleaned here with the same rules before any response carries it. The browser
 inserts only these fields as HTML (`serverHtml` in static/js/dom.js); what
@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from examsync.content_import import sanitize_html
+from examsync.content_markup import sanitize_html
 
 HTML_FIELDS = ("stem", "explanation")
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 from pydantic import BaseModel, Field
 
-from examsync.web.schemas import HistoryEntry
+from examsync.web.ops_schemas import HistoryEntry
 
 ReportFormat = Annotated[Literal["json", "csv"], Query(description="`json` (the default) or `csv`")]
 

@@ -1,17 +1,17 @@
-"""Request and response shapes, as served in the OpenAPI document."""
+"""Request and response shapes, as served in the OpenAPI document: what every area shares, and the student's own
+(tests, sessions, results, performance, the export).
+
+The other areas' shapes are beside it, one module each: `accounts_schemas.py`, `ops_schemas.py`, `time_schemas.py`,
+`classes_schemas.py`, …. `ResultsOut` stays here: a second `ResultsOut` (reports_schemas.py) makes the OpenAPI
+document name both by their module, and this name is served.
+"""
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 
 from fastapi import Path, Query
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
-
-from examsync.domain.timing import TimeChange
-
-from examsync.accounts import EMAIL_PATTERN, MAX_EMAIL_LENGTH, MIN_PASSWORD_LENGTH
-
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 Answer = str | list[str] | None
 
@@ -56,39 +56,13 @@ TEXT = r"^[^\x00]*$"
 STRICT = ConfigDict(strict=True, extra="forbid")
 
 
-class SignupIn(BaseModel):
-    model_config = STRICT
-    # The pattern is checked by the service (422 invalid_request with field "email"), as is the
-    # password's minimum length (422 weak_password); both are stated here for clients.
-    email: str = Field(max_length=MAX_EMAIL_LENGTH, pattern=TEXT, json_schema_extra={"pattern": EMAIL_PATTERN})
-    password: str = Field(max_length=1024, pattern=TEXT, json_schema_extra={"minLength": MIN_PASSWORD_LENGTH})
-    display_name: str = Field(default="", max_length=200, pattern=TEXT)
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route can answer (every one in the error shape)."""
+    return {status: {"model": ErrorOut} for status in statuses}
 
 
-class SignupOut(BaseModel):
-    user_id: str
-
-
-class TokenIn(BaseModel):
-    model_config = STRICT
-    email: str = Field(max_length=MAX_EMAIL_LENGTH, pattern=TEXT)
-    password: str = Field(max_length=1024, pattern=TEXT)
-    # From an earlier login on this email from this device; one that is not valid for it is ignored.
-    device_token: str | None = Field(default=None, max_length=200)
-
-
-class TokenOut(BaseModel):
-    access_token: str
-    token_type: Literal["bearer"]
-    expires_in: int
-    device_token: str
-
-
-class MeOut(BaseModel):
-    user_id: str
-    email: str
-    display_name: str
-    role: str
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying the same request",
+                               "schema": {"type": "integer", "minimum": 1}}}
 
 
 class SectionSummary(BaseModel):
@@ -206,65 +180,6 @@ class SessionProgress(BaseModel):
     max_score: float | None
 
 
-class OpIn(BaseModel):
-    """One change. Unknown or ill-formed ops are answered `rejected` one by one."""
-
-    model_config = ConfigDict(extra="allow")
-    op_id: str = Field(description="Client-generated UUID; the same op retried keeps it")
-    type: str = Field(description="answer, flag, unflag, eliminate, uneliminate, note, navigate, heartbeat, submit_section, complete")
-    client_time: int = Field(description="Milliseconds since the Unix epoch on the client (Date.now())")
-    question_id: str | None = None
-    section_id: str | None = None
-    choice_id: str | None = None
-    answer: Any = Field(default=None, description="choice id, list of choice ids, a string, or null to clear")
-    text: str | None = None
-
-
-class OpsIn(BaseModel):
-    model_config = STRICT
-    ops: list[dict[str, Any]] = Field(description="Ops as described by OpIn")
-    device_id: str | None = Field(default=None, max_length=64, pattern=TEXT,
-                                  description="Identifies the device, for its clock offset")
-
-    @field_validator("ops")
-    @classmethod
-    def _storable(cls, ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return clean_ops(ops)
-    sent_at: JsonInt(0, MAX_CLIENT_TIME) | None = Field(  # type: ignore[valid-type]
-        default=None, description="Client time (ms since the epoch) when this request was sent")
-
-
-class OpResultOut(BaseModel):
-    op_id: str
-    status: Literal["applied", "duplicate", "superseded", "rejected"]
-    code: str | None = None
-    message: str | None = None
-    seq: int | None = None
-
-
-class OpsOut(BaseModel):
-    results: list[OpResultOut]
-    version: int
-    last_seq: int
-
-
-class HistoryEntry(BaseModel):
-    seq: int
-    kind: str
-    status: str
-    op_id: str | None
-    code: str | None
-    message: str | None
-    question_id: str | None
-    section_id: str | None
-    payload: dict[str, Any]
-    client_time: int | None
-    effective_time: int | None
-    server_time: int
-    device_id: str | None
-    hash: str | None = Field(default=None, description="Chained to the previous entry (tamper evidence)")
-
-
 class SubSkillResult(BaseModel):
     sub_skill: str
     name: str
@@ -299,65 +214,6 @@ class PerformanceOut(BaseModel):
     updated_at: int
 
 
-class _TimeFields(BaseModel):
-    model_config = STRICT
-
-    time_multiplier: float | None = Field(default=None, ge=0.5, le=10)
-    extra_seconds: JsonInt(0, 86_400) | None = None  # type: ignore[valid-type]
-    untimed: bool | None = None
-
-
-class TimeIn(_TimeFields):
-    """A time accommodation for one session; a field left out keeps its current value."""
-
-    scope: Literal["section", "session"] | None = Field(
-        default=None, description="Where extra_seconds goes: `section` (the default: the current section, or "
-        "section_id) or `session` (split evenly over the timed sections not yet submitted)")
-    section_id: str | None = Field(default=None, max_length=36, description="With scope section: this section")
-
-    @model_validator(mode="after")
-    def _scope_goes_with_extra_seconds(self) -> "TimeIn":
-        if (self.scope is not None or self.section_id is not None) and self.extra_seconds is None:
-            raise ValueError("scope and section_id say where extra_seconds goes; send extra_seconds with them")
-        if self.section_id is not None and self.scope == "session":
-            raise ValueError("section_id names one section; it does not go with scope session")
-        return self
-
-    def change(self) -> TimeChange:
-        return TimeChange(
-            multiplier=self.time_multiplier, untimed=self.untimed,
-            extra_ms=None if self.extra_seconds is None else self.extra_seconds * 1000,
-            scope=self.scope or "section", section_id=self.section_id,
-        )
-
-
-class UserTimeIn(_TimeFields):
-    """A time accommodation for all of a student's sessions, added to each of their sections; `untimed` applies
-    to one session only."""
-
-    untimed: bool | None = Field(default=None, json_schema_extra={"enum": [False, None]},
-                                 description="Only false (or left out): untimed applies to one session")
-
-    @field_validator("untimed")
-    @classmethod
-    def _per_session_only(cls, untimed: bool | None) -> bool | None:
-        if untimed:
-            raise ValueError("untimed applies to one session, not to all of a student's sessions")
-        return untimed
-
-    def changes(self) -> dict[str, Any]:
-        given = {"multiplier": self.time_multiplier,
-                 "extra_ms": None if self.extra_seconds is None else self.extra_seconds * 1000}
-        return {k: v for k, v in given.items() if v is not None}
-
-
-class UserTimeOut(BaseModel):
-    user_id: str
-    time_multiplier: float
-    extra_seconds: int
-    sessions_updated: int
-
-
 class Health(BaseModel):
     status: str
     database: str | None = None
@@ -384,55 +240,3 @@ class ExportRow(BaseModel):
     server_time: int
     device_id: str | None = Field(description="The device that sent it; `rescue:<device>` for a rescue file's ops")
     is_correct: bool | None
-
-
-# ----- ops as free-form JSON ---------------------------------------------------
-
-# Ids name content, whose ids are at most this long; a longer one cannot name anything and cannot be stored.
-MAX_OP_ID_FIELDS = {"question_id": 36, "section_id": 36, "choice_id": 100}
-MAX_OP_DEPTH = 32
-REPLACEMENT = "\ufffd"
-
-
-def clean_text(text: str) -> str:
-    """Text as it can be stored: NUL and unpaired surrogates become U+FFFD (as any UTF-8 decoder would)."""
-    if "\x00" in text:
-        text = text.replace("\x00", REPLACEMENT)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = "".join(REPLACEMENT if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
-    return text
-
-
-def _clean_value(value: Any, where: str, depth: int) -> Any:
-    if depth > MAX_OP_DEPTH:
-        raise ValueError(f"{where}: nested more than {MAX_OP_DEPTH} levels deep")
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{where}: numbers must be finite (no NaN or Infinity)")
-    if isinstance(value, list):
-        return [_clean_value(v, where, depth + 1) for v in value]
-    if isinstance(value, dict):
-        return {clean_text(str(k)): _clean_value(v, where, depth + 1) for k, v in value.items()}
-    return value
-
-
-def clean_ops(ops: list[Any]) -> list[Any]:
-    """The ops of a batch, storable whatever a client sent; ValueError for what no client of the protocol sends.
-
-    Text is cleaned (`clean_text`); a non-finite number, nesting deeper than MAX_OP_DEPTH, or an id field longer
-    than MAX_OP_ID_FIELDS allows refuses the whole batch (422 invalid_request). Everything else is left to the
-    service, which answers each op on its own.
-    """
-    cleaned = []
-    for index, op in enumerate(ops):
-        where = f"ops[{index}]"
-        if isinstance(op, dict):
-            for name, limit in MAX_OP_ID_FIELDS.items():
-                value = op.get(name)
-                if isinstance(value, str) and len(value) > limit:
-                    raise ValueError(f"{where}.{name}: at most {limit} characters")
-        cleaned.append(_clean_value(op, where, 1))
-    return cleaned

@@ -6,7 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from examsync.web.schemas import STRICT, OpResultOut, clean_ops
+from examsync.web.ops_schemas import OpResultOut, clean_ops
+from examsync.web.schemas import STRICT
 
 
 class StaffOpIn(BaseModel):
