@@ -357,7 +357,7 @@ class SessionService:
 
     def results(self, actor: Actor, session_id: str) -> dict[str, Any]:
         return self._read(actor, session_id, lambda connection, session, _: results_view(
-            session, sub_skill_names(connection)))
+            session, sub_skill_names(connection), for_staff=actor.is_staff and actor.user_id != session.user_id))
 
     def overview(self, actor: Actor, test_id: str, session_id: str | None = None) -> list[dict[str, Any]]:
         """Staff: progress and clocks of the active sessions of a test (or of one of them)."""
@@ -373,7 +373,7 @@ class SessionService:
             for sid in connection.execute(query.order_by(user_test_sessions.c.started_at)).scalars():
                 session = self._load(connection, actor, sid)
                 session.expire_due(now)
-                views.append({**progress_view(session, now), "user_id": session.user_id,
+                views.append({**progress_view(session, now, for_staff=True), "user_id": session.user_id,
                               "last_seq": session.last_seq})
         return views
 
@@ -586,10 +586,11 @@ class SessionService:
         return store.load(connection, row, test, self.rules)
 
     def _record_performance(self, connection: Connection, session: TestSession, now: int) -> None:
-        assert session.score is not None
+        score = session.student_score()  # what the student sees: marks staff have not released do not count yet
+        assert score is not None
         insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
         table = user_sub_skill_performance
-        for slug, skill in session.score["by_sub_skill"].items():
+        for slug, skill in score["by_sub_skill"].items():
             statement = insert(table).values(
                 user_id=session.user_id, sub_skill_slug=slug, attempts=skill["attempts"], correct=skill["correct"],
                 points=skill["points"], max_points=skill["max_points"], sessions=1, updated_at=now,
