@@ -107,3 +107,13 @@ def test_marks_can_be_released_while_the_session_is_active_and_the_release_lasts
     assert outcome.changed_section_ids  # the section holding the release is saved
     state = session.sections["essay-s1"].question(Q_ESSAY)
     assert QuestionState.load(state.dump()).released and not QuestionState.load(QuestionState().dump()).released
+
+
+def test_a_grade_after_the_release_takes_back_what_the_performance_counted_before_it():
+    session = completed()
+    run(session, T0 + 2 * MINUTE, release())
+    session.retracted_score, session.completed_since_load = None, False  # as the service does once saved
+    counted = session.student_score()
+    run(session, T0 + 3 * MINUTE, grade(points=6))
+    assert session.retracted_score == counted and counted["by_sub_skill"]["writing"]["attempts"] == 1
+    assert session.student_score()["by_sub_skill"]["writing"]["points"] == 6

@@ -331,13 +331,14 @@ def _grade(session: TestSession, op: StaffOp, now_ms: int, staff: Staff) -> dict
     if state.status != "submitted":
         raise SectionNotSubmittedError("this question's section is not submitted yet; grade it once it is")
     previous = state.question(question.id).grade
+    counted = session.student_score()  # before the grade: what the student's performance counts now
     state.question(question.id).grade = {"points": op.points, "comment": op.comment or "", "by": staff.user_id,
                                          "by_name": staff.display_name, "graded_at": now_ms}
     state.score = score_section(section, state.answers(), state.grades())
     session.touched_sections.add(section.id)
     if session.status == "completed":
-        _rescore_completed(session, lambda: setattr(
-            session, "score", combine_scores(session.sections[s.id].score or {} for s in session.test.sections)))
+        session.score = combine_scores(session.sections[s.id].score or {} for s in session.test.sections)
+        _count_again(session, counted)
     session.version += 1
     return {"section_id": section.id, "replaces_points": previous["points"] if previous else None}
 
@@ -350,27 +351,24 @@ def _release_marks(session: TestSession, _op: StaffOp, _now_ms: int, _staff: Sta
     if not marked:
         raise NotMarkedByStaffError("this test has no question marked by staff; its scores are shown as they are")
 
-    def release() -> None:
-        for section_id, question_id in marked:
-            session.sections[section_id].question(question_id).released = True
-            session.touched_sections.add(section_id)
-
+    counted = session.student_score()
+    for section_id, question_id in marked:
+        session.sections[section_id].question(question_id).released = True
+        session.touched_sections.add(section_id)
     if session.status == "completed":
-        _rescore_completed(session, release)
-    else:
-        release()
+        _count_again(session, counted)
     session.version += 1
     return {"graded": sum(1 for section_id, question_id in marked
                           if session.sections[section_id].question(question_id).grade is not None)}
 
 
-def _rescore_completed(session: TestSession, change: Callable[[], None]) -> None:
-    """Make a change to a completed session's score: the performance recorded at completion (or at the last such
-    change) is taken back and the new one recorded by whoever saves the session. The performance counts the score
-    its student sees (`student_score`); a second change in one batch keeps the score that was recorded."""
+def _count_again(session: TestSession, counted: dict[str, Any] | None) -> None:
+    """A completed session's score as its student sees it changed: the performance recorded at completion (or at
+    the last such change), `counted`, is taken back and the new one recorded by whoever saves the session. The
+    performance counts the score the student sees (`student_score`); a second change in one batch keeps the score
+    that was recorded."""
     if session.retracted_score is None:
-        session.retracted_score = session.student_score()
-    change()
+        session.retracted_score = counted
     session.completed_since_load = True
 
 
