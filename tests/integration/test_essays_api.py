@@ -99,9 +99,12 @@ def test_an_essay_is_pending_until_graded_then_shows_the_mark_and_counts_once(st
     assert (results["score"], essay_of(results)["comment"]) == (2, "On review: full marks.")
     again = performance(student)["argument"]
     assert (again["attempts"], again["correct"], again["sessions"]) == (2, 2, 1)  # replaced, never added twice
-    history = student.get(f"/sessions/{state['id']}/history").json()
+    history = rivera.get(f"/sessions/{state['id']}/history").json()
     grades = [e for e in history if e["kind"] == "staff_grade"]
     assert [e["payload"]["points"] for e in grades] == [0.5, 1]
+    # The student's log keeps each grade's place, not its points or comment (those are in the results).
+    seen = [e["payload"] for e in student.get(f"/sessions/{state['id']}/history").json() if e["kind"] == "staff_grade"]
+    assert seen == [{"type": "grade", "question_id": essay["id"], "redacted": True}] * 2
     releases = [e for e in history if e["kind"] == "staff_release_marks"]
     assert [(e["status"], e["payload"]["by"]) for e in releases] == [("applied", rivera.user_id)]
     again = send(rivera, state["id"], staff_op("release_marks"))["results"][0]

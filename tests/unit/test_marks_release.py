@@ -7,7 +7,7 @@ import uuid
 from examsync.domain.content import Section
 from examsync.domain.content import Test as ExamTest
 from examsync.domain.records import QuestionState
-from examsync.domain.staff_ops import Staff, apply_staff_batch, read_staff_op
+from examsync.domain.staff_ops import Staff, apply_staff_batch, read_staff_op, student_entry
 from examsync.domain.views import progress_view, results_view
 
 from .builders import MINUTE, T0, make_session, op, question
@@ -117,3 +117,13 @@ def test_a_grade_after_the_release_takes_back_what_the_performance_counted_befor
     run(session, T0 + 3 * MINUTE, grade(points=6))
     assert session.retracted_score == counted and counted["by_sub_skill"]["writing"]["attempts"] == 1
     assert session.student_score()["by_sub_skill"]["writing"]["points"] == 6
+
+
+def test_the_students_log_keeps_a_grades_place_not_its_points_or_comment():
+    session = completed()
+    run(session, T0 + 2 * MINUTE, grade(points=7))
+    entry = session.log[-1].as_dict()
+    seen = student_entry(entry)
+    assert seen["seq"] == entry["seq"] and seen["hash"] == entry["hash"]
+    assert seen["payload"] == {"type": "grade", "question_id": Q_ESSAY, "redacted": True}
+    assert entry["payload"]["comment"] == "Clear argument; cite sources."  # the stored entry is untouched

@@ -25,7 +25,8 @@ so it is part of the hash chain and pushed to the student's devices like any oth
   A session's marks are released once (`marks_already_released` after that); a test with no question staff mark
   has no marks to release (`not_marked_by_staff`).
 - `note` {text}: a remark for staff. The student never sees its text: `student_entry` redacts it in every
-  student-facing view of the log (the stored entry, and so the chain, is untouched).
+  student-facing view of the log (the stored entry, and so the chain, is untouched). A grade's points and comment
+  are redacted there too: the student reads them in their results, once released.
 
 On a completed session every staff op but `reopen_section`, `grade` and `release_marks` is refused with `SessionCompletedError`, raised for
 the whole batch (nothing of the batch is written). The module does no I/O and reads no clock.
@@ -65,6 +66,7 @@ STAFF_OP_TYPES: tuple[str, ...] = ("pause", "resume", "extend_time", "force_subm
 ON_COMPLETED: tuple[str, ...] = ("reopen_section", "grade", "release_marks")
 KIND_PREFIX = "staff_"
 STAFF_NOTE_KIND = "staff_note"
+STAFF_GRADE_KIND = "staff_grade"
 MAX_EXTRA_SECONDS = 86_400
 MAX_STAFF_TEXT = 2_000
 SCOPES = ("section", "session")
@@ -394,7 +396,12 @@ def entry_by(entry: Mapping[str, Any]) -> str | None:
 
 
 def student_entry(entry: dict[str, Any]) -> dict[str, Any]:
-    """A log entry as its student may see it: a staff note keeps its place (seq, time), not its content."""
-    if entry.get("kind") != STAFF_NOTE_KIND:
-        return entry
-    return {**entry, "payload": {"type": "note", "redacted": True}}
+    """A log entry as its student may see it: a staff note keeps its place (seq, time), not its content; so does a
+    grade, whose points and comment the student reads in their results once the marks are released (the log would
+    otherwise show them before)."""
+    if entry.get("kind") == STAFF_NOTE_KIND:
+        return {**entry, "payload": {"type": "note", "redacted": True}}
+    if entry.get("kind") == STAFF_GRADE_KIND:
+        payload = entry.get("payload") or {}
+        return {**entry, "payload": {"type": "grade", "question_id": payload.get("question_id"), "redacted": True}}
+    return entry
