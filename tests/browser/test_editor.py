@@ -134,7 +134,7 @@ def test_a_teacher_writes_a_test_offline_and_online_publishes_it_and_a_student_i
     assert preview.locator('input[name="choice"]').count() == 2
     assert serious_axe_violations(page) == []
     page.keyboard.press("Escape")
-    assert page.locator(".preview-dialog").count() == 0
+    preview.wait_for(state="detached")  # the dialog's close event removes it, a moment after the key
 
     teacher.wait_saved()
     assert serious_axe_violations(page) == []
