@@ -92,15 +92,23 @@ def test_a_teacher_writes_a_test_offline_and_online_publishes_it_and_a_student_i
     teacher.wait_saved()
 
     # The connection drops mid-edit: the teacher keeps typing and is told plainly that it is not saved.
+    page.wait_for_function("() => document.body.dataset.sw === 'ready'")  # the offline shell is in place
     context.set_offline(True)
     second = add_question(page, "numeric")
     second.locator(".stem-input").fill("Pi to two decimal places?")
     second.get_by_label("Correct value").fill("3.14")
     second.get_by_label("Tolerance (±)").fill("0,01")
+    third = add_question(page, "extended_text")
+    third.locator(".stem-input").fill("Why is pi irrational? Give one idea.")
+    third.get_by_label("Guidance for the marker").fill("Any sound idea earns the point.")
     page.wait_for_function("() => document.querySelector('#save-state').textContent === 'Not saved — retrying'")
     kept = page.evaluate(f"() => JSON.parse(localStorage.getItem('examsync.draft.{draft_id}'))")
-    assert kept["dirty"] and len(kept["document"]["tests"][0]["sections"][0]["questions"]) == 2
+    assert kept["dirty"] and len(kept["document"]["tests"][0]["sections"][0]["questions"]) == 3
     assert teacher.api("GET", f"/drafts/{draft_id}")["document"]["tests"][0]["sections"][0]["questions"][1:] == []
+    # Reloaded with no connection, the editor opens from the offline shell with everything typed.
+    page.reload()
+    page.wait_for_selector("#question-0-2")
+    assert page.locator("#question-0-2 .stem-input").input_value() == "Why is pi irrational? Give one idea."
 
     # Back online: the draft reaches the server with everything typed meanwhile.
     context.set_offline(False)
@@ -108,8 +116,9 @@ def test_a_teacher_writes_a_test_offline_and_online_publishes_it_and_a_student_i
     saved = teacher.api("GET", f"/drafts/{draft_id}")["document"]["tests"][0]
     assert saved["title"] == "Browser quiz"
     questions = saved["sections"][0]["questions"]
-    assert [(q["kind"], q["correct"]) for q in questions] == [("single_choice", "a"), ("numeric", 3.14)]
-    assert questions[1]["tolerance"] == 0.01
+    assert [(q["kind"], q.get("correct")) for q in questions] == [("single_choice", "a"), ("numeric", 3.14),
+                                                                  ("extended_text", None)]
+    assert questions[1]["tolerance"] == 0.01 and questions[2]["grader_info"] == "Any sound idea earns the point."
     assert questions[0]["stem"] == "<p>What is <strong>two plus two</strong>?</p>"
 
     # Reordering by keyboard: the numeric question moves up, and focus stays on the moved question.
@@ -125,7 +134,7 @@ def test_a_teacher_writes_a_test_offline_and_online_publishes_it_and_a_student_i
     assert preview.locator('input[name="choice"]').count() == 2
     assert serious_axe_violations(page) == []
     page.keyboard.press("Escape")
-    assert page.locator(".preview-dialog").count() == 0
+    preview.wait_for(state="detached")  # the dialog's close event removes it, a moment after the key
 
     teacher.wait_saved()
     assert serious_axe_violations(page) == []
@@ -150,14 +159,29 @@ def test_a_teacher_writes_a_test_offline_and_online_publishes_it_and_a_student_i
     student.page.fill("#short-answer", "3,14")
     student.next()
     student.choose("a")
+    student.next()
+    student.page.fill("textarea#short-answer", "Its decimals never repeat.")
+    student.page.locator("textarea#short-answer").blur()
     student.wait_status("All changes saved")
     student.page.click("#submit-section-button")
     student.page.click("#confirm-submit")
     if student.page.locator("#finish-button").count():
         student.page.click("#finish-button")
     student.page.wait_for_selector("#results-page")
-    results = student.api(f"/sessions/{student.session_id()}/results")
-    assert (results["score"], results["max_score"]) == (2, 2)
+    session_id = student.session_id()
+    results = student.api(f"/sessions/{session_id}/results")
+    assert (results["score"], results["max_score"], results["pending_points"]) == (2, 3, 1)
+    # The teacher marks the essay and releases the marks; the student sees the mark.
+    essay_id = next(q["id"] for s in results["sections"] for q in s["questions"] if q["kind"] == "extended_text")
+    marked = teacher.api("POST", f"/sessions/{session_id}/staff-ops", {"ops": [
+        {"op_id": str(uuid.uuid4()), "type": "grade", "question_id": essay_id, "points": 1, "comment": "Yes."},
+        {"op_id": str(uuid.uuid4()), "type": "release_marks"}]})
+    assert [r["status"] for r in marked["results"]] == ["applied", "applied"]
+    student.page.reload()
+    student.page.wait_for_selector("#results-page")
+    student.wait_ready()
+    assert "Marked: 1 of 1 points" in student.page.inner_text("#results-page")
+    assert student.api(f"/sessions/{session_id}/results")["score"] == 3
 
     # From the content page, the published test opens in the editor again: the same draft, its slug kept.
     teacher.open("#/staff/content")

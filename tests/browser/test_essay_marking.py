@@ -1,5 +1,6 @@
 """A student writes an essay in Chromium (offline first: the answer is queued and sent when back online), the results
-say it awaits marking, staff grade it over the API, and the student's results page shows the mark and the comment."""
+say it awaits marking, staff grade it over the API (still awaiting marking for the student), release the marks, and
+the student's results page shows the mark and the comment."""
 
 from __future__ import annotations
 
@@ -62,8 +63,15 @@ def test_an_essay_typed_offline_awaits_marking_then_the_student_sees_the_mark(ne
     assert "Awaiting marking" in shown and "1 point is awaiting marking" in shown
     assert "Teenagers sleep later" in shown
 
-    staff_op(server, staff_token(server), session_id, "grade", question_id=essay["id"], points=1,
-             comment="Two clear reasons.")
+    token = staff_token(server)
+    staff_op(server, token, session_id, "grade", question_id=essay["id"], points=1, comment="Two clear reasons.")
+    page.reload()
+    page.wait_for_selector("#results-page")
+    student.wait_ready()
+    shown = page.inner_text("#results-page")
+    assert "Awaiting marking" in shown and "Two clear reasons" not in shown  # marked, not released yet
+
+    staff_op(server, token, session_id, "release_marks")
     page.reload()
     page.wait_for_selector("#results-page")
     student.wait_ready()

@@ -1,4 +1,4 @@
-"""Staff mark an essay on the student's report page and the student sees the mark; an admin puts a teacher's test in
+"""Staff mark an essay on the student's report page, release the assignment's marks, and the student sees the mark; an admin puts a teacher's test in
 the school's catalogue and shares it from the content page. Real Chromium against a real server."""
 
 from __future__ import annotations
@@ -98,7 +98,22 @@ def test_a_teacher_marks_an_essay_on_the_report_and_the_student_sees_the_mark(ne
     teacher.wait_ready()
     shown = teacher.page.inner_text("#marking")
     assert "Comment: Name the main idea in your first sentence." in shown and "Awaiting marking" not in shown
+    assert "Marks not released" in shown
     assert run_axe(teacher.page) == []
+
+    # Marked, not released: the student still reads "awaiting marking", without the mark or the comment.
+    page.reload()
+    page.wait_for_selector("#results-page")
+    student.wait_ready()
+    shown = page.inner_text("#results-page")
+    assert "Awaiting marking" in shown and "Name the main idea" not in shown
+
+    teacher.page.click("#release-assignment-marks")
+    teacher.page.wait_for_function(
+        "() => document.activeElement && document.activeElement.id === 'marks-release-state'")
+    teacher.wait_ready()
+    assert "Marks released" in teacher.page.inner_text("#marking")
+    assert teacher.page.locator("#release-marks").count() == 0  # released once; the button is gone
 
     page.reload()
     page.wait_for_selector("#results-page")

@@ -1,6 +1,7 @@
 """Extended-text (essay) answers over the API, on SQLite and PostgreSQL: sent offline-queued like any answer, pending in
-the results until staff grade them with the staff op `grade`, then the mark and comment shown, the student's sub-skill
-performance corrected once, and a regrade replacing the mark."""
+the results until staff grade them with the staff op `grade` and release the marks (`release_marks`, or for a whole
+assignment), then the mark and comment shown, the student's sub-skill performance corrected once, and a regrade
+replacing the mark."""
 
 from __future__ import annotations
 
@@ -72,6 +73,17 @@ def test_an_essay_is_pending_until_graded_then_shows_the_mark_and_counts_once(st
     graded = send(rivera, state["id"], staff_op("grade", question_id=essay["id"], points=0.5,
                                                 comment="A clear position; give one more reason."))
     assert graded["results"][0]["status"] == "applied"
+    # Marked, not released: the student still reads "awaiting marking", the teacher reads the mark.
+    results = student.get(f"/sessions/{state['id']}/results").json()
+    assert (results["score"], results["pending_points"], results["marks_released"]) == (1, 1, False)
+    assert (essay_of(results)["marking"], essay_of(results)["comment"]) == ("pending", None)
+    assert "give one more reason" not in student.get(f"/sessions/{state['id']}/results").text
+    assert performance(student)["argument"]["attempts"] == 1
+    seen_by_staff = rivera.get(f"/sessions/{state['id']}/results").json()
+    assert (seen_by_staff["score"], essay_of(seen_by_staff)["awarded_points"]) == (1.5, 0.5)
+
+    released = send(rivera, state["id"], staff_op("release_marks"))
+    assert released["results"][0]["status"] == "applied"
     results = student.get(f"/sessions/{state['id']}/results").json()
     assert (results["score"], results["max_score"], results["pending_points"]) == (1.5, 2, 0)
     mark = essay_of(results)
@@ -87,8 +99,40 @@ def test_an_essay_is_pending_until_graded_then_shows_the_mark_and_counts_once(st
     assert (results["score"], essay_of(results)["comment"]) == (2, "On review: full marks.")
     again = performance(student)["argument"]
     assert (again["attempts"], again["correct"], again["sessions"]) == (2, 2, 1)  # replaced, never added twice
-    grades = [e for e in student.get(f"/sessions/{state['id']}/history").json() if e["kind"] == "staff_grade"]
+    history = rivera.get(f"/sessions/{state['id']}/history").json()
+    grades = [e for e in history if e["kind"] == "staff_grade"]
     assert [e["payload"]["points"] for e in grades] == [0.5, 1]
+    # The student's log keeps each grade's place, not its points or comment (those are in the results).
+    seen = [e["payload"] for e in student.get(f"/sessions/{state['id']}/history").json() if e["kind"] == "staff_grade"]
+    assert seen == [{"type": "grade", "question_id": essay["id"], "redacted": True}] * 2
+    releases = [e for e in history if e["kind"] == "staff_release_marks"]
+    assert [(e["status"], e["payload"]["by"]) for e in releases] == [("applied", rivera.user_id)]
+    again = send(rivera, state["id"], staff_op("release_marks"))["results"][0]
+    assert (again["status"], again["code"]) == ("rejected", "marks_already_released")
+
+
+def test_releasing_an_assignments_marks_releases_each_session_once(student: Api, rivera: Api, api: Api) -> None:
+    assignment_id = teach(rivera, student, student.test_id("writing"))["assignment"]["id"]
+    state = student.start("writing", assignment_id=assignment_id)
+    essay = state["sections"][0]["questions"][1]
+    student.send(state["id"], student.op("answer", question_id=essay["id"], answer=ESSAY), student.op("complete"))
+    send(rivera, state["id"], staff_op("grade", question_id=essay["id"], points=1, comment="Well argued."))
+    assert essay_of(student.get(f"/sessions/{state['id']}/results").json())["marking"] == "pending"
+
+    assert student.post(f"/assignments/{assignment_id}/release-marks", {}).status_code == 403
+    other = staff_account(api, "teacher", "Mr Okafor")
+    assert other.post(f"/assignments/{assignment_id}/release-marks", {}).status_code == 404
+    done = rivera.post(f"/assignments/{assignment_id}/release-marks", {})
+    assert done.status_code == 200, done.text
+    assert {k: done.json()[k] for k in ("sessions", "released", "already_released", "rejected")} == {
+        "sessions": 1, "released": 1, "already_released": 0, "rejected": []}
+    mark = essay_of(student.get(f"/sessions/{state['id']}/results").json())
+    assert (mark["marking"], mark["awarded_points"], mark["comment"]) == ("graded", 1, "Well argued.")
+    again = rivera.post(f"/assignments/{assignment_id}/release-marks", {}).json()
+    assert (again["released"], again["already_released"]) == (0, 1)
+    history = student.get(f"/sessions/{state['id']}/history").json()
+    assert [e["status"] for e in history if e["kind"] == "staff_release_marks"] == ["applied"]
+    assert rivera.post("/assignments/no-such-assignment/release-marks", {}).status_code == 404
 
 
 def test_grades_that_cannot_apply_are_refused_with_their_codes(student: Api, rivera: Api) -> None:

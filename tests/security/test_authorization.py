@@ -81,6 +81,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/assignments/{assignment_id}/items"): CLASS_STAFF,
     ("GET", "/api/v1/assignments/{assignment_id}/export"): CLASS_STAFF,
     ("GET", "/api/v1/classes/{class_id}/gradebook"): CLASS_STAFF,
+    ("POST", "/api/v1/assignments/{assignment_id}/release-marks"): CLASS_STAFF,
     # The class's teacher and admins (tests/security/test_authorization_proctor.py); here no assignment exists.
     ("GET", "/api/v1/assignments/{assignment_id}/roster"): CLASS_STAFF,
     ("GET", "/api/v1/content/tests"): STAFF,

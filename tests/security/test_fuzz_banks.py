@@ -170,7 +170,12 @@ XML_PIECES = st.sampled_from(["<quiz>", "</quiz>", "<question type=\"multichoice
                               "</question>", "<answer fraction=\"100\">", "<answer fraction=\"x\">", "</answer>",
                               "<text>", "</text>", "<questiontext>", "</questiontext>", "<single>false</single>",
                               "<name>", "</name>", "9.8", "a", "&amp;", "&x;", "<![CDATA[<b>]]>",
-                              "<tolerance>", "</tolerance>"])
+                              "<tolerance>", "</tolerance>",
+                              # Embedded files: an image, a file that is not one, bad base64, another encoding.
+                              '<![CDATA[<img src="@@PLUGINFILE@@/a.png">]]>', '<![CDATA[<img src="@@PLUGINFILE@@/">]]>',
+                              '<file name="a.png" encoding="base64">iVBORw0KGgo=</file>',
+                              '<file name="a.png" encoding="base64">%%%</file>', '<file name="a.png">PHN2Zz4=</file>',
+                              '<file name="../a.png" encoding="hex">00</file>', "<file>", "</file>"])
 
 
 @FUZZ

@@ -76,7 +76,7 @@ def test_a_grade_on_the_completed_session_scores_it_and_hands_back_the_score_rec
     assert session.score["score"] == 8 and session.score["pending_points"] == 0
     assert session.score["by_sub_skill"]["writing"] == {"attempts": 2, "correct": 0, "points": 7.0,
                                                         "max_points": 15.0}
-    essay = results_view(session, {})["sections"][0]["questions"][1]
+    essay = results_view(session, {}, for_staff=True)["sections"][0]["questions"][1]
     assert (essay["marking"], essay["awarded_points"], essay["comment"]) == ("graded", 7, "Clear argument; cite "
                                                                              "sources.")
     entry = session.log[-1]
@@ -86,7 +86,7 @@ def test_a_grade_on_the_completed_session_scores_it_and_hands_back_the_score_rec
 def test_a_later_grade_replaces_the_earlier_one_and_both_are_logged():
     session = completed()
     run(session, T0 + 2 * MINUTE, grade(points=7))
-    recorded = session.score
+    recorded = session.student_score()  # what the student's performance counted
     session.retracted_score, session.completed_since_load = None, False  # as the service does once it is saved
     run(session, T0 + 3 * MINUTE, grade(points=10, comment="Full marks on review"))
     assert session.retracted_score == recorded

@@ -14,7 +14,7 @@ from lxml import etree
 
 from examsync.content_document import ContentError, stable_id
 
-# Images carried over from a package (docs/content-format.md#images): these types only, told by their first bytes
+# Images carried over from a package or embedded in a Moodle XML file (docs/content-format.md#images): these types only, told by their first bytes
 # (never by the name); SVG is refused, as it can hold scripts and links.
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}
@@ -61,6 +61,7 @@ class ImportOptions:
     # Reads an image a question of a package refers to: (the item's file label, the src) -> its bytes, or None when
     # the package does not hold it; raises ContentError for a src that leaves the package. None: not a package.
     images: Callable[[str, str], bytes | None] | None = field(default=None, compare=False)
+    images_from: str = "the package"  # where `images` looks, as a notice names it
 
 
 @dataclass
@@ -258,7 +259,7 @@ class Document:
             data, why = None, "is not carried over"
             if self.options.images is not None and found:
                 data = self.options.images(source, src)
-                why = "is not in the package"
+                why = f"is not in {self.options.images_from}"
             if data is not None and len(data) > MAX_IMAGE_BYTES:
                 data, why = None, f"is larger than {size(MAX_IMAGE_BYTES)}"
             kind = image_type(data) if data is not None else None

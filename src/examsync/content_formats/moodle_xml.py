@@ -3,19 +3,35 @@
 A `<quiz>` holds `<question type="…">` elements; a `category` pseudo-question sets the sub-skill of the questions
 after it. Read: multichoice (single or multiple), truefalse, shortanswer, numerical, essay (as extended_text, marked
 by staff; its `graderinfo` becomes the marker's guidance); everything else is skipped.
+
+Images: Moodle embeds a question's files beside the text that shows them, `<file name="…" encoding="base64">`, and
+the text refers to them as `@@PLUGINFILE@@/name`. Each is carried over as a package's images are (common.py
+`carry_images`: the same size limit, types told by their first bytes, SVG refused); a reference to a file the
+question does not embed is left out with a notice. A file that is not valid base64, or more than MAX_EMBEDDED_FILES of
+them, refuses the import. Files of the marker's guidance are not carried over (it is never shown to students).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import dataclasses
 import html
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from lxml import etree
 
-from examsync.content_formats.common import Bank, Document, ImportOptions, child, children, fail, parse_xml, percent, points_value
+from examsync.content_formats.common import (
+    Bank, Document, ImportOptions, child, children, descendants, fail, parse_xml, percent, points_value,
+)
 from examsync.content_formats.gift import explanation
+from examsync.content_formats.package import MAX_MEMBERS
+
+MAX_EMBEDDED_FILES = MAX_MEMBERS  # as many as a package may hold
+PLUGINFILE = "@@PLUGINFILE@@/"
 
 _SKIPPED = {
     "matching": "a matching question cannot be scored by examsync",
@@ -42,21 +58,64 @@ def _text(element: etree._Element | None) -> str:
 
 
 def _markup(element: etree._Element | None) -> tuple[str, list[str]]:
-    """An element's text as HTML, and the names of embedded files it refers to (not carried over)."""
+    """An element's text as HTML (its `@@PLUGINFILE@@/` references kept, for `_Embedded`), and the names of the files
+    it embeds."""
     if element is None:
         return "", []
     text = _text(element)
     files = [f.get("name", "") for f in children(element, "file")]
     if element.get("format") not in ("html", "moodle_auto_format", None):
         text = html.escape(text).replace("\n", "<br>")
-    text = re.sub(r"@@PLUGINFILE@@/", "", text)
     return text, files
+
+
+class _Embedded:
+    """The files the questions of one Moodle XML file embed, by question: `@@PLUGINFILE@@/name` in a question's text
+    becomes `@@PLUGINFILE@@/<position>/name`, so that two questions may each embed their own `image.png`."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = path
+        self.files: dict[str, etree._Element] = {}
+        self.count = 0
+
+    def take(self, element: etree._Element, position: int, label: str, question: dict[str, Any]) -> None:
+        for file in descendants(element, "file"):
+            self.count += 1
+            if self.count > MAX_EMBEDDED_FILES:
+                raise fail(self.path, file.sourceline, None, f"the file embeds more than {MAX_EMBEDDED_FILES} files")
+            if (file.get("encoding") or "base64") != "base64":
+                raise fail(self.path, file.sourceline, label, f"embedded file {file.get('name', '')!r}: the encoding "
+                           "of an embedded file must be base64")
+            self.files.setdefault(f"{position}/{file.get('name', '')}", file)
+        def rename(text: str) -> str:
+            return text.replace(PLUGINFILE, f"{PLUGINFILE}{position}/")
+        for name in ("stem", "explanation"):
+            question[name] = rename(question.get(name, ""))
+        for choice in question.get("choices", []):
+            choice["text"] = rename(choice["text"])
+        if "grader_info" in question:
+            question["grader_info"] = question["grader_info"].replace(PLUGINFILE, "")
+
+    def image(self, _source: str, src: str) -> bytes | None:
+        """The bytes of the embedded file an image's src names; None for any other src (a URL: not carried over)."""
+        if not src.startswith(PLUGINFILE):
+            return None
+        file = self.files.get(unquote(src[len(PLUGINFILE):]))
+        if file is None:
+            return None
+        try:
+            return base64.b64decode("".join((file.text or "").split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise fail(self.path, file.sourceline, file.get("name", ""), "an embedded file is not valid base64") from None
 
 
 def read(path: Path | str, data: bytes, options: ImportOptions) -> Bank:
     root = parse_xml(path, data)
     if root.tag != "quiz":
         raise fail(path, root.sourceline, None, f"a Moodle XML file's root element is <quiz>, not <{root.tag}>")
+    embedded = _Embedded(path)
+    options = dataclasses.replace(options, images=embedded.image,
+                                  images_from="the Moodle XML file (no <file> of that name in the question)")
     doc = Document(path, options, Path(str(path)).stem.replace("_", " ").replace("-", " ").strip().capitalize())
     questions = doc.section("questions", "Questions")
     category: str | None = None
@@ -86,6 +145,7 @@ def read(path: Path | str, data: bytes, options: ImportOptions) -> Bank:
         if kind == "essay":
             question.update(kind="extended_text", grader_info=_markup(child(element, "graderinfo"))[0],
                             explanation=explanation(general, []))
+            embedded.take(element, position, label, question)
             doc.bank.lines[question["key"]] = line
             questions.append(question)
             continue
@@ -94,6 +154,7 @@ def read(path: Path | str, data: bytes, options: ImportOptions) -> Bank:
             raise fail(path, line, label, "the question has no <answer>")
         feedback = _kind(path, line, label, kind, element, answers, question)
         question["explanation"] = explanation(general, feedback)
+        embedded.take(element, position, label, question)
         doc.bank.lines[question["key"]] = line
         questions.append(question)
     return doc.finish(Path(str(path)).stem)

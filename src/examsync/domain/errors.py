@@ -101,6 +101,11 @@ class PointsOutOfRangeError(DomainError):
     code = "points_out_of_range"
 
 
+class MarksAlreadyReleasedError(DomainError):
+    """`release_marks` of a session whose marks were released before: they are released once."""
+    code = "marks_already_released"
+
+
 # Errors of access and of the request as a whole (raised by the service layer).
 
 

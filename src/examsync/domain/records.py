@@ -74,6 +74,9 @@ class QuestionState:
     visited: bool = False
     # Set by the staff op `grade` on a question staff mark: {points, comment, by, graded_at, seq}; the latest wins.
     grade: dict[str, Any] | None = None
+    # Set by the staff op `release_marks` on every question staff mark: from then on its grade (given before or
+    # after) is shown to the student. It lives here, beside the grade, so the session's snapshot holds it.
+    released: bool = False
 
     def dump(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -87,6 +90,8 @@ class QuestionState:
             data["visited"] = True
         if self.grade is not None:
             data["grade"] = self.grade
+        if self.released:
+            data["released"] = True
         return data
 
     @classmethod
@@ -98,6 +103,7 @@ class QuestionState:
             eliminated={cid: Register.load(reg) for cid, reg in raw.get("eliminated", {}).items()},
             visited=bool(raw.get("visited")),
             grade=raw.get("grade"),
+            released=bool(raw.get("released")),
         )
 
 
@@ -122,8 +128,10 @@ class SectionState:
     def flagged(self) -> list[str]:
         return [qid for qid, q in self.questions.items() if q.flagged.value]
 
-    def grades(self) -> dict[str, dict[str, Any]]:
-        return {qid: q.grade for qid, q in self.questions.items() if q.grade is not None}
+    def grades(self, *, released_only: bool = False) -> dict[str, dict[str, Any]]:
+        """The staff grades by question; with `released_only`, only those the student may see."""
+        return {qid: q.grade for qid, q in self.questions.items()
+                if q.grade is not None and (q.released or not released_only)}
 
 
 @dataclass

@@ -6,6 +6,10 @@ so skipping a question never raises a sub-skill's accuracy.
 A question staff mark by hand (extended_text) that was answered and not yet graded is *pending*: its points count
 in `max_score` and in `pending_points`, not in `score`, and it is left out of the sub-skill totals until it is
 graded (so a pending essay neither lowers nor raises a sub-skill's accuracy). An unanswered one scores 0 at once.
+
+What the student sees is the score *as released* (`released_section_score`): a grade staff have given but not yet
+released (the staff op `release_marks`) counts for them as awaiting marking, exactly as if it had not been given.
+Staff see the score with every grade.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from examsync.domain.content import Answer, Question, Section, is_correct, is_marked_by_staff, question_score
+from examsync.domain.records import SectionState
 
 
 def marking(question: Question, answer: Answer, grade: Mapping[str, Any] | None) -> str | None:
@@ -63,6 +68,15 @@ def score_section(section: Section, answers: Mapping[str, Answer],
         "pending_points": pending_points,
         "by_sub_skill": by_sub_skill,
     }
+
+
+def released_section_score(section: Section, state: SectionState) -> dict[str, Any] | None:
+    """A scored section's score as its student may see it (None while it has no score)."""
+    if state.score is None:
+        return None
+    if not any(q.grade is not None and not q.released for q in state.questions.values()):
+        return state.score  # nothing withheld: the stored score is the student's
+    return score_section(section, state.answers(), state.grades(released_only=True))
 
 
 def combine_scores(section_scores: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

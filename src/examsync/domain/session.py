@@ -40,7 +40,7 @@ from examsync.domain.errors import (
     UnknownSectionError,
 )
 from examsync.domain.ops import UNLOGGED_OPS, Op
-from examsync.domain.scoring import combine_scores, score_section
+from examsync.domain.scoring import combine_scores, released_section_score, score_section
 from examsync.domain.records import (  # noqa: F401  (re-exported: the session's records, by their old home)
     APPLIED, DUPLICATE, REJECTED, SUPERSEDED, BatchOutcome, LogEntry, OpResult, QuestionState, Register, Rules,
     SectionState, SentOp, intent_order, receipt_status,
@@ -93,6 +93,18 @@ class TestSession:
     @property
     def paused(self) -> bool:
         return self.paused_at is not None
+
+    @property
+    def marks_released(self) -> bool:
+        """Staff released the session's marks (`release_marks`): its grades are shown to the student."""
+        return any(q.released for state in self.sections.values() for q in state.questions.values())
+
+    def student_score(self) -> dict[str, Any] | None:
+        """The session's score as its student sees it, and as their sub-skill performance counts it: grades not
+        yet released count as awaiting marking (domain/scoring.py)."""
+        if self.score is None:
+            return None
+        return combine_scores(released_section_score(s, self.sections[s.id]) or {} for s in self.test.sections)
 
     def __post_init__(self) -> None:
         for section in self.test.sections:

@@ -14,7 +14,7 @@ from examsync.domain.errors import DomainError, InvalidOpError
 from examsync.domain.ops import canonical_op_id, fingerprint, unparsed_fingerprint
 
 STAFF_OP_TYPES: tuple[str, ...] = ("pause", "resume", "extend_time", "force_submit", "reopen_section", "note",
-                                   "grade")
+                                   "grade", "release_marks")
 MAX_EXTRA_SECONDS = 86_400
 MAX_STAFF_TEXT = 2_000
 SCOPES = ("section", "session")
@@ -119,6 +119,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "extend_time": ("extra_seconds", "scope", "section_id"),
     "reopen_section": ("section_id", "extra_seconds", "reason"),
     "grade": ("question_id", "points", "comment"),
+    "release_marks": (),
 }
 
 

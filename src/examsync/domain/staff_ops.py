@@ -18,11 +18,17 @@ so it is part of the hash chain and pushed to the student's devices like any oth
   section: points from 0 to the question's points; a later grade replaces an earlier one (both stay in the log).
   It is allowed on a completed session (that is when marking happens): the session's score is computed again and
   its earlier score handed back in `retracted_score`, so the student's sub-skill performance is corrected, never
-  counted twice.
+  counted twice. Until staff release the marks, the student sees a graded answer as awaiting marking.
+- `release_marks` {} shows the session's marks to its student: every question staff mark is marked released, so
+  its grade and comment, given before or after, appear in the student's results and count in the score they see
+  (`TestSession.student_score`) and in their sub-skill performance (taken back and counted again, as for `grade`).
+  A session's marks are released once (`marks_already_released` after that); a test with no question staff mark
+  has no marks to release (`not_marked_by_staff`).
 - `note` {text}: a remark for staff. The student never sees its text: `student_entry` redacts it in every
-  student-facing view of the log (the stored entry, and so the chain, is untouched).
+  student-facing view of the log (the stored entry, and so the chain, is untouched). A grade's points and comment
+  are redacted there too: the student reads them in their results, once released.
 
-On a completed session every staff op but `reopen_section` and `grade` is refused with `SessionCompletedError`, raised for
+On a completed session every staff op but `reopen_section`, `grade` and `release_marks` is refused with `SessionCompletedError`, raised for
 the whole batch (nothing of the batch is written). The module does no I/O and reads no clock. Reading an op as sent
 (its fields, by type) is staff_op_parsing.py's.
 """
@@ -36,6 +42,7 @@ from examsync.domain.errors import (
     AlreadyPausedError,
     AlreadyReopenedError,
     DomainError,
+    MarksAlreadyReleasedError,
     NotMarkedByStaffError,
     NotPausedError,
     PointsOutOfRangeError,
@@ -53,9 +60,10 @@ from examsync.domain.staff_op_parsing import SentStaffOp, StaffOp
 from examsync.domain.timing import TimeChange
 
 # Staff ops allowed on a completed session.
-ON_COMPLETED: tuple[str, ...] = ("reopen_section", "grade")
+ON_COMPLETED: tuple[str, ...] = ("reopen_section", "grade", "release_marks")
 KIND_PREFIX = "staff_"
 STAFF_NOTE_KIND = "staff_note"
+STAFF_GRADE_KIND = "staff_grade"
 
 
 @dataclass(frozen=True)
@@ -84,8 +92,8 @@ def apply_staff_op(session: TestSession, sent: SentStaffOp, now_ms: int, staff: 
                                     "type": kind[:40] if isinstance(kind, str) else None, "by": staff.user_id})
         return OpResult(sent.op_id, REJECTED, sent.error.code, sent.error.message, entry.seq)
     if session.status != "active" and op.type not in ON_COMPLETED:
-        raise SessionCompletedError("this session is completed; staff can only reopen one of its sections or grade "
-                                    "its answers")
+        raise SessionCompletedError("this session is completed; staff can only reopen one of its sections, grade "
+                                    "its answers or release its marks")
     code = message = None
     try:
         detail = _RULES[op.type](session, op, now_ms, staff)
@@ -173,6 +181,7 @@ def _reopen_section(session: TestSession, op: StaffOp, now_ms: int, _staff: Staf
         raise SectionInProgressError(f"section {running.title!r} is in progress; reopen this one when it is "
                                      "submitted")
     previous_reason = state.submit_reason
+    counted = session.student_score()  # what the student's performance counted at completion, if it completed
     # The clock stood still from the submission to now: the section gets back the time it had left.
     state.clock.stopped_since = now_ms if state.submitted_at is None else min(state.submitted_at, now_ms)
     if not session.paused:
@@ -182,7 +191,7 @@ def _reopen_section(session: TestSession, op: StaffOp, now_ms: int, _staff: Staf
     state.extra_ms += (op.extra_seconds or 0) * 1000
     session.touched_sections.add(section.id)
     if session.status == "completed":
-        session.retracted_score = session.score
+        session.retracted_score = counted
         session.status, session.completed_at, session.score = "active", None, None
     session.last_activity_at = max(session.last_activity_at, now_ms)
     session.version += 1
@@ -204,19 +213,45 @@ def _grade(session: TestSession, op: StaffOp, now_ms: int, staff: Staff) -> dict
     if state.status != "submitted":
         raise SectionNotSubmittedError("this question's section is not submitted yet; grade it once it is")
     previous = state.question(question.id).grade
+    counted = session.student_score()  # before the grade: what the student's performance counts now
     state.question(question.id).grade = {"points": op.points, "comment": op.comment or "", "by": staff.user_id,
                                          "by_name": staff.display_name, "graded_at": now_ms}
     state.score = score_section(section, state.answers(), state.grades())
     session.touched_sections.add(section.id)
     if session.status == "completed":
-        # The performance recorded at completion (or at the last grade) is taken back and the new score recorded,
-        # by whoever saves the session; a second grade of one batch keeps the score that was recorded.
-        if session.retracted_score is None:
-            session.retracted_score = session.score
         session.score = combine_scores(session.sections[s.id].score or {} for s in session.test.sections)
-        session.completed_since_load = True
+        _count_again(session, counted)
     session.version += 1
     return {"section_id": section.id, "replaces_points": previous["points"] if previous else None}
+
+
+def _release_marks(session: TestSession, _op: StaffOp, _now_ms: int, _staff: Staff) -> dict[str, Any]:
+    if session.marks_released:
+        raise MarksAlreadyReleasedError("this session's marks are released already")
+    marked = [(section.id, question.id) for section in session.test.sections for question in section.questions
+              if is_marked_by_staff(question)]
+    if not marked:
+        raise NotMarkedByStaffError("this test has no question marked by staff; its scores are shown as they are")
+
+    counted = session.student_score()
+    for section_id, question_id in marked:
+        session.sections[section_id].question(question_id).released = True
+        session.touched_sections.add(section_id)
+    if session.status == "completed":
+        _count_again(session, counted)
+    session.version += 1
+    return {"graded": sum(1 for section_id, question_id in marked
+                          if session.sections[section_id].question(question_id).grade is not None)}
+
+
+def _count_again(session: TestSession, counted: dict[str, Any] | None) -> None:
+    """A completed session's score as its student sees it changed: the performance recorded at completion (or at
+    the last such change), `counted`, is taken back and the new one recorded by whoever saves the session. The
+    performance counts the score the student sees (`student_score`); a second change in one batch keeps the score
+    that was recorded."""
+    if session.retracted_score is None:
+        session.retracted_score = counted
+    session.completed_since_load = True
 
 
 def _note(_session: TestSession, _op: StaffOp, _now_ms: int, _staff: Staff) -> dict[str, Any]:
@@ -225,7 +260,7 @@ def _note(_session: TestSession, _op: StaffOp, _now_ms: int, _staff: Staff) -> d
 
 _RULES: dict[str, Callable[[TestSession, StaffOp, int, Staff], dict[str, Any]]] = {
     "pause": _pause, "resume": _resume, "extend_time": _extend_time, "force_submit": _force_submit,
-    "reopen_section": _reopen_section, "note": _note, "grade": _grade,
+    "reopen_section": _reopen_section, "note": _note, "grade": _grade, "release_marks": _release_marks,
 }
 
 
@@ -241,7 +276,12 @@ def entry_by(entry: Mapping[str, Any]) -> str | None:
 
 
 def student_entry(entry: dict[str, Any]) -> dict[str, Any]:
-    """A log entry as its student may see it: a staff note keeps its place (seq, time), not its content."""
-    if entry.get("kind") != STAFF_NOTE_KIND:
-        return entry
-    return {**entry, "payload": {"type": "note", "redacted": True}}
+    """A log entry as its student may see it: a staff note keeps its place (seq, time), not its content; so does a
+    grade, whose points and comment the student reads in their results once the marks are released (the log would
+    otherwise show them before)."""
+    if entry.get("kind") == STAFF_NOTE_KIND:
+        return {**entry, "payload": {"type": "note", "redacted": True}}
+    if entry.get("kind") == STAFF_GRADE_KIND:
+        payload = entry.get("payload") or {}
+        return {**entry, "payload": {"type": "grade", "question_id": payload.get("question_id"), "redacted": True}}
+    return entry

@@ -2,7 +2,10 @@
 
 The one place that decides what leaves the server. Correct answers and
 explanations appear only in `results_view`, and only for submitted sections;
-a section's questions appear only once its clock has started.
+a section's questions appear only once its clock has started. A staff mark
+reaches the student only once staff released the session's marks: until then
+the student's views show the question as awaiting marking (`for_staff` shows
+every mark, and whether it is released).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from examsync.domain.content import correct_answer_view, is_correct, public_question
-from examsync.domain.scoring import accuracy, combine_scores, marking
+from examsync.domain.scoring import accuracy, combine_scores, marking, released_section_score
 from examsync.domain.session import TestSession
 
 
@@ -101,8 +104,9 @@ def live_state(session: TestSession, now_ms: int) -> dict[str, Any]:
     }
 
 
-def progress_view(session: TestSession, now_ms: int) -> dict[str, Any]:
+def progress_view(session: TestSession, now_ms: int, *, for_staff: bool = False) -> dict[str, Any]:
     current = session.current_section
+    score = session.score if for_staff else session.student_score()
     return {
         "id": session.id,
         "test_id": session.test.id,
@@ -118,26 +122,31 @@ def progress_view(session: TestSession, now_ms: int) -> dict[str, Any]:
         "last_activity_at": session.last_activity_at,
         "completed_at": session.completed_at,
         "resumable": session.status == "active",
-        "score": session.score["score"] if session.score else None,
-        "max_score": session.score["max_score"] if session.score else None,
+        "score": score["score"] if score else None,
+        "max_score": score["max_score"] if score else None,
     }
 
 
-def results_view(session: TestSession, sub_skill_names: dict[str, dict[str, str]]) -> dict[str, Any]:
+def results_view(session: TestSession, sub_skill_names: dict[str, dict[str, str]], *,
+                 for_staff: bool = False) -> dict[str, Any]:
+    """The results: for the student, with only the marks staff released; `for_staff`, with every mark."""
     sections = []
+    section_scores = []
     for section in session.test.sections:
         state = session.sections[section.id]
         entry: dict[str, Any] = {"section_id": section.id, "title": section.title, "status": state.status}
-        if state.status == "submitted" and state.score is not None:
+        score = state.score if for_staff else released_section_score(section, state)
+        if state.status == "submitted" and score is not None:
+            section_scores.append(score)
             answers = state.answers()
-            grades = state.grades()
+            grades = state.grades(released_only=not for_staff)
             entry.update(
-                score=state.score["score"],
-                max_score=state.score["max_score"],
-                pending_points=state.score.get("pending_points", 0.0),
-                correct=state.score["correct"],
-                answered=state.score["answered"],
-                total=state.score["total"],
+                score=score["score"],
+                max_score=score["max_score"],
+                pending_points=score.get("pending_points", 0.0),
+                correct=score["correct"],
+                answered=score["answered"],
+                total=score["total"],
                 submit_reason=state.submit_reason,
                 questions=[
                     {
@@ -154,7 +163,8 @@ def results_view(session: TestSession, sub_skill_names: dict[str, dict[str, str]
             )
         sections.append(entry)
     by_sub_skill = []
-    totals = session.score["by_sub_skill"] if session.score else _submitted_sub_skills(session)
+    total = session.score if for_staff else session.student_score()
+    totals = total["by_sub_skill"] if total else combine_scores(section_scores)["by_sub_skill"]
     for slug, skill in sorted(totals.items()):
         names = sub_skill_names.get(slug, {})
         by_sub_skill.append({
@@ -170,10 +180,11 @@ def results_view(session: TestSession, sub_skill_names: dict[str, dict[str, str]
         "test_id": session.test.id,
         "test_title": session.test.title,
         "status": session.status,
-        "score": session.score["score"] if session.score else None,
-        "max_score": session.score["max_score"] if session.score else None,
+        "score": total["score"] if total else None,
+        "max_score": total["max_score"] if total else None,
         # Points of extended-text answers awaiting marking by staff (already part of max_score, not of score).
-        "pending_points": _pending_points(session),
+        "pending_points": sum(float(s.get("pending_points", 0.0)) for s in section_scores),
+        "marks_released": session.marks_released,
         "sections": sections,
         "by_sub_skill": by_sub_skill,
     }
@@ -187,13 +198,3 @@ def _marking_view(question: Any, answer: Any, grade: dict[str, Any] | None) -> d
         return {}
     return {"marking": status, "awarded_points": grade["points"] if grade else None,
             "comment": grade.get("comment") or None if grade else None}
-
-
-def _pending_points(session: TestSession) -> float:
-    return sum(float((state.score or {}).get("pending_points", 0.0)) for state in session.sections.values()
-               if state.status == "submitted")
-
-
-def _submitted_sub_skills(session: TestSession) -> dict[str, dict[str, float]]:
-    scored = [s.score for s in session.sections.values() if s.score is not None]
-    return combine_scores(scored)["by_sub_skill"]

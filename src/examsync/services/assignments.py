@@ -76,7 +76,7 @@ class AssignmentService:
 
         def change(writer: Any) -> None:
             connection = writer.transaction.writing()
-            row = _owned_assignment(connection, actor, assignment_id)
+            row = owned_assignment(connection, actor, assignment_id)
             settings = validate(AssignmentSettings(**{**{k: row[k] for k in SETTINGS}, **changes}))
             store.update_assignment(connection, assignment_id, **settings.__dict__)
             if {"closes_at", "on_close", "grace_seconds"} & set(changes):
@@ -91,7 +91,7 @@ class AssignmentService:
 
         def remove(writer: Any) -> dict[str, Any]:
             connection = writer.transaction.writing()
-            _owned_assignment(connection, actor, assignment_id)
+            owned_assignment(connection, actor, assignment_id)
             rows = store.assignment_sessions(connection, assignment_id)
             submitted = 0
             for row in rows:
@@ -113,7 +113,7 @@ class AssignmentService:
 
         def put(writer: Any) -> dict[str, Any]:
             connection = writer.transaction.writing()
-            row = _owned_assignment(connection, actor, assignment_id)
+            row = owned_assignment(connection, actor, assignment_id)
             if not store.enrolled(connection, row["class_id"], user_id):
                 raise NotFoundError("no such student in this assignment's class")
             store.put_override(connection, assignment_id, user_id,
@@ -129,7 +129,7 @@ class AssignmentService:
 
         def remove(writer: Any) -> None:
             connection = writer.transaction.writing()
-            _owned_assignment(connection, actor, assignment_id)
+            owned_assignment(connection, actor, assignment_id)
             if not store.delete_override(connection, assignment_id, user_id):
                 raise NotFoundError("this student has no override of this assignment")
             self._reclose(writer, assignment_id, user_id)
@@ -213,7 +213,8 @@ def _owned_class(connection: Connection, actor: Actor, class_id: str) -> Any:
     return row
 
 
-def _owned_assignment(connection: Connection, actor: Actor, assignment_id: str) -> Any:
+def owned_assignment(connection: Connection, actor: Actor, assignment_id: str) -> Any:
+    """The assignment's row, if the actor may change it (an admin, or the teacher of its class); else 404."""
     row = store.assignment_row(connection, actor, assignment_id)
     _owned_class(connection, actor, row["class_id"])
     return row

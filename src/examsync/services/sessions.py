@@ -337,7 +337,8 @@ class SessionService:
 
     def results(self, actor: Actor, session_id: str) -> dict[str, Any]:
         return self._read(actor, session_id, lambda uow, session, _: results_view(
-            session, uow.sessions.sub_skill_names()))
+            session, uow.sessions.sub_skill_names(),
+            for_staff=actor.is_staff and actor.user_id != session.user_id))
 
     def overview(self, actor: Actor, test_id: str, session_id: str | None = None) -> list[dict[str, Any]]:
         """Staff: progress and clocks of the active sessions of a test (or of one of them)."""
@@ -349,7 +350,7 @@ class SessionService:
             for sid in uow.sessions.ids_of_test(actor, test_id, session_id):
                 session = uow.sessions.load(actor, sid, self.rules)
                 session.expire_due(now)
-                views.append({**progress_view(session, now), "user_id": session.user_id,
+                views.append({**progress_view(session, now, for_staff=True), "user_id": session.user_id,
                               "last_seq": session.last_seq})
         return views
 

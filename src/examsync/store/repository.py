@@ -97,8 +97,9 @@ class UnitOfWork:
     def save(self, session: TestSession, *, changed_sections: Iterable[str] | None = None,
              fingerprints: dict[str, str] | None = None) -> None:
         if session.completed_since_load:
-            assert session.score is not None
-            self.sessions.record_performance(session.user_id, session.score["by_sub_skill"], self.now)
+            score = session.student_score()  # what the student sees: marks staff have not released do not count yet
+            assert score is not None
+            self.sessions.record_performance(session.user_id, score["by_sub_skill"], self.now)
             session.completed_since_load = False
         entries = self.sessions.save(session, changed_sections=session.sections if changed_sections is None
                                      else changed_sections, fingerprints=fingerprints)

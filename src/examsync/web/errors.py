@@ -48,6 +48,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "section_in_progress": 409,
     "not_marked_by_staff": 409,
     "points_out_of_range": 422,
+    "marks_already_released": 409,
     "test_owned_by_another": 409,
     "share_target_not_staff": 422,
     "email_taken": 409,

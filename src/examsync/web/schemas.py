@@ -197,7 +197,10 @@ class ResultsOut(BaseModel):
     score: float | None
     max_score: float | None
     pending_points: float = Field(default=0.0, description="Points of extended-text answers awaiting marking by "
-                                  "staff: part of max_score, not yet of score")
+                                  "staff: part of max_score, not yet of score. For the student, a mark staff have not "
+                                  "released is still awaiting marking")
+    marks_released: bool = Field(default=False, description="Staff released the session's marks (release_marks): "
+                                 "the student sees each mark and comment as it is given")
     sections: list[dict[str, Any]]
     by_sub_skill: list[SubSkillResult]
 

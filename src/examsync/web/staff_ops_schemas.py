@@ -14,7 +14,8 @@ class StaffOpIn(BaseModel):
     """One staff op (documentation of the fields; each op is read by the domain, and refused on its own)."""
 
     op_id: str = Field(description="Client-generated UUID; the same op retried keeps it")
-    type: str = Field(description="pause, resume, extend_time, force_submit, reopen_section, note, grade")
+    type: str = Field(description="pause, resume, extend_time, force_submit, reopen_section, note, grade, "
+                      "release_marks")
     extra_seconds: int | None = Field(default=None, description="extend_time (1 to 86400), reopen_section (0 to 86400)")
     scope: str | None = Field(default=None, description="extend_time: section (default) or session")
     section_id: str | None = Field(default=None, description="reopen_section; extend_time with scope section "
@@ -40,6 +41,21 @@ class StaffOpsOut(BaseModel):
     results: list[OpResultOut]
     version: int
     last_seq: int
+
+
+class RejectedReleaseOut(BaseModel):
+    session_id: str
+    code: str | None
+    message: str | None
+
+
+class MarksReleasedOut(BaseModel):
+    assignment_id: str
+    sessions: int = Field(description="The assignment's sessions of students the actor teaches (all, for an admin)")
+    released: int = Field(description="Sessions whose marks this request released")
+    already_released: int = Field(description="Sessions whose marks were released before")
+    nothing_to_release: int = Field(description="Sessions of a test with no question marked by staff")
+    rejected: list[RejectedReleaseOut] = Field(description="Any other refusal, per session")
 
 
 class ChainOut(BaseModel):

@@ -1,6 +1,7 @@
 // The service worker: keeps the app shell (the page, its styles and scripts)
 // so that the test page loads, and renders from what IndexedDB holds, even
-// when the server cannot be reached. It never touches /api/: answers and
+// when the server cannot be reached; and so does the staff's test editor,
+// which keeps its draft on the device until the server takes it. It never touches /api/: answers and
 // state always come from the server or from the page's own queue.
 //
 // The server replaces VERSION with a digest of the shell's files when it serves
@@ -11,6 +12,8 @@ const VERSION = "examsync-shell-v1";
 const SHELL = [
   "/",
   "/static/css/app.css",
+  "/static/css/staff.css",
+  "/static/css/editor.css",
   "/static/js/app.js",
   "/static/js/api.js",
   "/static/js/db.js",
@@ -39,6 +42,18 @@ const SHELL = [
   "/static/js/views/test/flow.js",
   "/static/js/views/test/live-link.js",
   "/static/js/views/results.js",
+  // The staff pages' router and the test editor with what it imports (tests/test_web_shell.py keeps this whole).
+  "/static/js/views/staff/index.js",
+  "/static/js/views/staff/layout.js",
+  "/static/js/views/staff/api.js",
+  "/static/js/views/staff/format.js",
+  "/static/js/views/staff/editor.js",
+  "/static/js/views/staff/editor-frame.js",
+  "/static/js/views/staff/editor-preview.js",
+  "/static/js/views/staff/question-form.js",
+  "/static/js/views/staff/markup.js",
+  "/static/js/views/staff/draft-saver.js",
+  "/static/js/views/staff/content-api.js",
 ];
 const SHELL_PATHS = new Set(SHELL);
 

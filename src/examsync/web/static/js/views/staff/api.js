@@ -34,6 +34,7 @@ export const staffApi = {
   roster: (id) => request("GET", `${API}/assignments/${enc(id)}/roster`),
   results: (id) => request("GET", `${API}/assignments/${enc(id)}/results`),
   items: (id) => request("GET", `${API}/assignments/${enc(id)}/items`),
+  releaseMarks: (id) => request("POST", `${API}/assignments/${enc(id)}/release-marks`),
 
   staffOps: (sessionId, ops) => request("POST", `${API}/sessions/${enc(sessionId)}/staff-ops`, { ops }),
   replay: (sessionId) => request("GET", `${API}/sessions/${enc(sessionId)}/replay`),

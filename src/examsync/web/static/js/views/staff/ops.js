@@ -10,6 +10,7 @@ const OUTCOME = {
   already_reopened: "This section was already reopened once.",
   section_not_submitted: "This section is not submitted, so there is nothing to reopen.",
   section_in_progress: "Another section is in progress: finish or submit it first.",
+  marks_already_released: "This student's marks are released already.",
 };
 
 /** Send one staff op; resolves with its result, or throws an Error whose message says why it was refused. */

@@ -1,5 +1,6 @@
-// One question of the test editor: kind, stem (simple markup or HTML), choices and correct answers, points,
-// explanation and sub-skill. Every edit changes the question object in place and calls `changed()`.
+// One question of the test editor: kind, stem (simple markup or HTML), choices and correct answers (or, for an
+// essay, guidance for the marker), points, explanation and sub-skill. Every edit changes the question object in
+// place and calls `changed()`. KINDS lists every kind the domain scores (tests/test_editor_kinds.py pins it).
 
 import { h } from "../../dom.js";
 import { applyMarkup, htmlToMarkup, inlineToHtml, inlineToMarkup, markupToHtml } from "./markup.js";
@@ -9,6 +10,7 @@ export const KINDS = [
   ["multiple_choice", "Multiple choice"],
   ["short_answer", "Short answer"],
   ["numeric", "Numeric"],
+  ["extended_text", "Essay (marked by staff)"],
 ];
 const LETTERS = "abcdefghijklmnopqrstuvwxyz";
 
@@ -21,7 +23,7 @@ export function newQuestion(key, subSkill, kind = "single_choice") {
 export function reshape(q, kind) {
   const choices = ["single_choice", "multiple_choice"].includes(q.kind) ? q.choices : null;
   q.kind = kind;
-  for (const key of ["choices", "correct", "tolerance", "case_sensitive", "numeric"]) delete q[key];
+  for (const key of ["choices", "correct", "tolerance", "case_sensitive", "numeric", "grader_info"]) delete q[key];
   if (kind === "single_choice" || kind === "multiple_choice") {
     q.choices = (choices || [{ id: "a", text: "" }, { id: "b", text: "" }]).map(({ id, text, weight }) =>
       kind === "multiple_choice" && weight != null ? { id, text, weight } : { id, text });
@@ -33,6 +35,7 @@ export function reshape(q, kind) {
     q.correct = 0;
     q.tolerance = 0;
   }
+  // extended_text: no choices and no correct answer (staff mark it); `grader_info` is added when written.
   return q;
 }
 
@@ -138,6 +141,17 @@ function answerPart(q, { number, changed, rerender }) {
       h("div", { class: "checkbox-field" }, caseBox, h("label", { for: caseBox.id, text: "Upper and lower case must match" })));
   }
   if (q.kind === "numeric") return numericPart(q, { number, changed, rerender, withRange: true });
+  if (q.kind === "extended_text") {
+    const guidance = h("textarea", { id: uid("grader-info"), rows: 3, value: q.grader_info || "" });
+    guidance.addEventListener("input", () => {
+      if (guidance.value.trim()) q.grader_info = guidance.value;
+      else delete q.grader_info;
+      changed();
+    });
+    return h("div", { class: "answer-part" },
+      h("p", { class: "hint", text: "Students write their answer in a text box; you mark it on their report, and they see the mark once you release the marks." }),
+      labelled("Guidance for the marker", guidance, "Optional; never shown to students."));
+  }
   return h("p", { class: "hint", text: "This kind of question has no answer to set here; it is kept as it is." });
 }
 

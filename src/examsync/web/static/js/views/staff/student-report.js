@@ -45,11 +45,12 @@ export function mount(root, ctx, route) {
         row.session_id ? h("a", { class: "button button-quiet", href: `#/staff/replay/${encodeURIComponent(row.session_id)}`, text: "Session replay" }) : null),
       detail ? sections(detail) : null,
       detail ? skills(detail) : null,
-      detail ? marking(detail, row.session_id, reload) : null,
+      detail ? marking(detail, row.session_id, route.id, reload) : null,
       detail ? review(detail) : null,
     );
     view.ready();
-    const saved = savedId && view.body.querySelector(`[data-marked="${CSS.escape(savedId)}"]`);
+    const saved = savedId && (view.body.querySelector(`[data-marked="${CSS.escape(savedId)}"]`)
+      || document.getElementById(savedId));
     if (saved) focusElement(saved);
   }, (error) => view.fail(error, "This report could not load"));
   load();
@@ -107,14 +108,15 @@ function review(detail) {
 }
 
 // Essays (extended_text) of the submitted sections: the answer, where its marking stands, and a form to mark it
-// with the `grade` staff op (a later mark replaces an earlier one).
+// with the `grade` staff op (a later mark replaces an earlier one). The student sees the marks once they are
+// released: for this session (the `release_marks` staff op) or for every session of the assignment.
 const GRADE_REFUSALS = {
   points_out_of_range: "The points must be between 0 and the question's points.",
   not_marked_by_staff: "This question is scored automatically.",
   section_not_submitted: "The student has not submitted this section yet.",
 };
 
-function marking(detail, sessionId, reload) {
+function marking(detail, sessionId, assignmentId, reload) {
   const essays = [];
   for (const section of detail.sections) {
     for (const q of section.questions || []) if (q.kind === "extended_text") essays.push(q);
@@ -122,7 +124,35 @@ function marking(detail, sessionId, reload) {
   if (!essays.length) return null;
   return h("section", { class: "block", id: "marking", attrs: { "aria-labelledby": "marking-heading" } },
     h("h2", { id: "marking-heading", text: "Marking essays" }),
+    release(detail, sessionId, assignmentId, reload),
     essays.map((q, i) => essay(q, i + 1, sessionId, reload)));
+}
+
+function release(detail, sessionId, assignmentId, reload) {
+  const state = h("p", { class: "mark-state", id: "marks-release-state", attrs: { tabindex: "-1" },
+    text: detail.marks_released ? "Marks released: the student sees each mark and comment as you save it."
+      : "Marks not released: the student's results say \"awaiting marking\" until you release them." });
+  const status = h("p", { class: "form-error", id: "release-error", attrs: { role: "alert" } });
+  const one = h("button", { type: "button", class: "button button-primary", id: "release-marks",
+    text: "Release this student's marks" });
+  const all = h("button", { type: "button", class: "button", id: "release-assignment-marks",
+    text: "Release marks for the whole assignment" });
+  const run = async (button, send) => {
+    status.textContent = "";
+    button.disabled = true;
+    try {
+      await send();
+      reload("marks-release-state");
+    } catch (err) {
+      if (err.status === 401) return;
+      status.textContent = `Not released: ${err.message || "something went wrong"}`;
+      button.disabled = false;
+    }
+  };
+  one.addEventListener("click", () => run(one, () => sendStaffOp(sessionId, "release_marks", {})));
+  all.addEventListener("click", () => run(all, () => staffApi.releaseMarks(assignmentId)));
+  return h("div", { class: "release-marks" }, state,
+    h("div", { class: "button-row no-print" }, detail.marks_released ? null : one, all), status);
 }
 
 function essay(q, number, sessionId, reload) {

@@ -12,6 +12,8 @@ const STAFF_TEXT = {
   staff_force_submit: "Submitted by staff",
   staff_reopen_section: "Section reopened by staff",
   staff_note: "Staff note",
+  staff_grade: "Essay marked by staff",
+  staff_release_marks: "Marks released to the student",
   staff_invalid: "Staff op refused",
 };
 
