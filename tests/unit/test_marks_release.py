@@ -7,7 +7,8 @@ import uuid
 from examsync.domain.content import Section
 from examsync.domain.content import Test as ExamTest
 from examsync.domain.records import QuestionState
-from examsync.domain.staff_ops import Staff, apply_staff_batch, read_staff_op, student_entry
+from examsync.domain.staff_op_parsing import read_staff_op
+from examsync.domain.staff_ops import Staff, apply_staff_batch, student_entry
 from examsync.domain.views import progress_view, results_view
 
 from .builders import MINUTE, T0, make_session, op, question
