@@ -24,6 +24,7 @@ from examsync.content_import import ContentError, has_content, import_sample_con
 from examsync.domain.errors import DomainError, EmailTakenError
 from examsync.export import attempts_csv
 from examsync.logs import logging_config
+from examsync.lti.cli import lti_app
 from examsync.rescue import RescueFileError, RescueKey, decrypt, verify_origin
 from examsync.services import SessionService, wall_clock_ms
 from examsync.services.users import UserService
@@ -37,6 +38,7 @@ from examsync.verify import verify_history
 app = typer.Typer(help="examsync: loss-proof online test sessions.", no_args_is_help=True, add_completion=False)
 users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.add_typer(lti_app, name="lti")
 app.command("chaos")(chaos_command)
 
 DEMO_EMAIL = "demo@examsync.local"

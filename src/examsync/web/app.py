@@ -53,6 +53,13 @@ from examsync.web.users_routes import users_routes
 from examsync.web.reports_routes import reports_routes
 from examsync.web.content_routes import content_routes
 from examsync.web.drafts_routes import drafts_routes
+from examsync.web.lti_routes import lti_routes
+from examsync.lti.framing import Framing
+from examsync.lti.keys import ToolKeys
+from examsync.lti.platform_keys import PlatformKeys
+from examsync.services.lti_deep_linking import DeepLinkingService
+from examsync.services.lti_launch import LaunchService
+from examsync.services.lti_platforms import PlatformService
 from examsync.services.content import ContentService
 from examsync.web.staff_ops_routes import staff_ops_routes
 from examsync.web.observability import RequestIds, RequestMetrics
@@ -220,7 +227,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        larger={f"{API}/content/imports": max(settings.max_upload_bytes, settings.max_body_bytes)})
     app.add_middleware(NulInUrl)
-    app.add_middleware(SecurityHeaders)
+    platforms = PlatformService(database, clock)
+    framing = Framing(platforms.origins, settings.lti_frame_ancestors)
+    app.add_middleware(SecurityHeaders, framing=framing)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(RequestIds)
     if settings.forwarded_allow_ips:
@@ -239,6 +248,10 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     app.include_router(content_routes(ContentService(database), auth.staff_actor))
     app.include_router(staff_ops_routes(StaffService(service), auth.staff_actor))
     app.include_router(drafts_routes(DraftService(database, clock), auth.staff_actor))
+    tool_keys = ToolKeys(database, clock)
+    app.include_router(lti_routes(
+        LaunchService(database, service, accounts, PlatformKeys(), clock), platforms,
+        DeepLinkingService(database, tool_keys, clock), tool_keys, framing, settings, auth.current_actor))
     _mount_front_end(app)
 
     @app.get("/metrics", include_in_schema=False)
@@ -260,7 +273,12 @@ CONTENT_SECURITY_POLICY = (
 
 class SecurityHeaders:
     """Headers every response carries: no inline script, no framing, no sniffing, no referrer; over HTTPS also
-    HSTS, so a browser that has been here once never again tries plain HTTP, where its token could be read."""
+    HSTS, so a browser that has been here once never again tries plain HTTP, where its token could be read.
+
+    For LTI (docs/lti.md#framing) the web app's shell and the LTI pages may be framed by the registered platforms
+    once one is registered (`Framing`): their policy then names those ancestors and X-Frame-Options is left out
+    (it cannot name them). An LTI page that sets its own policy (its form posts to the platform) keeps it.
+    """
 
     HEADERS = [
         (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
@@ -273,13 +291,19 @@ class SecurityHeaders:
     NO_STORE = (b"cache-control", b"no-store")
     STRICT_TRANSPORT_SECURITY = (b"strict-transport-security", b"max-age=31536000")
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
+    def __init__(self, app: Any, framing: Framing | None = None) -> None:
+        self.app, self.framing = app, framing
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
+        framable = self.framing is not None and (path == "/" or path.startswith("/lti/"))
+        ancestors = await run_in_threadpool(self.framing.ancestors) if framable and self.framing else None
+        own = self.HEADERS if ancestors is None else [
+            (b"content-security-policy", CONTENT_SECURITY_POLICY.replace(
+                "frame-ancestors 'none'", f"frame-ancestors {ancestors}").encode()),
+            *[h for h in self.HEADERS if h[0] not in (b"x-frame-options", b"content-security-policy")]]
         # A test's images are immutable (content-addressed names) and hold no student's work: they keep their own
         # Cache-Control (web/content_routes.py).
         private = (path.startswith(f"{API}/") and not path.startswith(f"{API}/docs")
@@ -290,7 +314,10 @@ class SecurityHeaders:
         async def with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
                 headers = [h for h in message.get("headers", []) if not (private and h[0].lower() == b"cache-control")]
-                message["headers"] = [*headers, *self.HEADERS, *([self.NO_STORE] if private else []),
+                policy_set = framable and any(h[0].lower() == b"content-security-policy" for h in headers)
+                added = [h for h in own if not (policy_set and h[0] in (b"content-security-policy",
+                                                                         b"x-frame-options"))]
+                message["headers"] = [*headers, *added, *([self.NO_STORE] if private else []),
                                       *([self.STRICT_TRANSPORT_SECURITY] if secure else [])]
             await send(message)
 
