@@ -58,6 +58,7 @@ class Platform:
     server: ThreadingHTTPServer
     keys: list[Key] = field(default_factory=lambda: [Key.new()])
     jwks_fetches: int = 0
+    published: dict[str, Any] | None = None  # a JWKS document to serve instead of `keys` (another implementation's)
 
     @classmethod
     def start(cls, *, issuer: str = "https://lms.example.edu", client_id: str | None = None) -> "Platform":
@@ -69,7 +70,7 @@ class Platform:
                     self.send_error(404)
                     return
                 platform.jwks_fetches += 1
-                body = json.dumps({"keys": [k.jwk() for k in platform.keys]}).encode()
+                body = json.dumps(platform.published or {"keys": [k.jwk() for k in platform.keys]}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
