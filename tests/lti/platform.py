@@ -59,6 +59,7 @@ class Platform:
     keys: list[Key] = field(default_factory=lambda: [Key.new()])
     jwks_fetches: int = 0
     published: dict[str, Any] | None = None  # a JWKS document to serve instead of `keys` (another implementation's)
+    received: list[dict[str, Any]] = field(default_factory=list)  # what the tool POSTed: path, headers, body
 
     @classmethod
     def start(cls, *, issuer: str = "https://lms.example.edu", client_id: str | None = None) -> "Platform":
@@ -76,6 +77,19 @@ class Platform:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            def do_POST(self) -> None:  # noqa: N802
+                # The token endpoint and every line item's scores endpoint: record what came, answer as a platform.
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                platform.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                answer = (json.dumps({"access_token": "platform-token", "token_type": "Bearer", "expires_in": 3600,
+                                      "scope": parse_qs(body).get("scope", [""])[0]}).encode()
+                          if self.path == "/token" else b"{}")
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
 
             def log_message(self, *args: Any) -> None:
                 pass
