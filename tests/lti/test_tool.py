@@ -7,7 +7,6 @@ from fastapi.testclient import TestClient
 
 from examsync.lti.keys import GRACE_MS, ToolKeys
 from tests.conftest import Api
-from tests.lti.conftest import Lms
 from tests.lti.platform import Platform
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from examsync.domain.errors import LtiLaunchError
+from examsync.domain.content import Test
+from examsync.domain.errors import InvalidRequestError, LtiLaunchError
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
@@ -156,6 +157,30 @@ def deep_linking_response_claims(*, platform_issuer: str, client_id: str, deploy
     if data is not None:
         claims[DEEP_LINKING_DATA] = data
     return claims
+
+
+# The options a deep link carries as custom values (strings), and the assignment setting each one is.
+OPTION_KEYS = {"examsync_opens_at": "opens_at", "examsync_closes_at": "closes_at",
+               "examsync_max_attempts": "max_attempts", "examsync_time_multiplier": "time_multiplier"}
+
+
+def assignment_options(values: dict[str, str]) -> dict[str, Any]:
+    """The assignment settings among these custom values (or picker fields); empty ones and others are left out."""
+    options: dict[str, Any] = {}
+    for key, name in OPTION_KEYS.items():
+        value = str(values.get(key, "")).strip()
+        if not value:
+            continue
+        try:
+            options[name] = float(value) if name == "time_multiplier" else int(value)
+        except ValueError:
+            raise InvalidRequestError(f"{key} must be a number", field=key) from None
+    return options
+
+
+def score_maximum(test: Test) -> float:
+    """A test's line item maximum: the points of all its questions."""
+    return float(sum(q.points for section in test.sections for q in section.questions))
 
 
 def resource_link_item(*, url: str, title: str, test_slug: str, score_maximum: float,

@@ -17,7 +17,6 @@ from examsync.domain import lti as rules
 from examsync.domain.assignments import AssignmentSettings, validate
 from examsync.domain.errors import InvalidRequestError, NotFoundError
 from examsync.lti.keys import ToolKeys
-from examsync.services.lti_launch import OPTION_KEYS
 from examsync.store import lti as store
 from examsync.store import users as user_store
 from examsync.store.content import list_tests, tests_by_reference
@@ -56,7 +55,7 @@ class DeepLinkingService:
         title = test.title
         item = rules.resource_link_item(
             url=launch_url, title=title, test_slug=test.slug,
-            score_maximum=float(sum(q.points for s in test.sections for q in s.questions)), options=options)
+            score_maximum=rules.score_maximum(test), options=options)
         claims = rules.deep_linking_response_claims(
             platform_issuer=platform["issuer"], client_id=platform["client_id"],
             deployment_id=request["deployment_id"], data=request["data"], items=[item], now_s=now // 1000,
@@ -72,13 +71,5 @@ class DeepLinkingService:
 
 def _options(choice: dict[str, str], now: int) -> dict[str, str]:
     """The picker's options as custom values (strings, as LTI carries them), checked as an assignment would be."""
-    options = {key: str(choice.get(key, "")).strip() for key in OPTION_KEYS if str(choice.get(key, "")).strip()}
-    values: dict[str, Any] = {"opens_at": now}
-    for key, value in options.items():
-        name = OPTION_KEYS[key]
-        try:
-            values[name] = float(value) if name == "time_multiplier" else int(value)
-        except ValueError:
-            raise InvalidRequestError(f"{name} must be a number", field=name) from None
-    validate(AssignmentSettings(**values))
-    return options
+    validate(AssignmentSettings(**{"opens_at": now, **rules.assignment_options(choice)}))
+    return {key: str(choice[key]).strip() for key in rules.OPTION_KEYS if str(choice.get(key, "")).strip()}

@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from examsync.accounts import Accounts
 from examsync.domain import lti as rules
 from examsync.domain.assignments import AssignmentSettings, validate
-from examsync.domain.errors import DomainError, LtiLaunchError, NotFoundError
+from examsync.domain.errors import DomainError, InvalidRequestError, LtiLaunchError, NotFoundError
 from examsync.lti.platform_keys import PlatformKeys
 from examsync.lti.tokens import LEEWAY_SECONDS, verify_id_token
 from examsync.services.classes import new_join_code
@@ -45,9 +45,6 @@ LOGIN_TTL_MS = 10 * 60 * 1000
 HANDOFF_TTL_MS = 2 * 60 * 1000
 DEEP_LINK_TTL_MS = 60 * 60 * 1000
 _RANK = {"student": 0, "teacher": 1, "admin": 2}
-# Options a deep link carries as custom values (strings), applied when its assignment is made.
-OPTION_KEYS = {"examsync_opens_at": "opens_at", "examsync_closes_at": "closes_at",
-               "examsync_max_attempts": "max_attempts", "examsync_time_multiplier": "time_multiplier"}
 
 
 @dataclass(frozen=True)
@@ -217,7 +214,10 @@ class LaunchService:
                 raise LtiLaunchError(f"examsync has no test {launch.test_reference!r} (custom examsync_test)",
                                      reason="test")
             owner = class_store.class_row(connection, SYSTEM, class_id)["owner_id"]
-            settings = validate(AssignmentSettings(**{"opens_at": now, **launch_options(launch.custom)}))
+            try:
+                settings = validate(AssignmentSettings(**{"opens_at": now, **rules.assignment_options(launch.custom)}))
+            except InvalidRequestError as error:
+                raise LtiLaunchError(f"the link's options are not valid: {error.message}", reason="custom") from None
             assignment_id = str(uuid.uuid4())
             class_store.insert_assignment(connection, {"id": assignment_id, "class_id": class_id, "test_id": test.id,
                                                        **settings.__dict__, "created_by": owner, "created_at": now})
@@ -260,21 +260,7 @@ class LaunchService:
         return f"#/session/{state['id']}"
 
 
-def launch_options(custom: dict[str, str]) -> dict[str, Any]:
-    """The assignment settings a deep link's custom values carry (see `OPTION_KEYS`); others are ignored."""
-    options: dict[str, Any] = {}
-    for key, name in OPTION_KEYS.items():
-        value = str(custom.get(key, "")).strip()
-        if not value:
-            continue
-        try:
-            options[name] = float(value) if name == "time_multiplier" else int(value)
-        except ValueError:
-            raise LtiLaunchError(f"the custom value {key} is not a number", reason="custom") from None
-    return options
-
-
 def max_points(connection: Connection, assignment_id: str) -> float:
     row = class_store.assignment_row(connection, SYSTEM, assignment_id)
     test = tests_by_reference(connection, [row["test_id"]])[0]
-    return float(sum(q.points for s in test.sections for q in s.questions)) if test else 0.0
+    return rules.score_maximum(test) if test else 0.0
