@@ -134,3 +134,15 @@ def test_the_platforms_keys_are_fetched_once_and_again_when_a_new_kid_appears(lm
     lms.platform.rotate()
     lms.signed_in(sub="learner-1", roles=[LEARNER], custom=TEST)
     assert lms.platform.jwks_fetches == 2
+
+
+def test_a_later_launch_brings_the_name_up_to_date_and_the_email_once_it_is_free(lms: Lms, api: Api) -> None:
+    lms.signed_in(sub="teacher-1", roles=[INSTRUCTOR], custom=TEST)
+    taken = api.signup("learner-1@lms.example.edu")
+    first = lms.signed_in(sub="learner-1", roles=[LEARNER], custom=TEST)
+    assert first["user"]["email"].endswith("@lti.invalid")
+    assert taken.get("/me").json()["email"] == "learner-1@lms.example.edu"  # still the other account's
+    renamed = lms.signed_in(sub="learner-1", roles=[LEARNER], custom=TEST, name="Ada Lovelace",
+                            email="ada@lms.example.edu")
+    assert renamed["user"]["user_id"] == first["user"]["user_id"]
+    assert renamed["user"]["display_name"] == "Ada Lovelace" and renamed["user"]["email"] == "ada@lms.example.edu"
