@@ -193,3 +193,26 @@ def put_line_item(connection: Connection, values: dict[str, Any]) -> None:
     elif existing["lineitem_url"] != values["lineitem_url"]:
         connection.execute(update(lti_line_items).where(lti_line_items.c.id == existing["id"])
                            .values(lineitem_url=values["lineitem_url"]))
+
+
+# ----- for the services (AGS, NRPS) --------------------------------------------
+
+
+def sub_of(connection: Connection, issuer: str, user_id: str) -> str | None:
+    """The user's `sub` at this issuer (the userId AGS and NRPS speak of)."""
+    return connection.execute(select(lti_identities.c.sub).where(
+        lti_identities.c.issuer == issuer, lti_identities.c.user_id == user_id)).scalars().first()
+
+
+def line_items_of_assignment(connection: Connection, assignment_id: str) -> list[Any]:
+    """The line items of every resource link that is this assignment, with their platform's id."""
+    return list(connection.execute(
+        select(lti_line_items).join(lti_resource_links, (lti_resource_links.c.platform_id == lti_line_items.c.platform_id)
+                                    & (lti_resource_links.c.resource_link_id == lti_line_items.c.resource_link_id))
+        .where(lti_resource_links.c.assignment_id == assignment_id).order_by(lti_line_items.c.id)).mappings())
+
+
+def contexts_of_class(connection: Connection, class_id: str) -> list[Any]:
+    """The platform courses that are this class (with their NRPS membership URL, if any)."""
+    return list(connection.execute(select(lti_contexts).where(lti_contexts.c.class_id == class_id)
+                                   .order_by(lti_contexts.c.platform_id)).mappings())
