@@ -47,7 +47,9 @@ def test_the_picker_lists_the_tests_and_answers_with_a_signed_resource_link(lms:
     action, page = picker_of(lms)
     assert "Mini diagnostic" in page or "mini" in page.lower()
     test_id = api.signup().test_id("mini-diagnostic")
-    target, token = answer(lms, action, test_id=test_id, examsync_max_attempts="2", examsync_time_multiplier="1.5")
+    closes = str(api.clock() + 7 * 24 * 3600 * 1000)
+    target, token = answer(lms, action, test_id=test_id, examsync_max_attempts="2", examsync_time_multiplier="1.5",
+                           examsync_opens_at="", examsync_closes_at=closes)
     assert target == f"{lms.platform.base}/deep-link-return"
     claims = verified(lms.client, token, lms.platform.issuer)
     assert claims["iss"] == lms.platform.client_id and claims["aud"] == lms.platform.issuer
@@ -57,7 +59,7 @@ def test_the_picker_lists_the_tests_and_answers_with_a_signed_resource_link(lms:
     [item] = claims[DL + "content_items"]
     assert item["type"] == "ltiResourceLink" and item["url"] == "http://testserver/lti/launch"
     assert item["custom"] == {"examsync_test": "mini-diagnostic", "examsync_max_attempts": "2",
-                              "examsync_time_multiplier": "1.5"}
+                              "examsync_time_multiplier": "1.5", "examsync_closes_at": closes}
     assert item["lineItem"]["scoreMaximum"] > 0 and item["lineItem"]["label"] == item["title"]
 
     # The platform makes the link; launching it opens the test as an assignment with those options.
@@ -65,6 +67,7 @@ def test_the_picker_lists_the_tests_and_answers_with_a_signed_resource_link(lms:
     assignment_id = teacher["landing"].removeprefix("#/staff/proctor/")
     assignment = lms.as_api(teacher, api).get(f"/assignments/{assignment_id}").json()
     assert assignment["max_attempts"] == 2 and assignment["time_multiplier"] == 1.5
+    assert assignment["closes_at"] == int(closes)
     learner = lms.signed_in(sub="learner-1", roles=[LEARNER], custom=item["custom"], resource_link_id="dl-1")
     assert learner["landing"].startswith("#/session/")
 

@@ -45,9 +45,16 @@ def picker(request: dict[str, Any], frame_ancestors: str | None) -> HTMLResponse
         '<p><label for="examsync_time_multiplier">Time (1 = as the test says)</label> '
         '<input id="examsync_time_multiplier" name="examsync_time_multiplier" type="number" step="0.25" min="0.5" '
         'max="10"></p>'
-        '<p><label for="examsync_closes_at">Closes at (milliseconds since 1970; empty: never)</label> '
-        '<input id="examsync_closes_at" name="examsync_closes_at" type="number" min="0"></p>'
-        '<p><button type="submit" class="button button-primary">Add to the course</button></p></form>')
+        # The window in the instructor's own time zone: lti-picker.js turns each local time into the milliseconds since
+        # 1970 the hidden field sends (without script the test opens now and never closes).
+        '<p><label for="opens_local">Opens (empty: now)</label> '
+        '<input id="opens_local" type="datetime-local" data-ms-field="examsync_opens_at">'
+        '<input type="hidden" name="examsync_opens_at"></p>'
+        '<p><label for="closes_local">Closes (empty: never)</label> '
+        '<input id="closes_local" type="datetime-local" data-ms-field="examsync_closes_at">'
+        '<input type="hidden" name="examsync_closes_at"></p>'
+        '<p><button type="submit" class="button button-primary">Add to the course</button></p></form>'
+        '<script type="module" src="/static/js/lti-picker.js"></script>')
     return _page("Add a test", body, 200, frame_ancestors)
 
 
