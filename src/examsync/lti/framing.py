@@ -8,9 +8,12 @@ The platforms are read at most every `TTL_SECONDS`, so another instance's regist
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
+
+log = logging.getLogger("examsync.lti")
 
 TTL_SECONDS = 30.0
 
@@ -26,7 +29,11 @@ class Framing:
         with self._lock:
             if self._cached is not None and time.monotonic() - self._cached[0] < TTL_SECONDS:
                 return self._cached[1]
-        origins = self._origins()
+        try:
+            origins = self._origins()
+        except Exception:  # the database is out of reach: the page is still served, unframable until it is back
+            log.warning("could not read the LTI platforms; framing is off for now", exc_info=True)
+            origins = []
         value = " ".join(["'self'", *origins, *self._extra]) if origins else None
         with self._lock:
             self._cached = (time.monotonic(), value)
