@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from fastapi.testclient import TestClient
 
 from examsync.store import lti as store
 from examsync.store.database import SYSTEM
