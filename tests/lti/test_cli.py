@@ -27,15 +27,18 @@ def env(tmp_path: Path) -> dict[str, str]:
     return {"EXAMSYNC_DATA_DIR": str(tmp_path / "data"), "EXAMSYNC_DATABASE_URL": ""}
 
 
-def test_add_platform_registers_every_deployment_and_refuses_a_second_registration(env: dict[str, str]) -> None:
+def test_add_platform_registers_every_deployment_adds_more_later_and_refuses_other_urls(env: dict[str, str]) -> None:
     added = runner.invoke(app, ["lti", "add-platform", *PLATFORM], env=env)
     assert added.exit_code == 0, added.output
     assert json.loads(added.output)["deployment_ids"] == ["1", "2"]
     listed = runner.invoke(app, ["lti", "platforms"], env=env)
     assert [(p["issuer"], p["client_id"]) for p in json.loads(listed.output)] == [
         ("https://moodle.school.org", "abc123")]
-    again = runner.invoke(app, ["lti", "add-platform", *PLATFORM], env=env)
-    assert again.exit_code == 1 and "registered already" in again.output
+    another = runner.invoke(app, ["lti", "add-platform", *PLATFORM, "--deployment-id", "3"], env=env)
+    assert another.exit_code == 0 and json.loads(another.output)["deployment_ids"] == ["1", "2", "3"]
+    moved = [*PLATFORM[:-1], "https://elsewhere.school.org/certs.php"]
+    refused = runner.invoke(app, ["lti", "add-platform", *moved], env=env)
+    assert refused.exit_code == 1 and "registered already, with other URLs" in refused.output
 
 
 def test_add_platform_refuses_a_plain_http_url_elsewhere_than_this_machine(env: dict[str, str]) -> None:

@@ -34,8 +34,11 @@ def test_admins_register_and_list_platforms_and_read_the_tool_configuration(admi
         assert created.status_code == 201
         assert {k: created.json()[k] for k in body} == body
         assert admin.get("/lti/platforms").json() == [created.json()]
-        again = admin.post("/lti/platforms", body)
-        assert again.status_code == 409 and again.json()["error"]["code"] == "lti_platform_exists"
+        again = admin.post("/lti/platforms", {**body, "deployment_ids": ["another"]})
+        assert again.status_code == 200
+        assert again.json()["deployment_ids"] == sorted([platform.deployment_id, "another"])
+        moved = admin.post("/lti/platforms", {**body, "auth_login_url": "https://elsewhere.example.edu/auth"})
+        assert moved.status_code == 409 and moved.json()["error"]["code"] == "lti_platform_exists"
         plain_http = admin.post("/lti/platforms", {**body, "client_id": "x", "jwks_url": "http://lms.example.edu/k"})
         assert plain_http.status_code == 422 and plain_http.json()["error"]["field"] == "jwks_url"
         assert teacher.get("/lti/platforms").status_code == 403

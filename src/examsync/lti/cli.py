@@ -42,16 +42,16 @@ def add_platform(
     auth_token_url: Annotated[str, typer.Option(help="The platform's OAuth2 token endpoint (for AGS and NRPS).")],
     jwks_url: Annotated[str, typer.Option(help="The platform's public keys (JWKS URL).")],
 ) -> None:
-    """Register an LMS (a platform) with its deployments."""
+    """Register an LMS (a platform) with its deployments; again with the same URLs, add deployments to it."""
     with _database() as database:
         try:
-            created = PlatformService(database, wall_clock_ms).add(
+            platform, _ = PlatformService(database, wall_clock_ms).add(
                 SYSTEM, issuer=issuer, client_id=client_id, deployment_ids=deployment_id,
                 auth_login_url=auth_login_url, auth_token_url=auth_token_url, jwks_url=jwks_url)
         except DomainError as error:
             typer.secho(f"error: {error.message}", fg=typer.colors.RED, err=True)
             raise typer.Exit(code=1) from None
-    typer.echo(json.dumps(created, indent=2))
+    typer.echo(json.dumps(platform, indent=2))
 
 
 @lti_app.command("platforms")

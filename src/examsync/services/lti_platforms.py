@@ -40,8 +40,12 @@ class PlatformService:
     clock: Callable[[], int]
 
     def add(self, actor: Actor, *, issuer: str, client_id: str, deployment_ids: list[str], auth_login_url: str,
-            auth_token_url: str, jwks_url: str) -> dict[str, Any]:
-        """Register a platform (an issuer and the client id it gave examsync) with its deployments."""
+            auth_token_url: str, jwks_url: str) -> tuple[dict[str, Any], bool]:
+        """Register a platform (an issuer and the client id it gave examsync) with its deployments; (it, created).
+
+        Registering it again with the same URLs adds the deployment ids it did not have (the tool was installed in
+        another sub-account); with other URLs it is refused, so a typo never silently moves a registration.
+        """
         _require_admin(actor)
         values = {"id": str(uuid.uuid4()), "issuer": _text("issuer", issuer), "client_id": _text("client_id", client_id),
                   "auth_login_url": _url("auth_login_url", auth_login_url),
@@ -52,14 +56,18 @@ class PlatformService:
             raise InvalidRequestError("a platform needs at least one deployment id", field="deployment_ids")
         try:
             with self.db.transaction(SYSTEM, write=True) as connection:
-                if store.platforms_of(connection, values["issuer"], values["client_id"]):
-                    raise LtiPlatformExistsError("this issuer and client id are registered already",
+                existing = store.platforms_of(connection, values["issuer"], values["client_id"])
+                if existing and any(existing[0][k] != values[k] for k in URL_FIELDS):
+                    raise LtiPlatformExistsError("this issuer and client id are registered already, with other URLs",
                                                  field="client_id")
-                store.insert_platform(connection, values, deployments)
+                if existing:
+                    store.add_deployments(connection, existing[0]["id"], deployments)
+                else:
+                    store.insert_platform(connection, values, deployments)
         except IntegrityError:
             raise LtiPlatformExistsError("this issuer and client id are registered already",
                                          field="client_id") from None
-        return self.get(values["id"])
+        return self.get(existing[0]["id"] if existing else values["id"]), not existing
 
     def get(self, platform_id: str) -> dict[str, Any]:
         with self.db.transaction(SYSTEM, write=False) as connection:

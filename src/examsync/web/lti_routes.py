@@ -105,15 +105,18 @@ def lti_routes(launches: LaunchService, platforms: PlatformService, deep_links: 
         return platforms.list(actor)
 
     @router.post(f"{API}/lti/platforms", status_code=201, response_model=PlatformOut,
-                 responses=_errors(401, 403, 409))
-    def add_platform(body: PlatformIn, actor: AdminDep) -> dict[str, Any]:
+                 responses={200: {"model": PlatformOut}, **_errors(401, 403, 409)})
+    def add_platform(body: PlatformIn, actor: AdminDep, response: Response) -> dict[str, Any]:
         """Admin: register an LTI platform (an LMS): its issuer, the client id it gave examsync, its deployments and
-        URLs (`examsync lti add-platform` does the same)."""
-        created = platforms.add(actor, issuer=body.issuer, client_id=body.client_id,
-                                deployment_ids=body.deployment_ids, auth_login_url=body.auth_login_url,
-                                auth_token_url=body.auth_token_url, jwks_url=body.jwks_url)
+        URLs (`examsync lti add-platform` does the same). Registered already with the same URLs: its new deployment
+        ids are added (200)."""
+        platform, created = platforms.add(actor, issuer=body.issuer, client_id=body.client_id,
+                                          deployment_ids=body.deployment_ids, auth_login_url=body.auth_login_url,
+                                          auth_token_url=body.auth_token_url, jwks_url=body.jwks_url)
         framing.forget()
-        return created
+        if not created:
+            response.status_code = 200
+        return platform
 
     @router.get(f"{API}/lti/tool-config", responses=_errors(401, 403))
     def tool_config(actor: AdminDep, request: Request) -> dict[str, Any]:
