@@ -56,6 +56,8 @@ class Settings:
     unsafe_async_commit: bool = setting(False, "UNSAFE, for the fault-injection checker's negative control only: commit on PostgreSQL with synchronous_commit=off, so a database crash loses acknowledged work. Never set it in production.")
     pg_writers: int = setting(4, "Writer threads per app process on PostgreSQL, each with a connection of its own, committing its share of the students' ops in groups (a student's ops always go to the same writer). SQLite always has one writer.")
     pool_size: int = setting(10, "Database connections per app process (PostgreSQL).")
+    public_url: str = setting("", "The address users and LMSs reach this server at (https://exams.school.org), from which the LTI tool configuration's URLs are built. Empty: the address `examsync serve` listens on by default, http://127.0.0.1:8000.")
+    lti_frame_ancestors: str = setting("", "Pages that may show examsync in a frame, as CSP frame-ancestors sources separated by spaces (https://school.instructure.com https://moodle.school.org). Only the web app and the LTI pages may be framed, and only while an LTI platform is registered; the registered platforms' own addresses are always allowed. Empty: those addresses alone.")
     load_sample_content: bool = setting(True, "`serve` loads the shipped sample tests into an empty database.")
     log_level: str = setting("info", "Log level: debug, info, warning, error.")
     log_format: str = setting("auto", "Log lines as json (one object per line) or text; auto: text on a terminal, json otherwise.")
@@ -90,6 +92,10 @@ class Settings:
     @property
     def rescue_key_path(self) -> Path:
         return Path(self.rescue_key_file) if self.rescue_key_file else self.data_path / "rescue_key.pem"
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or "http://127.0.0.1:8000").rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

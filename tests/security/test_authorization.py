@@ -91,6 +91,13 @@ RULES: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/drafts/{draft_id}"): DRAFT_OWNER,
     ("POST", "/api/v1/drafts/{draft_id}/publish"): DRAFT_OWNER,
     ("DELETE", "/api/v1/drafts/{draft_id}"): DRAFT_OWNER,  # last: the admin's call deletes the draft
+    # LTI (docs/lti.md): platforms read the tool's public keys; an LTI launch's one-time code is the capability
+    # (the probe's code was never issued: not found for everyone); registering platforms is an admin's.
+    ("GET", "/lti/jwks"): PUBLIC,
+    ("POST", "/api/v1/lti/handoff"): CAPABILITY,
+    ("GET", "/api/v1/lti/platforms"): ADMIN,
+    ("POST", "/api/v1/lti/platforms"): ADMIN,
+    ("GET", "/api/v1/lti/tool-config"): ADMIN,
 }
 
 PROBE_DRAFT = {"tests": [{"slug": "probe-draft", "title": "Probe", "mode": "practice", "sections": [
@@ -155,7 +162,13 @@ def request_for(world: World, method: str, path: str) -> dict[str, Any]:
                 "files": [("file", ("probe.gift", b"::probe:: Two and two? {=4 ~5}\n"))]}
     if path.endswith("/tests/{test_id}/export"):
         return {"method": method, "url": url, "json": None, "params": {"format": "yaml"}}
-    if path.endswith("/auth/signup"):
+    if path == "/api/v1/lti/handoff":
+        body = {"code": "a-code-never-issued"}
+    elif path == "/api/v1/lti/platforms" and method == "POST":
+        body = {"issuer": "https://lms.example.edu", "client_id": f"probe-{uuid.uuid4().hex[:8]}",
+                "deployment_ids": ["1"], "auth_login_url": "https://lms.example.edu/auth",
+                "auth_token_url": "https://lms.example.edu/token", "jwks_url": "https://lms.example.edu/jwks"}
+    elif path.endswith("/auth/signup"):
         body = {"email": f"new-{uuid.uuid4().hex[:8]}@example.org", "password": "a long password"}
     elif path.endswith("/auth/token"):
         body = {"email": world.b_email, "password": "correct horse battery"}
@@ -244,7 +257,9 @@ def test_the_table_names_every_operation_the_app_serves(client: TestClient) -> N
               - {"/api/v1/openapi.json"})  # type: ignore[attr-defined]
     assert extras == {"/api/v1/docs", "/api/v1/docs/init.js", "/api/v1/docs/assets", "/static", "/", "/sw.js",
                       "/api/v1/sessions/{session_id}/live", "/api/v1/tests/{test_id}/live", "/metrics",
-                      "/api/v1/assignments/{assignment_id}/live"}
+                      "/api/v1/assignments/{assignment_id}/live",
+                      # LTI's pages, reached by a browser the LMS sends (docs/lti.md), not API calls.
+                      "/lti/login", "/lti/launch", "/lti/deep-link/{deep_link_id}"}
 
 
 def test_every_endpoint_answers_every_caller_as_documented(world: World) -> None:

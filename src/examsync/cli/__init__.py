@@ -11,11 +11,13 @@ import typer
 from examsync.chaos.command import chaos as chaos_command
 from examsync.cli import bench, content, records, serve, users
 from examsync.cli.serve import DEMO_EMAIL, DEMO_PASSWORD
+from examsync.lti.cli import lti_app
 
 __all__ = ["DEMO_EMAIL", "DEMO_PASSWORD", "app", "main"]
 
 app = typer.Typer(help="examsync: loss-proof online test sessions.", no_args_is_help=True, add_completion=False)
 app.add_typer(users.app, name="users")
+app.add_typer(lti_app, name="lti")
 app.command("chaos")(chaos_command)
 app.command()(serve.serve)
 app.command()(serve.migrate)

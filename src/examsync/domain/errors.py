@@ -147,6 +147,15 @@ class DraftConflictError(DomainError):
     code = "draft_conflict"
 
 
+class LtiLaunchError(DomainError):
+    """An LTI login or launch refused; `reason` names the check (docs/lti.md#the-launch-checks)."""
+    code = "lti_launch_refused"
+
+
+class LtiPlatformExistsError(DomainError):
+    code = "lti_platform_exists"
+
+
 class NotFoundError(DomainError):
     code = "not_found"
 

@@ -324,3 +324,147 @@ STAFF_TABLES = (classes, class_students, assignments, assignment_overrides)
 # Tables whose rows belong to one student: scoped in every query, and by
 # row-level security on PostgreSQL.
 SESSION_TABLES = (user_test_sessions, test_section_states, question_attempt_history, user_sub_skill_performance)
+
+# LTI 1.3 (docs/lti.md): the platforms (LMSs) registered with this tool, the tool's own signing keys, the login
+# state of launches in flight, and what a platform's ids (users, courses, resource links) are here. These are
+# system tables, like `users`: no student's work is in them, and the services decide who may read them.
+lti_platforms = Table(
+    "lti_platforms",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("issuer", String(255), nullable=False),
+    Column("client_id", String(255), nullable=False),
+    Column("auth_login_url", Text, nullable=False),
+    Column("auth_token_url", Text, nullable=False),
+    Column("jwks_url", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("issuer", "client_id"),
+)
+
+lti_deployments = Table(
+    "lti_deployments",
+    metadata,
+    Column("platform_id", Id, ForeignKey("lti_platforms.id", ondelete="CASCADE"), primary_key=True),
+    Column("deployment_id", String(255), primary_key=True),
+)
+
+# The newest unretired key signs; retired keys stay published at the JWKS URL for a grace period.
+lti_keys = Table(
+    "lti_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("private_key_pem", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("retired_at", BigInteger),
+)
+
+# One row per login in flight: deleted by the launch that uses it, so a state works once, on every instance.
+lti_login_states = Table(
+    "lti_login_states",
+    metadata,
+    Column("state", String(64), primary_key=True),
+    Column("nonce", String(64), nullable=False),
+    Column("platform_id", Id, ForeignKey("lti_platforms.id", ondelete="CASCADE"), nullable=False),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+)
+
+# Nonces of launches already accepted, kept until their id_token could no longer be valid: a replay is refused.
+lti_nonces = Table(
+    "lti_nonces",
+    metadata,
+    Column("platform_id", Id, ForeignKey("lti_platforms.id", ondelete="CASCADE"), primary_key=True),
+    Column("nonce", String(64), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+)
+
+# A one-time code the launch hands the (possibly framed) page, which exchanges it for an access token: no cookie.
+# Only its SHA-256 is kept. `landing` is where the web app goes; `deep_link` the picker's request, if any.
+lti_handoffs = Table(
+    "lti_handoffs",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("landing", String(500), nullable=False),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+)
+
+# A deep linking request waiting for the instructor's pick: where to return and what to echo.
+lti_deep_links = Table(
+    "lti_deep_links",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("platform_id", Id, ForeignKey("lti_platforms.id", ondelete="CASCADE"), nullable=False),
+    Column("deployment_id", String(255), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("return_url", Text, nullable=False),
+    Column("data", Text),
+    Column("settings", Json, nullable=False),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+)
+
+# A platform user (by issuer and `sub`, unique per issuer in LTI) is one examsync account.
+lti_identities = Table(
+    "lti_identities",
+    metadata,
+    Column("issuer", String(255), primary_key=True),
+    Column("sub", String(255), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+)
+
+# A course is a class; NRPS's membership URL (when the platform offers it) is kept for the roster sync.
+lti_contexts = Table(
+    "lti_contexts",
+    metadata,
+    Column("platform_id", Id, ForeignKey("lti_platforms.id", ondelete="CASCADE"), primary_key=True),
+    Column("context_id", String(255), primary_key=True),
+    Column("class_id", Id, ForeignKey("classes.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("memberships_url", Text),
+)
+
+# A resource link is an assignment of its course's class.
+lti_resource_links = Table(
+    "lti_resource_links",
+    metadata,
+    Column("platform_id", Id, ForeignKey("lti_platforms.id", ondelete="CASCADE"), primary_key=True),
+    Column("resource_link_id", String(255), primary_key=True),
+    Column("assignment_id", Id, ForeignKey("assignments.id", ondelete="CASCADE"), nullable=False, index=True),
+)
+
+# AGS: the platform's line item (gradebook column) of a resource link.
+lti_line_items = Table(
+    "lti_line_items",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("platform_id", Id, ForeignKey("lti_platforms.id", ondelete="CASCADE"), nullable=False),
+    Column("resource_link_id", String(255), nullable=False),
+    Column("lineitem_url", Text, nullable=False),
+    Column("score_maximum", Float, nullable=False),
+    Column("label", String(300), nullable=False, server_default=""),
+    UniqueConstraint("platform_id", "resource_link_id"),
+)
+
+# AGS: scores waiting to be posted, or posted. `seq` orders one student's scores on one line item (unique), so they
+# are posted in order and each once; a failed post is retried at `next_attempt_at` with backoff.
+lti_grade_outbox = Table(
+    "lti_grade_outbox",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("line_item_id", Id, ForeignKey("lti_line_items.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("session_id", Id, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("score_given", Float),
+    Column("score_maximum", Float, nullable=False),
+    Column("activity_progress", String(32), nullable=False),
+    Column("grading_progress", String(32), nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("last_error", Text),
+    Column("posted_at", BigInteger),
+    UniqueConstraint("line_item_id", "user_id", "seq"),
+    Index("ix_lti_grade_outbox_posted_at_next_attempt_at", "posted_at", "next_attempt_at"),
+)
+
+LTI_TABLES = (lti_platforms, lti_deployments, lti_keys, lti_login_states, lti_nonces, lti_handoffs, lti_deep_links,
+              lti_identities, lti_contexts, lti_resource_links, lti_line_items, lti_grade_outbox)

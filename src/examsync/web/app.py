@@ -49,6 +49,13 @@ from examsync.web.users_routes import users_routes
 from examsync.web.reports_routes import reports_routes
 from examsync.web.content_routes import content_routes
 from examsync.web.drafts_routes import drafts_routes
+from examsync.web.lti_routes import lti_routes
+from examsync.lti.framing import Framing
+from examsync.lti.keys import ToolKeys
+from examsync.lti.platform_keys import PlatformKeys
+from examsync.services.lti_deep_linking import DeepLinkingService
+from examsync.services.lti_launch import LaunchService
+from examsync.services.lti_platforms import PlatformService
 from examsync.services.content import ContentService
 from examsync.web.staff_ops_routes import staff_ops_routes
 from examsync.web.observability import RequestIds, RequestMetrics
@@ -126,7 +133,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        larger={f"{API}/content/imports": max(settings.max_upload_bytes, settings.max_body_bytes)})
     app.add_middleware(NulInUrl)
-    app.add_middleware(SecurityHeaders)
+    platforms = PlatformService(database, clock)
+    framing = Framing(platforms.origins, settings.lti_frame_ancestors)
+    app.add_middleware(SecurityHeaders, framing=framing)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(RequestIds)
     if settings.forwarded_allow_ips:
@@ -148,6 +157,10 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     app.include_router(content_routes(ContentService(database), auth.staff_actor))
     app.include_router(staff_ops_routes(StaffService(service), auth.staff_actor))
     app.include_router(drafts_routes(DraftService(database, clock), auth.staff_actor))
+    tool_keys = ToolKeys(database, clock)
+    app.include_router(lti_routes(
+        LaunchService(database, service, accounts, PlatformKeys(), clock), platforms,
+        DeepLinkingService(database, tool_keys, clock), tool_keys, framing, settings, auth.current_actor))
     mount_front_end(app)
 
     @app.get("/metrics", include_in_schema=False)

@@ -58,6 +58,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "attempts_exhausted": 409,
     "assignment_required": 409,
     "last_admin": 409,
+    "lti_platform_exists": 409,
+    "lti_launch_refused": 400,
     "not_authenticated": 401,
     "invalid_token": 401,
     "token_expired": 401,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.concurrency import run_in_threadpool
+
+from examsync.lti.framing import Framing
 from examsync.web import errors
 from examsync.web.protocol import CLOSE_NOT_FOUND
 
@@ -102,10 +105,14 @@ class NulInUrl:
         return await self.app(scope, receive, send)
 
 
-
 class SecurityHeaders:
     """Headers every response carries: no inline script, no framing, no sniffing, no referrer; over HTTPS also
-    HSTS, so a browser that has been here once never again tries plain HTTP, where its token could be read."""
+    HSTS, so a browser that has been here once never again tries plain HTTP, where its token could be read.
+
+    For LTI (docs/lti.md#framing) the web app's shell and the LTI pages may be framed by the registered platforms
+    once one is registered (`Framing`): their policy then names those ancestors and X-Frame-Options is left out
+    (it cannot name them). An LTI page that sets its own policy (its form posts to the platform) keeps it.
+    """
 
     HEADERS = [
         (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
@@ -118,13 +125,19 @@ class SecurityHeaders:
     NO_STORE = (b"cache-control", b"no-store")
     STRICT_TRANSPORT_SECURITY = (b"strict-transport-security", b"max-age=31536000")
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
+    def __init__(self, app: Any, framing: Framing | None = None) -> None:
+        self.app, self.framing = app, framing
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
+        framable = self.framing is not None and (path == "/" or path.startswith("/lti/"))
+        ancestors = await run_in_threadpool(self.framing.ancestors) if framable and self.framing else None
+        own = self.HEADERS if ancestors is None else [
+            (b"content-security-policy", CONTENT_SECURITY_POLICY.replace(
+                "frame-ancestors 'none'", f"frame-ancestors {ancestors}").encode()),
+            *[h for h in self.HEADERS if h[0] not in (b"x-frame-options", b"content-security-policy")]]
         # A test's images are immutable (content-addressed names) and hold no student's work: they keep their own
         # Cache-Control (web/content_routes.py).
         private = (path.startswith(f"{API}/") and not path.startswith(f"{API}/docs")
@@ -135,7 +148,10 @@ class SecurityHeaders:
         async def with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
                 headers = [h for h in message.get("headers", []) if not (private and h[0].lower() == b"cache-control")]
-                message["headers"] = [*headers, *self.HEADERS, *([self.NO_STORE] if private else []),
+                policy_set = framable and any(h[0].lower() == b"content-security-policy" for h in headers)
+                added = [h for h in own if not (policy_set and h[0] in (b"content-security-policy",
+                                                                         b"x-frame-options"))]
+                message["headers"] = [*headers, *added, *([self.NO_STORE] if private else []),
                                       *([self.STRICT_TRANSPORT_SECURITY] if secure else [])]
             await send(message)
 

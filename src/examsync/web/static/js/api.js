@@ -29,17 +29,25 @@ export function setUnauthorizedHandler(handler) {
   onUnauthorized = handler;
 }
 
+// Kept in memory too: inside an LMS's frame a browser may refuse the page any storage (an LTI launch still signs in).
+let memoryToken = null;
+
 export function getToken() {
   try {
-    return localStorage.getItem(TOKEN_KEY);
+    return localStorage.getItem(TOKEN_KEY) || memoryToken;
   } catch {
-    return null;
+    return memoryToken;
   }
 }
 
 export function setToken(token) {
-  if (token) localStorage.setItem(TOKEN_KEY, token);
-  else localStorage.removeItem(TOKEN_KEY);
+  memoryToken = token || null;
+  try {
+    if (token) localStorage.setItem(TOKEN_KEY, token);
+    else localStorage.removeItem(TOKEN_KEY);
+  } catch {
+    // storage refused (a framed page in some browsers): the token lives as long as the page
+  }
 }
 
 export async function request(method, path, body = undefined, { auth = true, timeoutMs = 20000 } = {}) {
@@ -123,4 +131,6 @@ export const api = {
   results: (sessionId) => request("GET", `${API}/sessions/${enc(sessionId)}/results`),
   performance: () => request("GET", `${API}/me/performance`),
   offlineKey: () => request("GET", `${API}/offline-key`, undefined, { auth: false }),
+  /** An LTI launch's one-time code for an access token and the page to open (docs/lti.md). */
+  ltiHandoff: (code) => request("POST", `${API}/lti/handoff`, { code }, { auth: false }),
 };

@@ -2,6 +2,7 @@
 // and routes between views by the URL hash:
 //   #/login  #/dashboard  #/dashboard/test/<test_id>  #/session/<id>  #/results/<id>
 //   #/staff/... (teachers and admins: views/staff/index.js, loaded on demand)
+//   #/lti/<code> (an LTI launch signing in: views/lti.js)
 
 import { api, getToken, setToken, setUnauthorizedHandler } from "./api.js";
 import { openStore } from "./db.js";
@@ -15,6 +16,7 @@ import * as loginView from "./views/login.js";
 import * as dashboardView from "./views/dashboard.js";
 import * as testView from "./views/test.js";
 import * as resultsView from "./views/results.js";
+import { signInFromLaunch } from "./views/lti.js";
 
 const main = document.getElementById("main");
 const logoutButton = document.getElementById("logout-button");
@@ -69,6 +71,7 @@ function parseRoute(hash) {
   if (name === "results" && id) return { name: "results", id };
   if (name === "dashboard") return { name: "dashboard", focusTest: id === "test" ? extra : null, extraId };
   if (name === "staff") return { name: "staff", parts: parts.slice(1) };
+  if (name === "lti" && id) return { name: "lti", id };
   return null;
 }
 
@@ -166,6 +169,16 @@ function context() {
 async function route() {
   if (!location.hash.startsWith("#/") && location.hash !== "") return; // in-page anchors such as #main
   let target = parseRoute(location.hash);
+  if (target && target.name === "lti") {
+    routedHash = location.hash;
+    const landing = await signInFromLaunch(main, target.id, { api, store, setToken, setCachedUser });
+    if (landing) {
+      queue.resume();
+      history.replaceState(null, "", landing);
+      route();
+    }
+    return;
+  }
   const token = getToken();
   if (!token && (!target || target.name !== "login")) {
     history.replaceState(null, "", "#/login");

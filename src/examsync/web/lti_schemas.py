@@ -1,0 +1,43 @@
+"""Request and response shapes of the LTI endpoints (`/api/v1/lti/...`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from examsync.web.schemas import STRICT, TEXT
+
+
+class PlatformIn(BaseModel):
+    model_config = STRICT
+    issuer: str = Field(max_length=255, pattern=TEXT)
+    client_id: str = Field(max_length=255, pattern=TEXT)
+    deployment_ids: list[str] = Field(min_length=1, max_length=100)
+    auth_login_url: str = Field(max_length=2000, pattern=TEXT)
+    auth_token_url: str = Field(max_length=2000, pattern=TEXT)
+    jwks_url: str = Field(max_length=2000, pattern=TEXT)
+
+
+class PlatformOut(BaseModel):
+    id: str
+    issuer: str
+    client_id: str
+    deployment_ids: list[str]
+    auth_login_url: str
+    auth_token_url: str
+    jwks_url: str
+    created_at: int
+
+
+class HandoffIn(BaseModel):
+    model_config = STRICT
+    code: str = Field(min_length=1, max_length=200, pattern=TEXT)
+
+
+class HandoffOut(BaseModel):
+    access_token: str
+    token_type: str
+    expires_in: int
+    landing: str = Field(description="Where the web app goes: a route such as #/session/<id> or #/staff/proctor/<id>")
+    user: dict[str, Any]

@@ -1,0 +1,163 @@
+"""A stand-in LMS for the LTI tests: its own RSA keys, its JWKS served over real HTTP on a free local port (so the
+tool's fetch, cache and refetch are the real ones), and builders of signed launch messages.
+
+    platform = Platform.start()            # serving http://127.0.0.1:<port>/jwks
+    location = tool.get("/lti/login", params=platform.login_params())      # the tool's 302
+    id_token = platform.id_token(nonce_of(location), roles=[LEARNER], custom={"examsync_test": "mini-diagnostic"})
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+LTI = "https://purl.imsglobal.org/spec/lti/claim/"
+DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
+AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/"
+NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/"
+LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
+INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
+TEACHING_ASSISTANT = "http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant"
+ADMINISTRATOR = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"
+
+
+@dataclass
+class Key:
+    kid: str
+    private: rsa.RSAPrivateKey
+
+    @classmethod
+    def new(cls) -> "Key":
+        return cls(secrets.token_hex(6), rsa.generate_private_key(public_exponent=65537, key_size=2048))
+
+    @property
+    def pem(self) -> bytes:
+        return self.private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption())
+
+    def jwk(self) -> dict[str, Any]:
+        return {**json.loads(RSAAlgorithm.to_jwk(self.private.public_key())), "kid": self.kid, "alg": "RS256",
+                "use": "sig"}
+
+
+@dataclass
+class Platform:
+    issuer: str
+    client_id: str
+    deployment_id: str
+    server: ThreadingHTTPServer
+    keys: list[Key] = field(default_factory=lambda: [Key.new()])
+    jwks_fetches: int = 0
+    published: dict[str, Any] | None = None  # a JWKS document to serve instead of `keys` (another implementation's)
+    received: list[dict[str, Any]] = field(default_factory=list)  # what the tool POSTed: path, headers, body
+
+    @classmethod
+    def start(cls, *, issuer: str = "https://lms.example.edu", client_id: str | None = None) -> "Platform":
+        platform: Platform
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                if self.path != "/jwks":
+                    self.send_error(404)
+                    return
+                platform.jwks_fetches += 1
+                body = json.dumps(platform.published or {"keys": [k.jwk() for k in platform.keys]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:  # noqa: N802
+                # The token endpoint and every line item's scores endpoint: record what came, answer as a platform.
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                platform.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                answer = (json.dumps({"access_token": "platform-token", "token_type": "Bearer", "expires_in": 3600,
+                                      "scope": parse_qs(body).get("scope", [""])[0]}).encode()
+                          if self.path == "/token" else b"{}")
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        platform = cls(issuer=issuer, client_id=client_id or f"client-{uuid.uuid4().hex[:8]}",
+                       deployment_id=f"deployment-{uuid.uuid4().hex[:6]}", server=server)
+        return platform
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def registration(self) -> dict[str, Any]:
+        """The body of POST /api/v1/lti/platforms for this platform."""
+        return {"issuer": self.issuer, "client_id": self.client_id, "deployment_ids": [self.deployment_id],
+                "auth_login_url": f"{self.base}/auth", "auth_token_url": f"{self.base}/token",
+                "jwks_url": f"{self.base}/jwks"}
+
+    def login_params(self, **overrides: str) -> dict[str, str]:
+        return {"iss": self.issuer, "login_hint": "user-hint", "target_link_uri": "http://testserver/lti/launch",
+                "lti_message_hint": "message-hint", "client_id": self.client_id,
+                "lti_deployment_id": self.deployment_id, **overrides}
+
+    def rotate(self) -> None:
+        """A new signing key; the JWKS publishes only it from now on."""
+        self.keys = [Key.new()]
+
+    def claims(self, nonce: str, *, sub: str = "learner-1", roles: list[str] | None = None,
+               message_type: str = "LtiResourceLinkRequest", resource_link_id: str = "link-1",
+               context_id: str = "course-1", custom: dict[str, str] | None = None, now: float | None = None,
+               **extra: Any) -> dict[str, Any]:
+        now = time.time() if now is None else now
+        claims: dict[str, Any] = {
+            "iss": self.issuer, "aud": self.client_id, "sub": sub, "iat": int(now), "exp": int(now) + 300,
+            "nonce": nonce, "name": f"Name of {sub}", "email": f"{sub}@lms.example.edu",
+            LTI + "message_type": message_type, LTI + "version": "1.3.0",
+            LTI + "deployment_id": self.deployment_id,
+            LTI + "target_link_uri": "http://testserver/lti/launch",
+            LTI + "roles": [LEARNER] if roles is None else roles,
+            LTI + "context": {"id": context_id, "title": "Physics 101"},
+        }
+        if message_type == "LtiResourceLinkRequest":
+            claims[LTI + "resource_link"] = {"id": resource_link_id, "title": "Unit test"}
+        else:
+            claims[DL + "deep_linking_settings"] = {
+                "deep_link_return_url": f"{self.base}/deep-link-return", "accept_types": ["ltiResourceLink"],
+                "accept_presentation_document_targets": ["iframe", "window"], "data": "opaque-platform-data"}
+        if custom is not None:
+            claims[LTI + "custom"] = custom
+        claims.update(extra)
+        return claims
+
+    def sign(self, claims: dict[str, Any], *, key: Key | None = None, kid: str | None = None,
+             algorithm: str = "RS256") -> str:
+        key = key or self.keys[0]
+        return jwt.encode(claims, key.pem, algorithm=algorithm, headers={"kid": kid or key.kid})
+
+    def id_token(self, nonce: str, **claims: Any) -> str:
+        return self.sign(self.claims(nonce, **claims))
+
+
+def query_of(location: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
