@@ -124,11 +124,12 @@ def lti_routes(launches: LaunchService, platforms: PlatformService, deep_links: 
         """Admin: what to paste into the LMS: the tool's URLs and Canvas's JSON configuration."""
         return config.tool_config(public_url(request))
 
-    @router.post(f"{API}/lti/keys/rotate", response_model=KeyRotatedOut, responses=_errors(401, 403))
+    @router.post(f"{API}/lti/keys/rotate", status_code=201, response_model=KeyRotatedOut,
+                 responses=_errors(401, 403))
     def rotate_key(actor: AdminDep) -> dict[str, Any]:
         """Admin: a new signing key for the tool (`examsync lti rotate-key` does the same); the previous one stays
         published at the JWKS URL for a week, so launches and messages in flight still verify."""
         kid, _ = tool_keys.rotate()
-        return {"kid": kid, "published": [k["kid"] for k in tool_keys.jwks()["keys"]]}
+        return {"kid": kid, "published": [kid, *(k["kid"] for k in tool_keys.jwks()["keys"] if k["kid"] != kid)]}
 
     return router

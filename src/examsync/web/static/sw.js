@@ -39,6 +39,8 @@ const SHELL = [
   "/static/js/views/test/flow.js",
   "/static/js/views/test/live-link.js",
   "/static/js/views/results.js",
+  "/static/js/views/lti.js",
+  "/static/js/views/staff/format.js",
 ];
 const SHELL_PATHS = new Set(SHELL);
 
