@@ -34,25 +34,26 @@ export function setUnauthorizedHandler(handler) {
 // survives reloads of the frame and ends with the tab, so the next person at a shared computer never inherits it.
 let memoryToken = null;
 
-function stored(storage) {
+// Reading a storage property may itself throw (storage blocked in a frame): every access is guarded.
+function stored(name) {
   try {
-    return storage.getItem(TOKEN_KEY);
+    return globalThis[name].getItem(TOKEN_KEY);
   } catch {
     return null;
   }
 }
 
 export function getToken() {
-  return stored(globalThis.sessionStorage) || stored(globalThis.localStorage) || memoryToken;
+  return stored("sessionStorage") || stored("localStorage") || memoryToken;
 }
 
 /** Keep the login's token; `{tab: true}` for this tab only (sessionStorage), otherwise for this browser. */
 export function setToken(token, { tab = false } = {}) {
   memoryToken = token || null;
-  for (const [storage, keep] of [[globalThis.sessionStorage, tab], [globalThis.localStorage, !tab]]) {
+  for (const [name, keep] of [["sessionStorage", tab], ["localStorage", !tab]]) {
     try {
-      if (token && keep) storage.setItem(TOKEN_KEY, token);
-      else storage.removeItem(TOKEN_KEY);
+      if (token && keep) globalThis[name].setItem(TOKEN_KEY, token);
+      else globalThis[name].removeItem(TOKEN_KEY);
     } catch {
       // storage refused (a framed page in some browsers): the token lives as long as the page
     }

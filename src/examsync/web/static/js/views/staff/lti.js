@@ -63,7 +63,7 @@ export function mount(root, ctx) {
 
   Promise.all([ltiApi.toolConfig(), loadPlatforms(), ltiApi.jwks()]).then(([tool, , jwks]) => {
     if (disposed) return;
-    config.replaceChildren(toolConfig(tool));
+    config.replaceChildren(...toolConfig(tool));
     keys.replaceChildren(...keyPanel(view, jwks.keys.map((k) => k.kid)));
     view.ready();
   }, (error) => {
