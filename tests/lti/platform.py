@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -62,6 +63,9 @@ class Platform:
     jwks_fetches: int = 0
     published: dict[str, Any] | None = None  # a JWKS document to serve instead of `keys` (another implementation's)
     received: list[dict[str, Any]] = field(default_factory=list)  # what the tool POSTed: path, headers, body
+    # More GET pages, by path: a function of the query answering (content type, body). The browser test serves the
+    # LMS's course page (framing the tool) and its OIDC authorization endpoint with them.
+    pages: dict[str, Callable[[dict[str, str]], tuple[str, bytes]]] = field(default_factory=dict)
 
     @classmethod
     def start(cls, *, issuer: str = "https://lms.example.edu", client_id: str | None = None) -> "Platform":
@@ -69,6 +73,15 @@ class Platform:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
+                page = platform.pages.get(urlsplit(self.path).path)
+                if page is not None:
+                    content_type, body = page(query_of(self.path))
+                    self.send_response(200)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 if self.path != "/jwks":
                     self.send_error(404)
                     return
@@ -101,6 +114,10 @@ class Platform:
         platform = cls(issuer=issuer, client_id=client_id or f"client-{uuid.uuid4().hex[:8]}",
                        deployment_id=f"deployment-{uuid.uuid4().hex[:6]}", server=server)
         return platform
+
+    def scores_posted(self) -> list[dict[str, Any]]:
+        """The AGS scores the tool posted (to a line item's /scores), oldest first: what the gradebook received."""
+        return [json.loads(r["body"]) for r in self.received if urlsplit(r["path"]).path.endswith("/scores")]
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -98,6 +98,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/lti/platforms"): ADMIN,
     ("POST", "/api/v1/lti/platforms"): ADMIN,
     ("GET", "/api/v1/lti/tool-config"): ADMIN,
+    ("POST", "/api/v1/lti/keys/rotate"): ADMIN,
 }
 
 PROBE_DRAFT = {"tests": [{"slug": "probe-draft", "title": "Probe", "mode": "practice", "sections": [

@@ -1,5 +1,6 @@
 """LTI's endpoints (docs/lti.md, docs/api.md "LTI"): the login initiation, the launch, the tool's JWKS, the deep
-linking picker's answer, the web app's one-time sign-in, and the admin's platforms and tool configuration.
+linking picker's answer, the web app's one-time sign-in, and the admin's platforms, tool configuration and key
+rotation.
 
 The login, launch and picker are pages a browser is sent to by the LMS, not API calls: a refusal is an HTML page
 that says why (with its status, `lti_launch_refused` and the failed check), never JSON.
@@ -23,7 +24,7 @@ from examsync.settings import Settings
 from examsync.store.database import Actor
 from examsync.web import schemas
 from examsync.web.errors import STATUS_BY_CODE
-from examsync.web.lti_schemas import HandoffIn, HandoffOut, PlatformIn, PlatformOut
+from examsync.web.lti_schemas import HandoffIn, HandoffOut, KeyRotatedOut, PlatformIn, PlatformOut
 
 API = "/api/v1"
 LOGIN_FIELDS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id", "lti_deployment_id")
@@ -122,5 +123,13 @@ def lti_routes(launches: LaunchService, platforms: PlatformService, deep_links: 
     def tool_config(actor: AdminDep, request: Request) -> dict[str, Any]:
         """Admin: what to paste into the LMS: the tool's URLs and Canvas's JSON configuration."""
         return config.tool_config(public_url(request))
+
+    @router.post(f"{API}/lti/keys/rotate", status_code=201, response_model=KeyRotatedOut,
+                 responses=_errors(401, 403))
+    def rotate_key(actor: AdminDep) -> dict[str, Any]:
+        """Admin: a new signing key for the tool (`examsync lti rotate-key` does the same); the previous one stays
+        published at the JWKS URL for a week, so launches and messages in flight still verify."""
+        kid, _ = tool_keys.rotate()
+        return {"kid": kid, "published": [kid, *(k["kid"] for k in tool_keys.jwks()["keys"] if k["kid"] != kid)]}
 
     return router

@@ -41,3 +41,8 @@ class HandoffOut(BaseModel):
     expires_in: int
     landing: str = Field(description="Where the web app goes: a route such as #/session/<id> or #/staff/proctor/<id>")
     user: dict[str, Any]
+
+
+class KeyRotatedOut(BaseModel):
+    kid: str = Field(description="The new signing key's id")
+    published: list[str] = Field(description="Every key id the JWKS URL publishes now, the signing one first")

@@ -42,6 +42,7 @@ const SHELL = [
   "/static/js/views/test/flow.js",
   "/static/js/views/test/live-link.js",
   "/static/js/views/results.js",
+  "/static/js/views/lti.js",
   // The staff pages' router and the test editor with what it imports (tests/test_web_shell.py keeps this whole).
   "/static/js/views/staff/index.js",
   "/static/js/views/staff/layout.js",

@@ -30,23 +30,33 @@ export function setUnauthorizedHandler(handler) {
 }
 
 // Kept in memory too: inside an LMS's frame a browser may refuse the page any storage (an LTI launch still signs in).
+// A launch inside a frame keeps its token in sessionStorage (the LMS tab's, partitioned under the LMS's site): it
+// survives reloads of the frame and ends with the tab, so the next person at a shared computer never inherits it.
 let memoryToken = null;
 
-export function getToken() {
+// Reading a storage property may itself throw (storage blocked in a frame): every access is guarded.
+function stored(name) {
   try {
-    return localStorage.getItem(TOKEN_KEY) || memoryToken;
+    return globalThis[name].getItem(TOKEN_KEY);
   } catch {
-    return memoryToken;
+    return null;
   }
 }
 
-export function setToken(token) {
+export function getToken() {
+  return stored("sessionStorage") || stored("localStorage") || memoryToken;
+}
+
+/** Keep the login's token; `{tab: true}` for this tab only (sessionStorage), otherwise for this browser. */
+export function setToken(token, { tab = false } = {}) {
   memoryToken = token || null;
-  try {
-    if (token) localStorage.setItem(TOKEN_KEY, token);
-    else localStorage.removeItem(TOKEN_KEY);
-  } catch {
-    // storage refused (a framed page in some browsers): the token lives as long as the page
+  for (const [name, keep] of [["sessionStorage", tab], ["localStorage", !tab]]) {
+    try {
+      if (token && keep) globalThis[name].setItem(TOKEN_KEY, token);
+      else globalThis[name].removeItem(TOKEN_KEY);
+    } catch {
+      // storage refused (a framed page in some browsers): the token lives as long as the page
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 // An LTI launch signing in: the launch redirected here with a one-time code in the URL's fragment (#/lti/<code>),
-// which is exchanged for the app's token; no cookie is involved, so this works inside an LMS's frame.
+// which is exchanged for the app's token; no cookie is involved, so this works inside an LMS's frame. Inside a frame
+// the token is kept in sessionStorage (api.js), never in a cookie.
 //
 // A browser that gives a framed page no storage would lose unsent answers on a reload: there the code is not
 // spent, and the student is offered the same link in a new window instead (a top-level page has its storage).
@@ -16,8 +17,10 @@ function framed() {
 
 function storageWorks(store) {
   try {
-    localStorage.setItem("examsync.probe", "1");
-    localStorage.removeItem("examsync.probe");
+    for (const storage of [sessionStorage, localStorage]) {
+      storage.setItem("examsync.probe", "1");
+      storage.removeItem("examsync.probe");
+    }
   } catch {
     return false;
   }
@@ -39,7 +42,8 @@ export async function signInFromLaunch(root, code, { api, store, setToken, setCa
   root.replaceChildren(h("p", { class: "loading", text: "Signing in…" }));
   try {
     const answer = await api.ltiHandoff(code);
-    setToken(answer.access_token);
+    // Framed: the token is the LMS tab's (sessionStorage); top-level, it is kept like a password login's.
+    setToken(answer.access_token, { tab: framed() });
     setCachedUser(answer.user);
     return answer.landing;
   } catch (error) {

@@ -9,6 +9,7 @@
 //   #/staff/replay/<session_id>     a session's log, step by step
 //   #/staff/gradebook/<class_id>
 //   #/staff/accounts                (admin)
+//   #/staff/lti                     (admin) LMS platforms, what to paste into the LMS, the tool's key
 //   #/staff/content                 import question banks (a dry run first), the tests with versions and exports
 //   #/staff/editor[/<draft_id>]     the test editor: drafts, a draft
 
@@ -24,6 +25,7 @@ const PAGES = {
   replay: () => import("./replay.js"),
   gradebook: () => import("./gradebook.js"),
   accounts: () => import("./accounts.js"),
+  lti: () => import("./lti.js"),
   content: () => import("./content.js"),
   editor: () => import("./editor.js"),
 };
@@ -41,6 +43,7 @@ export function staffRoute(parts) {
   if (name === "student" && id && extra) return { page: "student", id, userId: extra };
   if (["proctor", "report", "replay", "gradebook"].includes(name) && id) return { page: name, id };
   if (name === "accounts") return { page: "accounts" };
+  if (name === "lti") return { page: "lti" };
   if (name === "content") return { page: "content" };
   if (name === "editor") return { page: "editor", id: id || null };
   return { page: "home" };

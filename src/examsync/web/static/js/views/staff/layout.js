@@ -18,7 +18,8 @@ const LINKS = [
  */
 export function page({ ctx, root, section, title, crumbs = [], wide = false }) {
   const me = ctx.user() || {};
-  const links = me.role === "admin" ? [...LINKS, ["accounts", "#/staff/accounts", "Accounts"]] : LINKS;
+  const links = me.role === "admin"
+    ? [...LINKS, ["accounts", "#/staff/accounts", "Accounts"], ["lti", "#/staff/lti", "LTI"]] : LINKS;
   const nav = h("nav", { class: "staff-nav", attrs: { "aria-label": "Staff" } },
     h("ul", {}, links.map(([key, href, text]) => h("li", {},
       h("a", { href, text, attrs: { "aria-current": key === section ? "page" : null } })))));
