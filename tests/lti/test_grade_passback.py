@@ -3,6 +3,8 @@ PostgreSQL. The sender's passes are driven here (`app.state.grades.run_once`), a
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -252,3 +254,24 @@ def test_who_sees_and_retries_grade_passback(lms: Lms, api: Api) -> None:
     view = admin.get(path).json()
     assert [s["user_id"] for s in view["not_completed"]] == [student.user_id]
     assert view["line_items"][0]["lineitem_url"] == f"{lms.platform.base}/lineitems/7"
+
+
+def test_several_instances_at_once_queue_and_post_a_score_once(lms: Lms, api: Api, settings: Settings,
+                                                              clock: FakeClock) -> None:
+    """As with app instances sharing one database, each hearing of the change and each running its passes."""
+    course = open_course(lms, api)
+    for sub in ("learner-1", "learner-2", "learner-3"):
+        complete(*course.learner(sub))
+    with TestClient(create_app(settings, clock=clock, run_sweep=False)) as second, \
+            TestClient(create_app(settings, clock=clock, run_sweep=False)) as third:
+        instances = [course.grades, second.app.state.grades, third.app.state.grades]  # type: ignore[attr-defined]
+        start = threading.Barrier(len(instances))
+
+        def passes(grades: Any) -> tuple[int, int]:
+            start.wait()
+            return grades.reconcile(), grades.send_due()
+
+        with ThreadPoolExecutor(len(instances)) as pool:
+            done = list(pool.map(passes, instances))
+    assert sum(queued for queued, _ in done) == 3 and sum(posted for _, posted in done) == 3
+    assert sorted(s["userId"] for s in lms.platform.accepted) == ["learner-1", "learner-2", "learner-3"]

@@ -97,7 +97,7 @@ class GradeSync:
                     "id": str(uuid.uuid4()), "line_item_id": attempt["line_item_id"], "user_id": attempt["user_id"],
                     "session_id": attempt["session_id"], "score_given": wanted.score_given,
                     "score_maximum": wanted.score_maximum, "activity_progress": wanted.activity_progress,
-                    "grading_progress": wanted.grading_progress, "timestamp": timestamp, "next_attempt_at": now})
+                    "grading_progress": wanted.grading_progress, "timestamp": timestamp, "next_attempt_at": now}, latest)
         except IntegrityError:
             return 0  # another instance queued the same change at the same moment
         return 1

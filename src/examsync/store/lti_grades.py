@@ -71,10 +71,10 @@ def latest_entries(connection: Connection, line_item_ids: list[str]) -> dict[tup
     return {(row["line_item_id"], row["user_id"]): row for row in rows}
 
 
-def enqueue(connection: Connection, values: dict[str, Any]) -> None:
-    """Queue a score after the latest one (values without seq); older unsent ones are superseded by it.
-    Raises IntegrityError if another instance queued one for the student at the same moment."""
-    latest = latest_entry(connection, values["line_item_id"], values["user_id"])
+def enqueue(connection: Connection, values: dict[str, Any], latest: Any) -> None:
+    """Queue a score after `latest`, the entry the caller decided on (values without seq); older unsent ones are
+    superseded by it. Raises IntegrityError if another instance queued one after `latest` meanwhile (the seq is
+    taken from what the caller read, never read again: on PostgreSQL a second read could see the other's commit)."""
     seq = (latest["seq"] + 1) if latest is not None else 1
     connection.execute(insert(lti_grade_outbox).values(**values, seq=seq, state=PENDING))
     connection.execute(update(lti_grade_outbox).where(
