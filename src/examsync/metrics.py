@@ -112,6 +112,16 @@ class AppMetrics:
             "examsync_login_delay_seconds", "How long logins on an email under attack waited before their check.",
             LOGIN_DELAY_BUCKETS)
         self.broker_outbox = gauge("examsync_broker_outbox", "Notices waiting to be published to the broker.")
+        self.lti_grade_outbox = gauge(
+            "examsync_lti_grade_outbox",
+            "LTI grade passback: scores in the outbox by state (pending: to be posted or retried; failed: refused "
+            "by the platform for good, waiting for staff to retry), as this instance last counted them.", ("state",))
+        self.lti_grade_posts = counter(
+            "examsync_lti_grade_posts",
+            "LTI grade passback: tries to post a score, by result (posted, retry: failed and retried later, failed: "
+            "refused for good).", ("result",))
+        self.lti_roster_syncs = counter("examsync_lti_roster_syncs",
+                                        "LTI roster syncs (NRPS) by result (done, failed).", ("result",))
 
     def exposition(self, accept: str | None) -> tuple[bytes, str]:
         """Every metric, and its content type: the Prometheus text format, or OpenMetrics if `accept` asks for it."""

@@ -58,6 +58,8 @@ class Settings:
     pool_size: int = setting(10, "Database connections per app process (PostgreSQL).")
     public_url: str = setting("", "The address users and LMSs reach this server at (https://exams.school.org), from which the LTI tool configuration's URLs are built. Empty: the address `examsync serve` listens on by default, http://127.0.0.1:8000.")
     lti_frame_ancestors: str = setting("", "Pages that may show examsync in a frame, as CSP frame-ancestors sources separated by spaces (https://school.instructure.com https://moodle.school.org). Only the web app and the LTI pages may be framed, and only while an LTI platform is registered; the registered platforms' own addresses are always allowed. Empty: those addresses alone.")
+    lti_grade_send_seconds: float = setting(5.0, "How often the LTI grade outbox is drained: scores of completed attempts are posted to the LMS within about this long, and failed posts are retried when their backoff has passed.")
+    lti_grade_reconcile_seconds: float = setting(300.0, "How often every completed attempt of an LTI-linked assignment is compared with the scores queued for the LMS (also at start-up), so a score whose change no instance heard of is still posted.")
     load_sample_content: bool = setting(True, "`serve` loads the shipped sample tests into an empty database.")
     log_level: str = setting("info", "Log level: debug, info, warning, error.")
     log_format: str = setting("auto", "Log lines as json (one object per line) or text; auto: text on a terminal, json otherwise.")

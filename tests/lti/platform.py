@@ -66,6 +66,19 @@ class Platform:
     # More GET pages, by path: a function of the query answering (content type, body). The browser test serves the
     # LMS's course page (framing the tool) and its OIDC authorization endpoint with them.
     pages: dict[str, Callable[[dict[str, str]], tuple[str, bytes]]] = field(default_factory=dict)
+    # The services (AGS, NRPS). With `tool_jwks` set, the token endpoint checks the client assertion as a platform
+    # must: signed by a key of the tool's JWKS, aud the token URL, a jti never seen before.
+    tool_jwks: Callable[[], dict[str, Any]] | None = None
+    token_generation: int = 0  # revoke() starts a new one: the tokens of the old one answer 401
+    token_expires_in: int = 3600
+    used_jtis: set[str] = field(default_factory=set)
+    refusals: list[int] = field(default_factory=list)  # statuses the scores endpoint answers next, one per request
+    retry_after: str | None = None  # sent with a refusal of 429 or 503
+    members: list[dict[str, Any]] = field(default_factory=list)  # NRPS, served `page_size` a page
+    page_size: int = 2
+    line_items: list[dict[str, Any]] = field(default_factory=list)  # created through the line items container
+    accepted: list[dict[str, Any]] = field(default_factory=list)  # scores answered 200: path, headers and body
+    _handler: Any = None
 
     @classmethod
     def start(cls, *, issuer: str = "https://lms.example.edu", client_id: str | None = None) -> "Platform":
@@ -82,27 +95,58 @@ class Platform:
                     self.end_headers()
                     self.wfile.write(body)
                     return
-                if self.path != "/jwks":
+                path = urlsplit(self.path).path
+                if path == "/memberships":
+                    self._memberships()
+                    return
+                if path != "/jwks":
                     self.send_error(404)
                     return
                 platform.jwks_fetches += 1
-                body = json.dumps(platform.published or {"keys": [k.jwk() for k in platform.keys]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self._answer(200, platform.published or {"keys": [k.jwk() for k in platform.keys]})
 
             def do_POST(self) -> None:  # noqa: N802
-                # The token endpoint and every line item's scores endpoint: record what came, answer as a platform.
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                platform.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                answer = (json.dumps({"access_token": "platform-token", "token_type": "Bearer", "expires_in": 3600,
-                                      "scope": parse_qs(body).get("scope", [""])[0]}).encode()
-                          if self.path == "/token" else b"{}")
-                self.send_response(200)
+                platform.received.append({"method": "POST", "path": self.path, "headers": dict(self.headers),
+                                          "body": body})
+                path = urlsplit(self.path).path
+                if path == "/token":
+                    self._answer(*platform._token(parse_qs(body)))
+                elif not platform._authorized(self.headers.get("Authorization")):
+                    self._answer(401, {"error": "invalid token"})
+                elif path == "/lineitems":
+                    item = {"id": f"{platform.base}/lineitems/{len(platform.line_items) + 100}", **json.loads(body)}
+                    platform.line_items.append(item)
+                    self._answer(201, item)
+                elif platform.refusals:
+                    status = platform.refusals.pop(0)
+                    self._answer(status, {"error": f"refused with {status}"},
+                                 {"Retry-After": platform.retry_after} if platform.retry_after else {})
+                else:
+                    platform.accepted.append({"path": self.path, "headers": dict(self.headers), **json.loads(body)})
+                    self._answer(200, {})
+
+            def _memberships(self) -> None:
+                platform.received.append({"method": "GET", "path": self.path, "headers": dict(self.headers),
+                                          "body": ""})
+                if not platform._authorized(self.headers.get("Authorization")):
+                    self._answer(401, {"error": "invalid token"})
+                    return
+                page = int(parse_qs(urlsplit(self.path).query).get("page", ["0"])[0])
+                size = platform.page_size
+                links = {}
+                if (page + 1) * size < len(platform.members):
+                    links["Link"] = f'<{platform.base}/memberships?page={page + 1}>; rel="next"'
+                self._answer(200, {"id": f"{platform.base}/memberships", "context": {"id": "course-1"},
+                                   "members": platform.members[page * size:(page + 1) * size]}, links)
+
+            def _answer(self, status: int, document: Any, headers: dict[str, str] | None = None) -> None:
+                answer = json.dumps(document).encode()
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(answer)
 
@@ -112,12 +156,56 @@ class Platform:
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         platform = cls(issuer=issuer, client_id=client_id or f"client-{uuid.uuid4().hex[:8]}",
-                       deployment_id=f"deployment-{uuid.uuid4().hex[:6]}", server=server)
+                       deployment_id=f"deployment-{uuid.uuid4().hex[:6]}", server=server, _handler=Handler)
         return platform
 
-    def scores_posted(self) -> list[dict[str, Any]]:
-        """The AGS scores the tool posted (to a line item's /scores), oldest first: what the gradebook received."""
-        return [json.loads(r["body"]) for r in self.received if urlsplit(r["path"]).path.endswith("/scores")]
+    # ----- the services ------------------------------------------------------
+
+    @property
+    def access_token(self) -> str:
+        return "platform-token" + (f"-{self.token_generation}" if self.token_generation else "")
+
+    def revoke(self) -> None:
+        """Every token handed out so far stops working (as a platform may do before they expire)."""
+        self.token_generation += 1
+
+    def _authorized(self, header: str | None) -> bool:
+        return header == f"Bearer {self.access_token}"
+
+    def _token(self, form: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        if self.tool_jwks is not None:
+            assertion = form.get("client_assertion", [""])[0]
+            keys = {k["kid"]: jwt.PyJWK(k).key for k in self.tool_jwks()["keys"]}
+            try:
+                # Times unchecked: the tool signs by the tests' fake clock, hours ahead of this one at times.
+                claims = jwt.decode(assertion, keys[jwt.get_unverified_header(assertion)["kid"]],
+                                    algorithms=["RS256"], audience=f"{self.base}/token", issuer=self.client_id,
+                                    options={"verify_exp": False, "verify_iat": False, "verify_nbf": False})
+            except (jwt.PyJWTError, KeyError):
+                return 401, {"error": "invalid_client"}
+            if claims.get("sub") != self.client_id or not claims.get("jti") or claims["jti"] in self.used_jtis:
+                return 401, {"error": "invalid_client"}
+            self.used_jtis.add(claims["jti"])
+        return 200, {"access_token": self.access_token, "token_type": "Bearer", "expires_in": self.token_expires_in,
+                     "scope": form.get("scope", [""])[0]}
+
+    def tokens_issued(self) -> int:
+        return sum(1 for r in self.received if r["path"] == "/token")
+
+    def score_requests(self) -> int:
+        """Requests to a scores endpoint, refused ones too (`accepted` holds the others)."""
+        return sum(1 for r in self.received if r["path"].split("?")[0].endswith("/scores"))
+
+    def go_down(self) -> None:
+        """Stop listening: the tool's requests are refused at the connection."""
+        self.server.shutdown()
+        self.server.server_close()
+
+    def come_back(self) -> None:
+        """Listen again on the same port."""
+        port = self.server.server_address[1]
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
         self.server.shutdown()

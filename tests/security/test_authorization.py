@@ -99,6 +99,11 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/lti/platforms"): ADMIN,
     ("GET", "/api/v1/lti/tool-config"): ADMIN,
     ("POST", "/api/v1/lti/keys/rotate"): ADMIN,
+    # LTI Advantage (docs/lti.md): an assignment's grade passback and a class's roster sync are its class's staff's
+    # (tests/lti/test_grade_passback.py and test_roster_sync.py have the owner's side).
+    ("GET", "/api/v1/assignments/{assignment_id}/grade-sync"): CLASS_STAFF,
+    ("POST", "/api/v1/assignments/{assignment_id}/grade-sync/retry"): CLASS_STAFF,
+    ("POST", "/api/v1/classes/{class_id}/lti-roster-sync"): CLASS_STAFF,
 }
 
 PROBE_DRAFT = {"tests": [{"slug": "probe-draft", "title": "Probe", "mode": "practice", "sections": [

@@ -156,6 +156,16 @@ class LtiPlatformExistsError(DomainError):
     code = "lti_platform_exists"
 
 
+class LtiRosterUnavailableError(DomainError):
+    """A roster sync of a class that is no LTI course offering its members (NRPS)."""
+    code = "lti_roster_unavailable"
+
+
+class LtiPlatformFailedError(DomainError):
+    """The LMS could not be reached, or refused examsync's service request (`detail` says what it answered)."""
+    code = "lti_platform_failed"
+
+
 class NotFoundError(DomainError):
     code = "not_found"
 

@@ -87,6 +87,7 @@ class Launch:
     lineitems_url: str | None
     memberships_url: str | None
     deep_linking: dict[str, Any] | None
+    ags_scopes: tuple[str, ...] = ()  # the AGS scopes the platform granted (its endpoint claim's `scope`)
 
 
 def _text(value: Any, limit: int = 255) -> str:
@@ -119,11 +120,9 @@ def read_launch(claims: dict[str, Any], *, deployments: set[str]) -> Launch:
         raise LtiLaunchError("a resource link launch must name its resource link", reason="resource_link")
     if message_type == DEEP_LINKING_REQUEST:
         settings = check_deep_linking_settings(settings)
-    name = _text(claims.get("name"), 200) or " ".join(
-        p for p in (_text(claims.get("given_name"), 100), _text(claims.get("family_name"), 100)) if p)
     return Launch(
         message_type=message_type, deployment_id=deployment_id, sub=sub, role=examsync_role(claims.get(ROLES)),
-        name=name, email=_text(claims.get("email"), 320).lower(),
+        name=person_name(claims), email=person_email(claims),
         context_id=_text(context.get("id")) or None, context_title=_text(context.get("title"), 200),
         resource_link_id=resource_link_id, resource_link_title=_text(link.get("title"), 300),
         test_reference=_text(custom.get(CUSTOM_TEST), 100) or None,
@@ -132,7 +131,19 @@ def read_launch(claims: dict[str, Any], *, deployments: set[str]) -> Launch:
         lineitems_url=_text(endpoint.get("lineitems"), 2000) or None,
         memberships_url=_text(nrps.get("context_memberships_url"), 2000) or None,
         deep_linking=settings if message_type == DEEP_LINKING_REQUEST else None,
+        ags_scopes=tuple(_text(scope, 200) for scope in endpoint.get("scope", []) if isinstance(scope, str))
+        if isinstance(endpoint.get("scope"), list) else (),
     )
+
+
+def person_name(claims: dict[str, Any]) -> str:
+    """A person's name in a launch's claims or an NRPS member: `name`, else given and family names."""
+    return _text(claims.get("name"), 200) or " ".join(
+        p for p in (_text(claims.get("given_name"), 100), _text(claims.get("family_name"), 100)) if p)
+
+
+def person_email(claims: dict[str, Any]) -> str:
+    return _text(claims.get("email"), 320).lower()
 
 
 def check_deep_linking_settings(settings: Any) -> dict[str, Any]:

@@ -53,6 +53,7 @@ class Landing:
 
     code: str | None = None
     deep_link_id: str | None = None
+    roster_class_id: str | None = None  # an instructor's launch in a course offering NRPS: sync this class's roster
 
 
 def code_hash(code: str) -> str:
@@ -154,34 +155,15 @@ class LaunchService:
             if assignment_id is None:
                 raise LtiLaunchError("this link names no examsync test (custom parameter examsync_test): ask your "
                                      "instructor to add it again through examsync's picker", reason="resource_link")
-            landing = self._learner_landing(connection, actor, class_id, assignment_id, now)
+            landing = self._learner_landing(connection, actor, platform["id"], assignment_id, now)
         code = secrets.token_urlsafe(32)
         store.insert_handoff(connection, code_hash=code_hash(code), user_id=user_id, landing=landing,
                              expires_at=now + HANDOFF_TTL_MS)
-        return Landing(code=code)
+        return Landing(code=code, roster_class_id=class_id if teaching and launch.memberships_url else None)
 
     def _account(self, connection: Connection, issuer: str, launch: rules.Launch, now: int) -> tuple[str, str]:
-        user_id = store.user_of(connection, issuer, launch.sub)
-        email_free = bool(launch.email) and not user_store.email_taken(connection, launch.email)
-        if user_id is None:
-            user_id = str(uuid.uuid4())
-            placeholder = f"lti-{hashlib.sha256(f'{issuer} {launch.sub}'.encode()).hexdigest()[:24]}@lti.invalid"
-            user_store.insert_user(connection, user_id=user_id, email=launch.email if email_free else placeholder,
-                                   password_hash=None, display_name=launch.name, role=launch.role, created_at=now)
-            store.link_identity(connection, issuer, launch.sub, user_id)
-            return user_id, launch.role
-        row = user_store.user_row(connection, user_id, for_update=True)
-        if row is None or row["disabled"]:
-            raise LtiLaunchError("this account is disabled in examsync", reason="account")
-        changes: dict[str, Any] = {}
-        if launch.name and launch.name != row["display_name"]:
-            changes["display_name"] = launch.name
-        if email_free and row["email"].endswith("@lti.invalid"):
-            changes["email"] = launch.email
-        if _RANK[launch.role] > _RANK.get(row["role"], 0):
-            changes["role"] = launch.role
-        user_store.update_user(connection, user_id, changes)
-        return user_id, changes.get("role", row["role"])
+        return account(connection, issuer, sub=launch.sub, name=launch.name, email=launch.email, role=launch.role,
+                       now=now)
 
     def _class(self, connection: Connection, platform: Any, launch: rules.Launch, user_id: str, teaching: bool,
                now: int) -> str | None:
@@ -200,8 +182,8 @@ class LaunchService:
             return class_id
         if launch.memberships_url and launch.memberships_url != known["memberships_url"]:
             store.set_memberships_url(connection, platform["id"], launch.context_id, launch.memberships_url)
-        if not teaching:
-            class_store.enrol(connection, known["class_id"], user_id, now)
+        if not teaching and class_store.enrol(connection, known["class_id"], user_id, now):
+            store.add_member(connection, known["class_id"], user_id, platform["id"])
         return str(known["class_id"])
 
     def _assignment(self, connection: Connection, platform: Any, launch: rules.Launch, class_id: str | None,
@@ -222,18 +204,22 @@ class LaunchService:
             class_store.insert_assignment(connection, {"id": assignment_id, "class_id": class_id, "test_id": test.id,
                                                        **settings.__dict__, "created_by": owner, "created_at": now})
             store.link_resource(connection, platform["id"], launch.resource_link_id, assignment_id)
-        if assignment_id is not None and launch.lineitem_url:
+        if assignment_id is not None and (launch.lineitem_url or launch.lineitems_url):
+            # Only the course's line items (no line item for this link): grade passback creates one there.
             store.put_line_item(connection, {"id": str(uuid.uuid4()), "platform_id": platform["id"],
                                              "resource_link_id": launch.resource_link_id,
                                              "lineitem_url": launch.lineitem_url,
+                                             "lineitems_url": launch.lineitems_url,
+                                             "scopes": list(launch.ags_scopes),
                                              "score_maximum": max_points(connection, assignment_id),
                                              "label": launch.resource_link_title})
         return assignment_id
 
-    def _learner_landing(self, connection: Connection, actor: Actor, class_id: str | None, assignment_id: str,
+    def _learner_landing(self, connection: Connection, actor: Actor, platform_id: str, assignment_id: str,
                          now: int) -> str:
         row = class_store.assignment_row(connection, SYSTEM, assignment_id)
-        class_store.enrol(connection, row["class_id"], actor.user_id, now)
+        if class_store.enrol(connection, row["class_id"], actor.user_id, now):
+            store.add_member(connection, row["class_id"], actor.user_id, platform_id)
         return f"#/lti-start/{assignment_id}/{row['test_id']}"
 
     # ----- 3. the web app's sign-in --------------------------------------------
@@ -258,6 +244,33 @@ class LaunchService:
         except DomainError:
             return "#/dashboard"
         return f"#/session/{state['id']}"
+
+
+def account(connection: Connection, issuer: str, *, sub: str, name: str, email: str, role: str,
+            now: int) -> tuple[str, str]:
+    """The account of (issuer, sub), made or brought up to date (see the module's "Accounts"): (user id, role).
+    A launch and a roster sync (services/lti_roster.py) both go through here."""
+    user_id = store.user_of(connection, issuer, sub)
+    email_free = bool(email) and not user_store.email_taken(connection, email)
+    if user_id is None:
+        user_id = str(uuid.uuid4())
+        placeholder = f"lti-{hashlib.sha256(f'{issuer} {sub}'.encode()).hexdigest()[:24]}@lti.invalid"
+        user_store.insert_user(connection, user_id=user_id, email=email if email_free else placeholder,
+                               password_hash=None, display_name=name, role=role, created_at=now)
+        store.link_identity(connection, issuer, sub, user_id)
+        return user_id, role
+    row = user_store.user_row(connection, user_id, for_update=True)
+    if row is None or row["disabled"]:
+        raise LtiLaunchError("this account is disabled in examsync", reason="account")
+    changes: dict[str, Any] = {}
+    if name and name != row["display_name"]:
+        changes["display_name"] = name
+    if email_free and row["email"].endswith("@lti.invalid"):
+        changes["email"] = email
+    if _RANK[role] > _RANK.get(row["role"], 0):
+        changes["role"] = role
+    user_store.update_user(connection, user_id, changes)
+    return user_id, changes.get("role", row["role"])
 
 
 def max_points(connection: Connection, assignment_id: str) -> float:

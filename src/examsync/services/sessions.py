@@ -340,6 +340,12 @@ class SessionService:
             session, uow.sessions.sub_skill_names(),
             for_staff=actor.is_staff and actor.user_id != session.user_id))
 
+    def student_score(self, session_id: str) -> dict[str, Any] | None:
+        """A session's score as its student sees it, for what leaves examsync with it (an LMS's gradebook): marks
+        staff have not released count as awaiting marking."""
+        with self._store.reading(SYSTEM, self.clock()) as uow:
+            return uow.sessions.load(SYSTEM, session_id, self.rules).student_score()
+
     def overview(self, actor: Actor, test_id: str, session_id: str | None = None) -> list[dict[str, Any]]:
         """Staff: progress and clocks of the active sessions of a test (or of one of them)."""
         _require_staff(actor)

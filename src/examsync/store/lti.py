@@ -13,7 +13,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from examsync.store.tables import (
     lti_contexts, lti_deep_links, lti_deployments, lti_handoffs, lti_identities, lti_keys, lti_line_items,
-    lti_login_states, lti_nonces, lti_platforms, lti_resource_links,
+    lti_login_states, lti_members, lti_nonces, lti_platforms, lti_resource_links,
 )
 
 # ----- platforms -----------------------------------------------------------
@@ -186,13 +186,16 @@ def line_item(connection: Connection, platform_id: str, resource_link_id: str) -
 
 
 def put_line_item(connection: Connection, values: dict[str, Any]) -> None:
-    """Record the resource link's line item, or its new URL."""
+    """Record the resource link's line item, or its new URL, container and scopes (a line item created by grade
+    passback is kept while launches name none)."""
     existing = line_item(connection, values["platform_id"], values["resource_link_id"])
     if existing is None:
         connection.execute(insert(lti_line_items).values(**values))
-    elif existing["lineitem_url"] != values["lineitem_url"]:
-        connection.execute(update(lti_line_items).where(lti_line_items.c.id == existing["id"])
-                           .values(lineitem_url=values["lineitem_url"]))
+        return
+    changes = {k: values[k] for k in ("lineitem_url", "lineitems_url", "scopes")
+               if values.get(k) and values[k] != existing[k]}
+    if changes:
+        connection.execute(update(lti_line_items).where(lti_line_items.c.id == existing["id"]).values(**changes))
 
 
 # ----- for the services (AGS, NRPS) --------------------------------------------
@@ -210,6 +213,27 @@ def line_items_of_assignment(connection: Connection, assignment_id: str) -> list
         select(lti_line_items).join(lti_resource_links, (lti_resource_links.c.platform_id == lti_line_items.c.platform_id)
                                     & (lti_resource_links.c.resource_link_id == lti_line_items.c.resource_link_id))
         .where(lti_resource_links.c.assignment_id == assignment_id).order_by(lti_line_items.c.id)).mappings())
+
+
+def add_member(connection: Connection, class_id: str, user_id: str, platform_id: str) -> None:
+    """The student was enrolled by the course (a launch or a roster sync), so a roster sync may remove them."""
+    if not is_member(connection, class_id, user_id):
+        connection.execute(insert(lti_members).values(class_id=class_id, user_id=user_id, platform_id=platform_id))
+
+
+def is_member(connection: Connection, class_id: str, user_id: str) -> bool:
+    return connection.execute(select(lti_members.c.user_id).where(
+        lti_members.c.class_id == class_id, lti_members.c.user_id == user_id)).first() is not None
+
+
+def members_from(connection: Connection, class_id: str, platform_id: str) -> list[str]:
+    return list(connection.execute(select(lti_members.c.user_id).where(
+        lti_members.c.class_id == class_id, lti_members.c.platform_id == platform_id)).scalars())
+
+
+def remove_member(connection: Connection, class_id: str, user_id: str) -> None:
+    connection.execute(delete(lti_members).where(lti_members.c.class_id == class_id,
+                                                 lti_members.c.user_id == user_id))
 
 
 def contexts_of_class(connection: Connection, class_id: str) -> list[Any]:

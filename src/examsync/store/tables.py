@@ -430,21 +430,26 @@ lti_resource_links = Table(
     Column("assignment_id", Id, ForeignKey("assignments.id", ondelete="CASCADE"), nullable=False, index=True),
 )
 
-# AGS: the platform's line item (gradebook column) of a resource link.
+# AGS: the platform's line item (gradebook column) of a resource link. `lineitem_url` is NULL while the launch gave
+# only the course's `lineitems_url`: grade passback creates the line item there first. `scopes` are the AGS scopes
+# the launch granted (a JSON list), asked for again in the service token.
 lti_line_items = Table(
     "lti_line_items",
     metadata,
     Column("id", Id, primary_key=True),
     Column("platform_id", Id, ForeignKey("lti_platforms.id", ondelete="CASCADE"), nullable=False),
     Column("resource_link_id", String(255), nullable=False),
-    Column("lineitem_url", Text, nullable=False),
+    Column("lineitem_url", Text),
+    Column("lineitems_url", Text),
+    Column("scopes", Json),
     Column("score_maximum", Float, nullable=False),
     Column("label", String(300), nullable=False, server_default=""),
     UniqueConstraint("platform_id", "resource_link_id"),
 )
 
 # AGS: scores waiting to be posted, or posted. `seq` orders one student's scores on one line item (unique), so they
-# are posted in order and each once; a failed post is retried at `next_attempt_at` with backoff.
+# are posted in order and each once; a failed post is retried at `next_attempt_at` with backoff. `state`: pending,
+# posted, failed (the platform refused it for good; staff retry it), superseded (a newer score came before it left).
 lti_grade_outbox = Table(
     "lti_grade_outbox",
     metadata,
@@ -462,9 +467,22 @@ lti_grade_outbox = Table(
     Column("next_attempt_at", BigInteger, nullable=False),
     Column("last_error", Text),
     Column("posted_at", BigInteger),
+    Column("state", String(16), nullable=False, server_default="pending"),
+    # Set while a sender is posting the entry (a lease: a sender that died lets go when it passes).
+    Column("claimed_until", BigInteger),
     UniqueConstraint("line_item_id", "user_id", "seq"),
-    Index("ix_lti_grade_outbox_posted_at_next_attempt_at", "posted_at", "next_attempt_at"),
+    Index("ix_lti_grade_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+)
+
+# NRPS: the class members a roster sync enrolled (or a launch did), so that a later sync removes only those who
+# came from the course, never a student who joined by code.
+lti_members = Table(
+    "lti_members",
+    metadata,
+    Column("class_id", Id, ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("platform_id", Id, ForeignKey("lti_platforms.id", ondelete="CASCADE"), nullable=False),
 )
 
 LTI_TABLES = (lti_platforms, lti_deployments, lti_keys, lti_login_states, lti_nonces, lti_handoffs, lti_deep_links,
-              lti_identities, lti_contexts, lti_resource_links, lti_line_items, lti_grade_outbox)
+              lti_identities, lti_contexts, lti_resource_links, lti_line_items, lti_grade_outbox, lti_members)

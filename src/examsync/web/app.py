@@ -16,6 +16,7 @@ from typing import Callable
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+import httpx
 
 from examsync.accounts import Accounts
 from examsync.live.brokers import Broker, broker_for
@@ -56,11 +57,16 @@ from examsync.lti.platform_keys import PlatformKeys
 from examsync.services.lti_deep_linking import DeepLinkingService
 from examsync.services.lti_launch import LaunchService
 from examsync.services.lti_platforms import PlatformService
+from examsync.lti.service_tokens import ServiceTokens
+from examsync.services.lti_grades import GradeSync
+from examsync.services.lti_roster import RosterSync
+from examsync.web.lti_services_routes import lti_services_routes
 from examsync.services.content import ContentService
 from examsync.web.staff_ops_routes import staff_ops_routes
 from examsync.web.observability import RequestIds, RequestMetrics
 
 log = logging.getLogger("examsync")
+LTI_SERVICE_TIMEOUT_S = 10.0  # one request to an LMS's token, scores or memberships endpoint
 API = "/api/v1"
 
 
@@ -95,6 +101,12 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
                 mailbox_limit=settings.live_mailbox_limit, window=settings.live_window)
     limits = Limits.from_settings(settings, clock)
     roster = RosterService(database, service)
+    lti_http = httpx.Client(timeout=LTI_SERVICE_TIMEOUT_S)
+    tool_keys = ToolKeys(database, clock)
+    service_tokens = ServiceTokens(tool_keys, clock, lti_http)
+    grades = GradeSync(database, service_tokens, lti_http, clock, metrics, service.student_score)
+    service.listeners.append(grades.on_change)
+    rosters = RosterSync(database, service_tokens, clock, metrics)
     roster_feed = RosterFeed(live, roster.rows, roster.watched, clock)
 
     @contextlib.asynccontextmanager
@@ -103,13 +115,17 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
         await live.start()
         sweeper = (asyncio.create_task(_sweep_forever(service, metrics, settings.expiry_sweep_seconds))
                    if run_sweep else None)
+        # Tests without the sweep drive grade passback's passes themselves (app.state.grades).
+        passback = asyncio.create_task(_grades_forever(grades, settings)) if run_sweep else None
         try:
             yield
         finally:
-            if sweeper is not None:
-                sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+            for task in (sweeper, passback):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            lti_http.close()
             await roster_feed.stop()
             await live.stop()
             service.close()
@@ -129,6 +145,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     )
     app.state.settings, app.state.service, app.state.accounts, app.state.database = settings, service, accounts, database
     app.state.live, app.state.limits, app.state.metrics = live, limits, metrics
+    app.state.grades, app.state.rosters = grades, rosters
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        larger={f"{API}/content/imports": max(settings.max_upload_bytes, settings.max_body_bytes)})
@@ -157,10 +174,11 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], int] = w
     app.include_router(content_routes(ContentService(database), auth.staff_actor))
     app.include_router(staff_ops_routes(StaffService(service), auth.staff_actor))
     app.include_router(drafts_routes(DraftService(database, clock), auth.staff_actor))
-    tool_keys = ToolKeys(database, clock)
     app.include_router(lti_routes(
         LaunchService(database, service, accounts, PlatformKeys(), clock), platforms,
-        DeepLinkingService(database, tool_keys, clock), tool_keys, framing, settings, auth.current_actor))
+        DeepLinkingService(database, tool_keys, clock), tool_keys, framing, settings, auth.current_actor,
+        rosters.sync_quietly))
+    app.include_router(lti_services_routes(grades, rosters, auth.staff_actor))
     mount_front_end(app)
 
     @app.get("/metrics", include_in_schema=False)
@@ -183,3 +201,19 @@ async def _sweep_forever(service: SessionService, metrics: AppMetrics, every_sec
             log.exception("expiry sweep failed")
         else:
             observe_sweep(metrics, changed)
+
+
+async def _grades_forever(grades: GradeSync, settings: Settings) -> None:
+    """Grade passback's background passes: everything at start-up and every reconcile period (a change no instance
+    heard of, such as one committed just before a crash), the noted sessions and the outbox every send period."""
+    since_reconcile = settings.lti_grade_reconcile_seconds
+    while True:
+        try:
+            if since_reconcile >= settings.lti_grade_reconcile_seconds:
+                since_reconcile = 0.0
+                await run_in_threadpool(grades.reconcile)
+            await run_in_threadpool(grades.run_once)
+        except Exception:  # the LMS or the database away: the outbox keeps everything for the next pass
+            log.exception("grade passback pass failed")
+        await asyncio.sleep(settings.lti_grade_send_seconds)
+        since_reconcile += settings.lti_grade_send_seconds

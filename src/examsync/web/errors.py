@@ -60,6 +60,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "last_admin": 409,
     "lti_platform_exists": 409,
     "lti_launch_refused": 400,
+    "lti_roster_unavailable": 409,
+    "lti_platform_failed": 502,
     "not_authenticated": 401,
     "invalid_token": 401,
     "token_expired": 401,

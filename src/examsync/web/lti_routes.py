@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.background import BackgroundTask
 
 from examsync.domain.errors import DomainError, ForbiddenError
 from examsync.lti import config, pages
@@ -36,7 +37,7 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 def lti_routes(launches: LaunchService, platforms: PlatformService, deep_links: DeepLinkingService,
                tool_keys: ToolKeys, framing: Framing, settings: Settings,
-               current_actor: Callable[..., Any]) -> APIRouter:
+               current_actor: Callable[..., Any], roster_sync: Callable[[str], None] | None = None) -> APIRouter:
     router = APIRouter(tags=["LTI"])
 
     def public_url(request: Request) -> str:
@@ -69,8 +70,11 @@ def lti_routes(launches: LaunchService, platforms: PlatformService, deep_links: 
                 return pages.picker(picker, await run_in_threadpool(framing.ancestors))
         except DomainError as error:
             return await refused(error)
+        # An instructor's launch syncs the course's roster once the answer is on its way, never delaying it.
+        sync = (BackgroundTask(roster_sync, landing.roster_class_id)
+                if roster_sync is not None and landing.roster_class_id else None)
         # The code rides in the fragment: never sent to a server, never in a log or a Referer.
-        return RedirectResponse(f"/#/lti/{landing.code}", status_code=303)
+        return RedirectResponse(f"/#/lti/{landing.code}", status_code=303, background=sync)
 
     @router.post("/lti/deep-link/{deep_link_id}", include_in_schema=False)
     async def deep_link_answer(deep_link_id: schemas.PathId, request: Request) -> Response:

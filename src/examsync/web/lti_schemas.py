@@ -46,3 +46,50 @@ class HandoffOut(BaseModel):
 class KeyRotatedOut(BaseModel):
     kid: str = Field(description="The new signing key's id")
     published: list[str] = Field(description="Every key id the JWKS URL publishes now, the signing one first")
+
+
+class GradeLineItemOut(BaseModel):
+    id: str
+    label: str
+    lineitem_url: str | None
+    score_maximum: float
+
+
+class GradeScoreOut(BaseModel):
+    user_id: str
+    display_name: str
+    email: str
+    line_item_id: str
+    session_id: str
+    score_given: float | None
+    score_maximum: float
+    grading_progress: str
+    state: str
+    attempts: int
+    last_error: str | None
+    queued_at: int
+    posted_at: int | None
+    next_attempt_at: int | None
+
+
+class GradeStudentOut(BaseModel):
+    user_id: str
+    display_name: str
+    email: str
+
+
+class GradeSyncOut(BaseModel):
+    assignment_id: str
+    line_items: list[GradeLineItemOut]
+    scores: list[GradeScoreOut]
+    not_completed: list[GradeStudentOut]
+
+
+class GradeRetryOut(BaseModel):
+    retried: int
+
+
+class RosterSyncOut(BaseModel):
+    added: int
+    removed: int
+    members: int

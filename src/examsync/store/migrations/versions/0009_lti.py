@@ -86,7 +86,9 @@ def upgrade() -> None:
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('platform_id', sa.String(length=36), nullable=False),
     sa.Column('resource_link_id', sa.String(length=255), nullable=False),
-    sa.Column('lineitem_url', sa.Text(), nullable=False),
+    sa.Column('lineitem_url', sa.Text(), nullable=True),
+    sa.Column('lineitems_url', sa.Text(), nullable=True),
+    sa.Column('scopes', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
     sa.Column('score_maximum', sa.Float(), nullable=False),
     sa.Column('label', sa.String(length=300), server_default='', nullable=False),
     sa.ForeignKeyConstraint(['platform_id'], ['lti_platforms.id'], name=op.f('fk_lti_line_items_platform_id_lti_platforms'), ondelete='CASCADE'),
@@ -141,13 +143,25 @@ def upgrade() -> None:
     sa.Column('next_attempt_at', sa.BigInteger(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('posted_at', sa.BigInteger(), nullable=True),
+    sa.Column('state', sa.String(length=16), server_default='pending', nullable=False),
+    sa.Column('claimed_until', sa.BigInteger(), nullable=True),
     sa.ForeignKeyConstraint(['line_item_id'], ['lti_line_items.id'], name=op.f('fk_lti_grade_outbox_line_item_id_lti_line_items'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_lti_grade_outbox_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lti_grade_outbox')),
     sa.UniqueConstraint('line_item_id', 'user_id', 'seq', name=op.f('uq_lti_grade_outbox_line_item_id_user_id_seq'))
     )
     with op.batch_alter_table('lti_grade_outbox', schema=None) as batch_op:
-        batch_op.create_index('ix_lti_grade_outbox_posted_at_next_attempt_at', ['posted_at', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_lti_grade_outbox_state_next_attempt_at', ['state', 'next_attempt_at'], unique=False)
+
+    op.create_table('lti_members',
+    sa.Column('class_id', sa.String(length=36), nullable=False),
+    sa.Column('user_id', sa.String(length=36), nullable=False),
+    sa.Column('platform_id', sa.String(length=36), nullable=False),
+    sa.ForeignKeyConstraint(['class_id'], ['classes.id'], name=op.f('fk_lti_members_class_id_classes'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['platform_id'], ['lti_platforms.id'], name=op.f('fk_lti_members_platform_id_lti_platforms'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_lti_members_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('class_id', 'user_id', name=op.f('pk_lti_members'))
+    )
 
     op.create_table('lti_resource_links',
     sa.Column('platform_id', sa.String(length=36), nullable=False),
@@ -173,7 +187,7 @@ def _grant_to_app_role() -> None:
 
 
 # Children before parents, the order downgrade drops them in.
-TABLES = ("lti_grade_outbox", "lti_line_items", "lti_resource_links", "lti_contexts", "lti_identities",
+TABLES = ("lti_members", "lti_grade_outbox", "lti_line_items", "lti_resource_links", "lti_contexts", "lti_identities",
           "lti_deep_links", "lti_handoffs", "lti_nonces", "lti_login_states", "lti_keys", "lti_deployments",
           "lti_platforms")
 
