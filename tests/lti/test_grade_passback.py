@@ -162,8 +162,8 @@ def writing(settings: Settings, tmp_path: Path) -> None:
     database.dispose()
 
 
-def test_an_essay_posts_pending_manual_then_its_mark_fully_graded_in_order(writing: None, lms: Lms,
-                                                                            api: Api) -> None:
+def test_an_essay_posts_pending_manual_then_its_mark_fully_graded_once_released_in_order(writing: None, lms: Lms,
+                                                                                        api: Api) -> None:
     course = open_course(lms, api, test="writing")
     student, session_id = course.learner("learner-1")
     claim, essay = student.resume(session_id)["sections"][0]["questions"]
@@ -172,6 +172,9 @@ def test_an_essay_posts_pending_manual_then_its_mark_fully_graded_in_order(writi
     assert course.grades.run_once() == 1
     api.clock.advance(60)
     send(course.teacher, session_id, staff_op("grade", question_id=essay["id"], points=0.5))
+    # Marked, not released: the student still sees it awaiting marking, and so does the LMS's gradebook.
+    assert course.grades.run_once() == 0 and course.grades.reconcile() == 0
+    send(course.teacher, session_id, staff_op("release_marks"))
     assert course.grades.run_once() == 1
     first, second = lms.platform.accepted
     assert (first["scoreGiven"], first["scoreMaximum"], first["gradingProgress"]) == (1, 2, "PendingManual")
@@ -186,7 +189,8 @@ def test_a_newer_score_supersedes_an_unsent_one(writing: None, lms: Lms, api: Ap
     lms.platform.refusals = [502]
     complete(student, session_id, student.op("answer", question_id=essay["id"], answer="Uniforms cost less."))
     assert course.grades.run_once() == 0
-    send(course.teacher, session_id, staff_op("grade", question_id=essay["id"], points=1))
+    send(course.teacher, session_id, staff_op("grade", question_id=essay["id"], points=1),
+         staff_op("release_marks"))
     assert course.grades.run_once() == 1  # the new score, due at once; the old one is never sent
     api.clock.advance(3600)
     assert course.grades.run_once() == 0
