@@ -113,6 +113,15 @@ class Student:
     def wait_ready(self) -> None:
         self.page.wait_for_function("() => document.body.dataset.ready === '1'")
 
+    def finish(self) -> None:
+        """Submit the last section and see the results: the app asks to confirm, then (a practice test) to finish."""
+        self.page.click("#submit-section-button")
+        self.page.click("#confirm-submit")
+        if self.page.locator("#finish-button").count():
+            self.page.click("#finish-button")
+        self.page.wait_for_selector("#results-page")
+        self.wait_ready()
+
     def open(self, path: str = "/") -> None:
         self.page.goto(path)
 

@@ -163,11 +163,7 @@ def test_a_teacher_writes_a_test_offline_and_online_publishes_it_and_a_student_i
     student.page.fill("textarea#short-answer", "Its decimals never repeat.")
     student.page.locator("textarea#short-answer").blur()
     student.wait_status("All changes saved")
-    student.page.click("#submit-section-button")
-    student.page.click("#confirm-submit")
-    if student.page.locator("#finish-button").count():
-        student.page.click("#finish-button")
-    student.page.wait_for_selector("#results-page")
+    student.finish()
     session_id = student.session_id()
     results = student.api(f"/sessions/{session_id}/results")
     assert (results["score"], results["max_score"], results["pending_points"]) == (2, 3, 1)

@@ -53,12 +53,7 @@ def test_an_essay_typed_offline_awaits_marking_then_the_student_sees_the_mark(ne
     essay = state["sections"][0]["questions"][0]
     assert essay["kind"] == "extended_text" and state["sections"][0]["answers"] == {essay["id"]: ESSAY}
 
-    page.click("#submit-section-button")
-    page.click("#confirm-submit")
-    if page.locator("#finish-button").count():
-        page.click("#finish-button")
-    page.wait_for_selector("#results-page")
-    student.wait_ready()
+    student.finish()
     shown = page.inner_text("#results-page")
     assert "Awaiting marking" in shown and "1 point is awaiting marking" in shown
     assert "Teenagers sleep later" in shown

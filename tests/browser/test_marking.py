@@ -65,12 +65,7 @@ def test_a_teacher_marks_an_essay_on_the_report_and_the_student_sees_the_mark(ne
     page.fill("textarea#short-answer", ESSAY)
     page.locator("textarea#short-answer").blur()
     student.wait_status("All changes saved")
-    page.click("#submit-section-button")
-    page.click("#confirm-submit")
-    if page.locator("#finish-button").count():
-        page.click("#finish-button")
-    page.wait_for_selector("#results-page")
-    student.wait_ready()
+    student.finish()
     assert "Awaiting marking" in page.inner_text("#results-page")
 
     user_id = student.api("/me")["user_id"]

@@ -47,12 +47,7 @@ def test_a_numeric_answer_with_a_decimal_comma_is_queued_offline_and_scored(new_
     half = state["sections"][0]["questions"][0]
     assert half["kind"] == "numeric" and state["sections"][0]["answers"] == {half["id"]: "2,5"}
 
-    student.page.click("#submit-section-button")
-    student.page.click("#confirm-submit")
-    if student.page.locator("#finish-button").count():
-        student.page.click("#finish-button")
-    student.page.wait_for_selector("#results-page")
-    student.wait_ready()
+    student.finish()
     assert "2,5" in student.page.inner_text("#results-page")  # the answer as the student typed it
     results = student.api(f"/sessions/{session_id}/results")
     review = {q["id"]: q for s in results["sections"] for q in s["questions"]}

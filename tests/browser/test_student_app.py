@@ -288,11 +288,6 @@ def test_screenshots_for_review(new_context: Any, server: ServerProcess, width: 
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.context.set_offline(False)
     student.wait_queued(0)
-    page.click("#submit-section-button")
-    page.click("#confirm-submit")
-    if page.locator("#finish-button").count():
-        page.click("#finish-button")
-    page.wait_for_selector("#results-page")
-    student.wait_ready()
+    student.finish()
     page.screenshot(path=SCREENSHOTS / f"results-{width}.png", full_page=True)
     assert student.console_errors == []

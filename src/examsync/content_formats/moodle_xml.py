@@ -17,7 +17,6 @@ import base64
 import binascii
 import dataclasses
 import html
-import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote

@@ -25,7 +25,6 @@ from examsync.store.content import sees_test
 from examsync.services.sessions import SessionService
 from examsync.store import classes as store
 from examsync.store.database import SYSTEM, Actor, Database
-from examsync.store.tables import tests
 
 SETTINGS = ("opens_at", "closes_at", "max_attempts", "time_multiplier", "extra_seconds", "on_close", "grace_seconds")
 
@@ -218,6 +217,14 @@ def owned_assignment(connection: Connection, actor: Actor, assignment_id: str) -
     row = store.assignment_row(connection, actor, assignment_id)
     _owned_class(connection, actor, row["class_id"])
     return row
+
+
+def staffed_assignment(connection: Connection, actor: Actor, assignment_id: str, doing: str) -> Any:
+    """The assignment's row for its class's staff at work on it (`doing`): 403 for a student, 404 unless the actor
+    is the teacher of its class or an admin."""
+    if not actor.is_staff:
+        raise ForbiddenError(f"only teachers and admins can {doing}")
+    return owned_assignment(connection, actor, assignment_id)
 
 
 def _require_staff(actor: Actor) -> None:

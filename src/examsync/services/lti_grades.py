@@ -26,10 +26,10 @@ import httpx
 from sqlalchemy.exc import IntegrityError
 
 from examsync.domain import grade_passback as rules
-from examsync.domain.errors import ForbiddenError, NotFoundError
 from examsync.domain.events import SessionChange
 from examsync.lti.advantage import LINEITEM_SCOPE, SCORE_SCOPE, LtiServiceError, create_line_item, post_score, score
 from examsync.lti.service_tokens import ServiceTokens
+from examsync.services.assignments import staffed_assignment
 from examsync.metrics import AppMetrics
 from examsync.store import classes as class_store
 from examsync.store import lti as lti_store
@@ -170,7 +170,7 @@ class GradeSync:
 
     def view(self, actor: Actor, assignment_id: str) -> dict[str, Any]:
         with self.db.transaction(actor, write=False) as connection:
-            assignment = _staff_assignment(connection, actor, assignment_id)
+            assignment = staffed_assignment(connection, actor, assignment_id, "see grade passback")
         with self.db.transaction(SYSTEM, write=False) as connection:
             items = {row["id"]: row for row in lti_store.line_items_of_assignment(connection, assignment_id)}
             latest = store.latest_entries(connection, list(items))
@@ -197,17 +197,7 @@ class GradeSync:
 
     def retry(self, actor: Actor, assignment_id: str) -> dict[str, Any]:
         with self.db.transaction(actor, write=False) as connection:
-            _staff_assignment(connection, actor, assignment_id)
+            staffed_assignment(connection, actor, assignment_id, "see grade passback")
         with self.db.transaction(SYSTEM, write=True) as connection:
             retried = store.retry_failed(connection, assignment_id, self.clock())
         return {"retried": retried}
-
-
-def _staff_assignment(connection: Any, actor: Actor, assignment_id: str) -> Any:
-    """The assignment, if the actor is its class's teacher or an admin."""
-    if not actor.is_staff:
-        raise ForbiddenError("only teachers and admins can see grade passback")
-    assignment = class_store.assignment_row(connection, actor, assignment_id)
-    if not class_store.is_staff_of(actor, class_store.class_row(connection, actor, assignment["class_id"])):
-        raise NotFoundError("no such assignment")
-    return assignment

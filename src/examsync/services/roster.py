@@ -12,10 +12,10 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from examsync.domain.errors import ForbiddenError, NotFoundError
 from examsync.domain.session import TestSession
+from examsync.services.assignments import staffed_assignment
 from examsync.services.sessions import SessionService
-from examsync.store import classes, roster as store
+from examsync.store import roster as store
 from examsync.store.database import Actor, Database
 from examsync.store.sessions import from_rows
 
@@ -63,7 +63,7 @@ class RosterService:
     def watched(self, actor: Actor, assignment_id: str) -> Watched:
         """The assignment as the actor may watch it: 403 for a student, 404 unless the actor runs its class."""
         with self.db.transaction(actor, write=False) as connection:
-            assignment = self._assignment(connection, actor, assignment_id)
+            assignment = staffed_assignment(connection, actor, assignment_id, "proctor an assignment")
             user_ids = store.student_ids(connection, assignment["class_id"])
         return Watched(assignment_id, assignment["class_id"], assignment["test_id"], frozenset(user_ids))
 
@@ -71,7 +71,7 @@ class RosterService:
         """The roster's rows (only those of `user_ids` if given), in display-name order, without presence."""
         now = self.sessions.clock()
         with self.db.transaction(actor, write=False) as connection:
-            assignment = self._assignment(connection, actor, assignment_id)
+            assignment = staffed_assignment(connection, actor, assignment_id, "proctor an assignment")
             assigned = self.sessions.content.get(connection, assignment["test_id"])
             total = assigned.question_count if assigned is not None else 0
             people = store.students(connection, assignment["class_id"], user_ids)
@@ -129,14 +129,6 @@ class RosterService:
             known[session_id] = (upto, max((t for t in (last_op_at, new_last) if t is not None), default=None),
                                  late_or_rejected + new_count)
         return {row["id"]: known.get(row["id"], _NOTHING_COUNTED)[1:] for row in attempts}
-
-    def _assignment(self, connection: Any, actor: Actor, assignment_id: str) -> Any:
-        if not actor.is_staff:
-            raise ForbiddenError("only teachers and admins can proctor an assignment")
-        assignment = classes.assignment_row(connection, actor, assignment_id)
-        if not classes.is_staff_of(actor, classes.class_row(connection, actor, assignment["class_id"])):
-            raise NotFoundError("no such assignment")
-        return assignment
 
 
 def _row(person: Any, stored: Any, clocks: dict[str, Clock], logs: dict[str, tuple[int | None, int]],
