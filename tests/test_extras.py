@@ -71,7 +71,6 @@ def test_the_server_imports_and_runs_without_the_extras(env_without_extras: dict
 @pytest.mark.parametrize(("command", "extra", "exit_code"), [
     (["-m", "examsync", "bench"], "examsync[bench]", 1),
     (["-m", "examsync", "chaos"], "examsync[bench,client]", 2),
-    (["-c", "import examsync.client"], "examsync[client]", 1),
 ])
 def test_what_needs_an_extra_names_it_when_it_is_missing(env_without_extras: dict[str, str], command: list[str],
                                                          extra: str, exit_code: int) -> None:

@@ -9,7 +9,7 @@ from importlib import import_module
 # The modules each extra installs (tests/test_extras.py pins them to pyproject.toml).
 MODULES = {
     "bench": ("aiohttp",),
-    "client": ("httpx",),
+    "client": (),  # httpx: the server needs it too (LTI), so it comes with every install
 }
 
 
