@@ -61,11 +61,12 @@ class PocketBase:
             pass
 
 
-def loadgen(peer_dir: Path, target: str, url: str, students: int, rate: int, seconds: float) -> dict[str, Any]:
+def loadgen(peer_dir: Path, target: str, url: str, server_pid: int, students: int, rate: int,
+            seconds: float) -> dict[str, Any]:
     announce(f"peer: {target}, {rate} answers/s offered, {students} students, {seconds:g} s")
     finished = subprocess.run(
         [sys.executable, str(peer_dir / "loadgen.py"), target, url, "--students", str(students),
-         "--rate", str(rate), "--seconds", str(seconds)],
+         "--rate", str(rate), "--seconds", str(seconds), "--server-pid", str(server_pid)],
         capture_output=True, text=True, timeout=seconds + 900,
     )
     lines = finished.stdout.strip().splitlines()
@@ -82,14 +83,15 @@ def peer(options: BenchOptions) -> Findings:
         pocketbase = PocketBase(peer_dir)
         try:
             runs: dict[str, list[dict[str, Any]]] = {"examsync": [], "pocketbase": []}
-            urls = {"examsync": system.server.url, "pocketbase": pocketbase.url}
+            servers = {"examsync": (system.server.url, system.server.pid),
+                       "pocketbase": (pocketbase.url, pocketbase.pid)}
             for rate, students in FIXED_LOADS:
                 for target in runs:
-                    runs[target].append(loadgen(peer_dir, target, urls[target], students, rate, seconds))
+                    runs[target].append(loadgen(peer_dir, target, *servers[target], students, rate, seconds))
             searching = set(runs)
             for rate, students in CEILING_LOADS:
                 for target in sorted(searching):
-                    run = loadgen(peer_dir, target, urls[target], students, rate, seconds)
+                    run = loadgen(peer_dir, target, *servers[target], students, rate, seconds)
                     runs[target].append(run)
                     if run["achieved_answers_per_s"] < FOLLOWS * rate:
                         searching.discard(target)
@@ -106,6 +108,12 @@ def _compare(runs: dict[str, list[dict[str, Any]]], seconds: float) -> dict[str,
     ceiling = {target: max(r["achieved_answers_per_s"] for r in target_runs) for target, target_runs in runs.items()}
     p99_at_200 = {target: next(r["answer_ms"]["p99"] for r in target_runs if r["offered_rate"] == 200)
                   for target, target_runs in runs.items()}
+    cpu_by_rate = {target: {r["offered_rate"]: r.get("server_cpu_ms_per_request") for r in target_runs}
+                   for target, target_runs in runs.items()}
+    # The CPU each server spends per request is the figure a shared machine's noise blurs least.
+    cpu_ratio = {rate: round(ours / theirs, 2)
+                 for rate, ours in cpu_by_rate["examsync"].items()
+                 if ours and (theirs := cpu_by_rate["pocketbase"].get(rate))}
     return {
         "seconds": seconds,
         "sustained_answers_per_s": ceiling,
@@ -113,8 +121,10 @@ def _compare(runs: dict[str, list[dict[str, Any]]], seconds: float) -> dict[str,
         "p99_ms_at_200": p99_at_200,
         "p99_ratio_at_200_examsync_to_pocketbase": (round(p99_at_200["examsync"] / p99_at_200["pocketbase"], 2)
                                                     if p99_at_200["examsync"] and p99_at_200["pocketbase"] else None),
+        "server_cpu_ms_per_request_ratio_examsync_to_pocketbase": cpu_ratio,
         "runs": [{"target": target, **{k: r[k] for k in ("offered_rate", "students", "achieved_answers_per_s",
                                                          "acknowledged", "errors")},
-                  "p50_ms": r["answer_ms"]["p50"], "p99_ms": r["answer_ms"]["p99"]}
+                  "p50_ms": r["answer_ms"]["p50"], "p99_ms": r["answer_ms"]["p99"],
+                  "server_cpu_ms_per_request": r.get("server_cpu_ms_per_request")}
                  for target, target_runs in runs.items() for r in target_runs],
     }
