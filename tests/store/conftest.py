@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from examsync.content_import import import_files
+from examsync.domain.assignments import AssignmentSettings
 from examsync.domain.content import Test
 from examsync.store import classes as class_store, migrate, users as user_store
 from examsync.store.content import ContentCache
@@ -54,6 +55,7 @@ class World:
     def __init__(self, store: SessionStore, tests: dict[str, Test], database: Database | None) -> None:
         self.store, self.tests, self.database = store, tests, database
         self._numbers = itertools.count(1)
+        self.assignments: dict[str, str] = {}  # what a test names them by -> assignment id
 
     def add_user(self, user_id: str, role: str = "student", *, disabled: bool = False, time_multiplier: float = 1.0,
                  extra_seconds: int = 0) -> str:
@@ -69,24 +71,37 @@ class World:
                 disabled=disabled, time_multiplier=time_multiplier, extra_seconds=extra_seconds))
         return user_id
 
-    def add_class(self, owner_id: str, students: list[str], test_slugs: list[str]) -> None:
-        """A class of the teacher's with these students, and these tests assigned to it."""
+    def add_class(self, owner_id: str, students: list[str], test_slugs: list[str]) -> list[str]:
+        """A class of the teacher's with these students, and these tests assigned to it, open from T0 with no
+        limits: the assignments' ids, in the order of `test_slugs`."""
         number = next(self._numbers)
         class_id = f"00000000-0000-4000-8000-{number:012d}"
         test_ids = [self.tests[slug].id for slug in test_slugs]
+        assignment_ids = [f"00000000-0000-4000-9000-{number:06d}{index:06d}" for index in range(len(test_ids))]
         if self.database is None:
             assert isinstance(self.store, MemorySessionStore)
-            self.store.add_class(class_id, owner_id, students, test_ids)
-            return
+            self.store.add_class(class_id, owner_id, students, [])
+            for assignment_id, test_id in zip(assignment_ids, test_ids):
+                self.store.add_assignment(assignment_id, class_id, test_id, AssignmentSettings(opens_at=T0))
+            return assignment_ids
         with self.database.owner_transaction() as connection:
             class_store.insert_class(connection, {"id": class_id, "name": f"class {number}", "owner_id": owner_id,
                                                   "join_code": f"CODE{number:04d}", "created_at": T0})
             for student in students:
                 class_store.enrol(connection, class_id, student, T0)
-            for index, test_id in enumerate(test_ids):
+            for assignment_id, test_id in zip(assignment_ids, test_ids):
                 class_store.insert_assignment(connection, {
-                    "id": f"00000000-0000-4000-9000-{number:06d}{index:06d}", "class_id": class_id,
-                    "test_id": test_id, "opens_at": T0, "created_by": owner_id, "created_at": T0})
+                    "id": assignment_id, "class_id": class_id, "test_id": test_id, "opens_at": T0,
+                    "created_by": owner_id, "created_at": T0})
+        return assignment_ids
+
+    def put_override(self, assignment_id: str, user_id: str, changes: dict[str, Any]) -> None:
+        if self.database is None:
+            assert isinstance(self.store, MemorySessionStore)
+            self.store.put_override(assignment_id, user_id, changes)
+            return
+        with self.database.owner_transaction() as connection:
+            class_store.put_override(connection, assignment_id, user_id, changes)
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -37,9 +37,11 @@ def write(world: World, who: Actor, work: Callable[[UnitOfWork], Any], now: int 
     return result
 
 
-def start(world: World, user_id: str, slug: str = "mini-diagnostic", now: int = T0) -> str:
+def start(world: World, user_id: str, slug: str = "mini-diagnostic", now: int = T0,
+          assignment_id: str | None = None) -> str:
     session = ExamSession(id=str(uuid.uuid4()), user_id=user_id, test=world.tests[slug], rules=RULES,
-                          started_at=now, last_activity_at=now, user_allowance=TimeAllowance())
+                          started_at=now, last_activity_at=now, user_allowance=TimeAllowance(),
+                          assignment_id=assignment_id)
     session.begin(now)
     write(world, actor(user_id), lambda uow: uow.create(session), now)
     return session.id
@@ -80,8 +82,8 @@ def people(world: World) -> World:
     world.add_user(TEACHER, "teacher")
     world.add_user(OTHER_TEACHER, "teacher")
     world.add_user(ADMIN, "admin")
-    world.add_class(TEACHER, [STUDENT], ["mini-diagnostic"])
-    world.add_class(OTHER_TEACHER, [CLASSMATE], ["mini-practice"])
+    world.assignments = {"diagnostic": world.add_class(TEACHER, [STUDENT], ["mini-diagnostic"])[0],
+                         "practice": world.add_class(OTHER_TEACHER, [CLASSMATE], ["mini-practice"])[0]}
     return world
 
 
@@ -312,3 +314,36 @@ def test_a_rescued_session_names_its_owner_and_test(people: World) -> None:
     assert found is not None and missing is None
     assert (found["user_id"], found["status"], found["email"], found["test_title"]) == (
         STUDENT, "active", f"{STUDENT}@example.org", "Mini diagnostic")
+
+
+def test_an_assignment_reaches_only_the_students_of_its_class_with_their_override(people: World) -> None:
+    assignment_id = people.assignments["diagnostic"]
+    people.put_override(assignment_id, STUDENT, {"max_attempts": 3})
+
+    def read(user_id: str, wanted: str) -> Any:
+        with people.store.reading(actor(user_id), T0) as uow:
+            return uow.sessions.assignment_for_student(user_id, wanted)
+
+    test_id, settings = read(STUDENT, assignment_id)
+    assert (test_id, settings.opens_at, settings.max_attempts) == (people.tests["mini-diagnostic"].id, T0, 3)
+    assert read(CLASSMATE, assignment_id) is None
+    assert read(STUDENT, people.assignments["practice"]) is None
+    assert read(STUDENT, str(uuid.uuid4())) is None
+
+
+def test_attempts_used_counts_the_students_attempts_of_the_assignment_only(people: World) -> None:
+    assignment_id = people.assignments["diagnostic"]
+    first = start(people, STUDENT, assignment_id=assignment_id)
+    write(people, actor(STUDENT), lambda uow: _complete(uow, first))
+    start(people, STUDENT, assignment_id=assignment_id, now=T0 + SECOND)
+    start(people, STUDENT, "mini-practice")
+
+    with people.store.reading(actor(STUDENT), T0) as uow:
+        assert uow.sessions.attempts_used(assignment_id, STUDENT) == 2
+        assert uow.sessions.attempts_used(assignment_id, CLASSMATE) == 0
+
+
+def _complete(uow: UnitOfWork, session_id: str) -> None:
+    session = uow.sessions.load(actor(STUDENT), session_id, RULES, for_update=True)
+    session.end("submitted", uow.now, uow.now)
+    uow.save(session)

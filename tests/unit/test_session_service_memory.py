@@ -12,14 +12,15 @@ from typing import Any
 import pytest
 
 from examsync.domain.content import DEFAULT_BREAK_SECONDS
-from examsync.domain.errors import NotFoundError
+from examsync.domain.assignments import AssignmentSettings
+from examsync.domain.errors import AssignmentClosedError, AttemptsExhaustedError, InvalidRequestError, NotFoundError
 from examsync.domain.events import SessionChange
 from examsync.services import SessionService
 from examsync.store.database import Actor
 from examsync.store.memory import MemorySessionStore
 from tests.unit.builders import (
     DIAG_S1, DIAG_S1_LIMIT_S, DIAG_S2, MULTI_CORRECT, NUMERIC_CORRECT, Q_MULTI, Q_NUMERIC, Q_SINGLE, Q_TEXT,
-    SECOND, SINGLE_CORRECT, T0, diagnostic_test,
+    SECOND, SINGLE_CORRECT, T0, diagnostic_test, practice_test,
 )
 
 STUDENT = Actor("student-1", "student")
@@ -247,3 +248,59 @@ def test_exported_attempts_are_marked_once_their_section_is_submitted(taught: Se
     assert [(a["question_id"], a["is_correct"]) for a in while_open] == [(Q_SINGLE, None)]
     assert [(a["question_id"], a["is_correct"]) for a in taught.export_attempts(TEACHER, session_id=session_id)] == [
         (Q_SINGLE, True)]
+
+
+# ----- assignments ---------------------------------------------------------------
+
+ASSIGNMENT = "assignment-1"
+
+
+@pytest.fixture
+def assigned(taught: SessionService, clock: Clock) -> SessionService:
+    """The teacher's class has the diagnostic as an assignment of two attempts, closing in an hour."""
+    store = taught.store
+    assert isinstance(store, MemorySessionStore)
+    store.add_assignment(ASSIGNMENT, "class-1", TEST_ID,
+                         AssignmentSettings(opens_at=clock.now, closes_at=clock.now + 3_600 * SECOND, max_attempts=2))
+    return taught
+
+
+def test_an_assignments_attempts_stop_at_its_limit(assigned: SessionService, clock: Clock) -> None:
+    first = assigned.start(STUDENT, TEST_ID, assignment_id=ASSIGNMENT)[0]
+    assigned.apply_ops(STUDENT, first["id"], [op("complete", clock)])
+    second, created = assigned.start(STUDENT, TEST_ID, assignment_id=ASSIGNMENT)
+    assigned.apply_ops(STUDENT, second["id"], [op("complete", clock)])
+
+    assert created and second["id"] != first["id"]
+    with pytest.raises(AttemptsExhaustedError):
+        assigned.start(STUDENT, TEST_ID, assignment_id=ASSIGNMENT)
+
+
+def test_an_attempt_starts_only_while_the_assignment_is_open(assigned: SessionService, clock: Clock) -> None:
+    clock.advance(3_600)
+
+    with pytest.raises(AssignmentClosedError):
+        assigned.start(STUDENT, TEST_ID, assignment_id=ASSIGNMENT)
+
+
+def test_a_students_override_lifts_the_close_time(assigned: SessionService, clock: Clock) -> None:
+    store = assigned.store
+    assert isinstance(store, MemorySessionStore)
+    store.put_override(ASSIGNMENT, STUDENT.user_id, {"closes_at": None})
+    clock.advance(7_200)
+
+    view, created = assigned.start(STUDENT, TEST_ID, assignment_id=ASSIGNMENT)
+
+    assert created and view["status"] == "active"
+
+
+def test_an_assignment_of_another_class_or_test_is_refused(assigned: SessionService) -> None:
+    with pytest.raises(NotFoundError):
+        assigned.start(CLASSMATE, TEST_ID, assignment_id=ASSIGNMENT)
+    with pytest.raises(NotFoundError):
+        assigned.start(STUDENT, TEST_ID, assignment_id="no-such-assignment")
+    store = assigned.store
+    assert isinstance(store, MemorySessionStore)
+    store.add_test(practice_test())
+    with pytest.raises(InvalidRequestError):
+        assigned.start(STUDENT, practice_test().id, assignment_id=ASSIGNMENT)

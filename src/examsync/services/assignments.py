@@ -25,24 +25,23 @@ from examsync.store.content import sees_test
 from examsync.services.sessions import SessionService
 from examsync.store import classes as store
 from examsync.store.database import SYSTEM, Actor, Database
+from examsync.store.repository import SessionRepository
 
 SETTINGS = ("opens_at", "closes_at", "max_attempts", "time_multiplier", "extra_seconds", "on_close", "grace_seconds")
 
 
-def terms_for_attempt(connection: Connection, actor: Actor, assignment_id: str, test_id: str) -> AssignmentSettings:
+def terms_for_attempt(sessions: SessionRepository, actor: Actor, assignment_id: str,
+                      test_id: str) -> AssignmentSettings:
     """The settings a student's new attempt of the assignment runs under (with their override); 404 unless the
     assignment is of a class they are in, 422 if it is of another test. The window and attempts are checked by
     the caller, after resuming any attempt still active."""
-    row = store.assignment_row(connection, actor, assignment_id)
-    if not store.enrolled(connection, row["class_id"], actor.user_id):
+    found = sessions.assignment_for_student(actor.user_id, assignment_id)
+    if found is None:
         raise NotFoundError("no such assignment")
-    if row["test_id"] != test_id:
+    assigned_test_id, settings = found
+    if assigned_test_id != test_id:
         raise InvalidRequestError("this assignment is of another test", field="test_id")
-    return AssignmentSettings.from_row(row).with_override(store.override_of(connection, assignment_id, actor.user_id))
-
-
-def attempts_used(connection: Connection, assignment_id: str, user_id: str) -> int:
-    return len(store.attempts(connection, assignment_id, user_id))
+    return settings
 
 
 @dataclass

@@ -48,7 +48,7 @@ from examsync.store import classes
 from examsync.store.content import ContentCache, list_tests
 from examsync.store.database import SYSTEM, Actor, Database
 from examsync.store.repository import SessionStore, UnitOfWork
-from examsync.store.sql_sessions import SqlSessionRepository, SqlSessionStore, SqlUnitOfWork
+from examsync.store.sql_sessions import SqlSessionRepository, SqlSessionStore
 
 log = logging.getLogger("examsync.services")
 
@@ -170,9 +170,8 @@ class SessionService:
         def start(writer: UnitOfWork) -> tuple[dict[str, Any], bool]:
             sessions, now = writer.sessions, writer.now
             test = self._test(writer, test_id)
-            # Assignments are read on SQL only, through the connection (services/assignments.py).
             terms = (None if assignment_id is None
-                     else assignments.terms_for_attempt(_connection(writer), actor, assignment_id, test.id))
+                     else assignments.terms_for_attempt(sessions, actor, assignment_id, test.id))
             existing = sessions.active_session_id(actor.user_id, test.id)
             if existing is not None:
                 session = sessions.load(actor, existing, self.rules, for_update=True)
@@ -187,7 +186,7 @@ class SessionService:
                     return resume_view(session, now), False
             if terms is not None:
                 assert assignment_id is not None
-                terms.check_can_start(now, assignments.attempts_used(_connection(writer), assignment_id, actor.user_id))
+                terms.check_can_start(now, sessions.attempts_used(assignment_id, actor.user_id))
             elif not actor.is_staff and not sessions.self_study(test.id):
                 raise AssignmentRequiredError(
                     "this test is taken as an assignment of your class: start it from your assignments")
@@ -532,13 +531,6 @@ class SessionService:
               owner_only: bool = False) -> TestSession:
         return self._sql(connection).load(actor, session_id, self.rules, for_update=for_update,
                                           owner_only=owner_only)
-
-
-def _connection(uow: UnitOfWork) -> Connection:
-    """The connection of a unit of work on SQL, for what is not behind the seam yet (assignments)."""
-    if not isinstance(uow, SqlUnitOfWork):
-        raise NotImplementedError("assignments are stored on SQL only")
-    return uow.connection
 
 
 def _require_staff(actor: Actor) -> None:

@@ -112,6 +112,13 @@ def assignment_sessions(connection: Connection, assignment_id: str) -> list[Any]
 # ----- classes and enrolment ---------------------------------------------
 
 
+def assignment_of_student(connection: Connection, user_id: str, assignment_id: str) -> Any:
+    """The assignment, if it is of a class the student is enrolled in."""
+    return connection.execute(
+        select(assignments).join(class_students, class_students.c.class_id == assignments.c.class_id)
+        .where(assignments.c.id == assignment_id, class_students.c.user_id == user_id)).mappings().first()
+
+
 def enrolled(connection: Connection, class_id: str, user_id: str) -> bool:
     return connection.execute(select(class_students.c.user_id).where(
         class_students.c.class_id == class_id, class_students.c.user_id == user_id)).first() is not None

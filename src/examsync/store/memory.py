@@ -9,8 +9,8 @@ their classes; a student, their own; a disabled account, none of its own). One l
 writer; a write job that fails leaves everything as it was before it ran.
 
 What it holds is only what sessions need: accounts (role, time allowance, disabled), tests and their sub-skills,
-and classes as their owner, students and assigned tests. Assignments' own terms (windows, attempts, overrides) are
-the SQL store's alone.
+classes as their owner, students and assigned tests, and assignments' terms (window, attempts, time) with each
+student's override.
 
 Over 300 lines because it is the whole of `SessionRepository` in one place, as `sql_sessions.py` is on SQL: read
 side by side, the two show that they keep the same rule.
@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from examsync.domain.assignments import AssignmentSettings
 from examsync.domain.content import Test
 from examsync.domain.errors import AccountDisabledError, NotFoundError
 from examsync.domain.events import SessionChange
@@ -57,6 +58,8 @@ class MemoryData:
     test_rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # title, self_study, mode, sub_skill_slug
     sub_skills: dict[str, dict[str, str]] = field(default_factory=dict)
     classes: dict[str, dict[str, Any]] = field(default_factory=dict)  # owner_id, students, test_ids
+    assignments: dict[str, dict[str, Any]] = field(default_factory=dict)  # class_id, test_id, settings
+    overrides: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (assignment, student) -> changes
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     sections: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # session id -> section id -> row
     log: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # session id -> rows by seq
@@ -256,6 +259,19 @@ class MemorySessionRepository:
             row["sessions"] += 1
             row["updated_at"] = now_ms
 
+    # ----- assignments ---------------------------------------------------
+
+    def assignment_for_student(self, user_id: str, assignment_id: str) -> tuple[str, AssignmentSettings] | None:
+        assignment = self.data.assignments.get(assignment_id)
+        if assignment is None or user_id not in self.data.classes[assignment["class_id"]]["students"]:
+            return None
+        override = self.data.overrides.get((assignment_id, user_id))
+        return assignment["test_id"], assignment["settings"].with_override(_stored(override) if override else None)
+
+    def attempts_used(self, assignment_id: str, user_id: str) -> int:
+        return sum(1 for row in self.data.sessions.values()
+                   if row["assignment_id"] == assignment_id and row["user_id"] == user_id)
+
     # ----- the scoping rule (store/classes.py) ---------------------------
 
     def _sees_session(self, actor: Actor, row: Mapping[str, Any]) -> bool:
@@ -297,6 +313,14 @@ class MemorySessionStore:
     def add_class(self, class_id: str, owner_id: str, students: Iterable[str], test_ids: Iterable[str]) -> None:
         """A class of `owner_id` with `students` enrolled and `test_ids` assigned to it."""
         self.data.classes[class_id] = {"owner_id": owner_id, "students": set(students), "test_ids": set(test_ids)}
+
+    def add_assignment(self, assignment_id: str, class_id: str, test_id: str, settings: AssignmentSettings) -> None:
+        """An assignment of the test to the class (which then counts it among its assigned tests)."""
+        self.data.assignments[assignment_id] = {"class_id": class_id, "test_id": test_id, "settings": settings}
+        self.data.classes[class_id]["test_ids"].add(test_id)
+
+    def put_override(self, assignment_id: str, user_id: str, changes: dict[str, Any]) -> None:
+        self.data.overrides[assignment_id, user_id] = _stored(changes)
 
     # ----- units of work -------------------------------------------------
 

@@ -19,6 +19,7 @@ from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeVar
 
+from examsync.domain.assignments import AssignmentSettings
 from examsync.domain.content import Test
 from examsync.domain.events import SessionChange
 from examsync.domain.session import LogEntry, Rules, TestSession
@@ -85,6 +86,13 @@ class SessionRepository(Protocol):
     def performance(self, user_id: str) -> list[Mapping[str, Any]]: ...
     def record_performance(self, user_id: str, by_sub_skill: dict[str, dict[str, Any]], now_ms: int) -> None:
         """Add a completed session's score to the student's running totals per sub-skill."""
+
+    # ----- assignments ---------------------------------------------------
+    def assignment_for_student(self, user_id: str, assignment_id: str) -> tuple[str, AssignmentSettings] | None:
+        """The assignment's test id and its settings as they apply to the student (their override applied), if it
+        is of a class the student is enrolled in; None otherwise."""
+    def attempts_used(self, assignment_id: str, user_id: str) -> int:
+        """How many attempts of the assignment the student has started, finished or not."""
 
 
 class UnitOfWork:

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from examsync.domain.assignments import AssignmentSettings
 from examsync.domain.content import Test
 from examsync.domain.errors import NotFoundError
 from examsync.domain.events import SessionChange
@@ -187,6 +188,18 @@ class SqlSessionRepository:
                     "updated_at": now_ms,
                 },
             ))
+
+    # ----- assignments ---------------------------------------------------
+
+    def assignment_for_student(self, user_id: str, assignment_id: str) -> tuple[str, AssignmentSettings] | None:
+        row = classes.assignment_of_student(self.connection, user_id, assignment_id)
+        if row is None:
+            return None
+        settings = AssignmentSettings.from_row(row)
+        return row["test_id"], settings.with_override(classes.override_of(self.connection, assignment_id, user_id))
+
+    def attempts_used(self, assignment_id: str, user_id: str) -> int:
+        return len(classes.attempts(self.connection, assignment_id, user_id))
 
 
 class SqlUnitOfWork(UnitOfWork):
