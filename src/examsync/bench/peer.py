@@ -108,7 +108,7 @@ def _compare(runs: dict[str, list[dict[str, Any]]], seconds: float) -> dict[str,
     ceiling = {target: max(r["achieved_answers_per_s"] for r in target_runs) for target, target_runs in runs.items()}
     p99_at_200 = {target: next(r["answer_ms"]["p99"] for r in target_runs if r["offered_rate"] == 200)
                   for target, target_runs in runs.items()}
-    cpu_by_rate = {target: {r["offered_rate"]: r.get("server_cpu_ms_per_request") for r in target_runs}
+    cpu_by_rate = {target: {int(r["offered_rate"]): r.get("server_cpu_ms_per_request") for r in target_runs}
                    for target, target_runs in runs.items()}
     # The CPU each server spends per request is the figure a shared machine's noise blurs least.
     cpu_ratio = {rate: round(ours / theirs, 2)
